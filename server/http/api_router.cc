@@ -1,0 +1,155 @@
+#include "server/http/api_router.h"
+
+#include <exception>
+#include <memory>
+
+#include "common/json_codec.h"
+#include "common/log.h"
+#include "common/uuid.h"
+#include "server/http/sigv4.h"
+
+namespace sluice::http {
+namespace {
+
+// "application/x-amz-json-1.1; charset=utf-8" -> "application/x-amz-json-1.1"
+std::string_view MediaType(std::string_view content_type) {
+  content_type = content_type.substr(0, content_type.find(';'));
+  while (!content_type.empty() && content_type.back() == ' ') {
+    content_type.remove_suffix(1);
+  }
+  return content_type;
+}
+
+bool IsAllDigits(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// Protocol errors before a codec is agreed on are answered as AWS's front end
+// answers them: XML or an empty body, never JSON.
+ApiResponse XmlError(unsigned status, std::string_view type,
+                     std::string_view message) {
+  ApiResponse response;
+  response.status = status;
+  std::string& body = response.body;
+  body.append("<").append(type);
+  if (message.empty()) {
+    body.append("/>\n");
+  } else {
+    body.append(">\n  <Message>").append(message).append("</Message>\n</");
+    body.append(type).append(">\n");
+  }
+  return response;
+}
+
+// `{"__type": "...", "message": "..."}`; the message is left out when empty,
+// as AWS leaves it out of bare SerializationException and
+// UnknownOperationException answers.
+ApiResponse JsonError(const Status& status) {
+  const ErrorInfo& info = InfoFor(status.code());
+  std::unique_ptr<Encoder> out = NewJsonEncoder();
+  out->StartObject();
+  out->Key("__type");
+  out->String(info.aws_type);
+  if (!status.message().empty()) {
+    out->Key("message");
+    out->String(status.message());
+  }
+  out->EndObject();
+
+  ApiResponse response;
+  response.status = info.http_status;
+  response.content_type = std::string(kJsonContentType);
+  response.error_type = std::string(info.aws_type);
+  response.body = out->Take();
+  return response;
+}
+
+}  // namespace
+
+ApiRouter::ApiRouter(RouterOptions options) : options_(std::move(options)) {}
+
+void ApiRouter::Register(std::string_view api, std::string_view operation,
+                         ApiHandler handler) {
+  std::string target(api);
+  target += '.';
+  target += operation;
+  handlers_[std::move(target)] = std::move(handler);
+}
+
+std::string ApiRouter::AccountFor(std::string_view access_key_id) const {
+  if (access_key_id.size() == 12 && IsAllDigits(access_key_id)) {
+    return std::string(access_key_id);
+  }
+  return options_.default_account_id;
+}
+
+ApiResponse ApiRouter::Handle(const ApiRequest& request) const {
+  std::string request_id = NewUuid();
+  ApiResponse response = [&] {
+    if (request.method != "POST") {
+      if (request.authorization.empty()) {
+        return XmlError(403, "MissingAuthenticationTokenException",
+                        "Missing Authentication Token");
+      }
+      return XmlError(403, "AccessDeniedException",
+                      "Unable to determine service/operation name to be "
+                      "authorized");
+    }
+    // Only JSON 1.1 is spoken so far; CBOR 1.1 will be the second codec here.
+    if (MediaType(request.content_type) != kJsonContentType) {
+      return XmlError(404, "UnknownOperationException", "");
+    }
+
+    auto handler = handlers_.find(request.target);
+    bool known_target = handler != handlers_.end();
+    if (request.body.empty()) {
+      return JsonError(Status(known_target ? ErrorCode::kSerialization
+                                           : ErrorCode::kUnknownOperation,
+                              ""));
+    }
+    json::Document input;
+    if (!DecodeJsonObject(request.body, input)) {
+      return JsonError(Status(ErrorCode::kSerialization, ""));
+    }
+    if (!known_target) {
+      return JsonError(Status(ErrorCode::kUnknownOperation, ""));
+    }
+
+    Result<Credential> credential = ReadCredential(
+        request.authorization, request.query, request.has_date_header);
+    if (!credential.ok()) return JsonError(credential.status());
+
+    RequestContext context;
+    context.request_id = request_id;
+    context.account_id = AccountFor(credential->access_key_id);
+    context.region = credential->region.empty() ? options_.default_region
+                                                : credential->region;
+    context.operation = std::string_view(handler->first)
+                            .substr(handler->first.find('.') + 1);
+
+    std::unique_ptr<Encoder> output = NewJsonEncoder();
+    Status status;
+    try {
+      status = handler->second(context, input, *output);
+    } catch (const std::exception& e) {
+      // Handlers don't throw by design; a library that did must not take the
+      // server down with it.
+      SLUICE_LOG(kError) << request.target << " threw: " << e.what();
+      status = Status(ErrorCode::kInternalFailure, "Internal service failure.");
+    }
+    if (!status.ok()) return JsonError(status);
+
+    ApiResponse ok;
+    ok.content_type = std::string(kJsonContentType);
+    ok.body = output->Take();
+    return ok;
+  }();
+  response.request_id = std::move(request_id);
+  return response;
+}
+
+}  // namespace sluice::http

@@ -1,0 +1,83 @@
+// The AWS protocol layer: turns one HTTP request into one AWS answer. It
+// applies AWS's order of checks (content type, body, target, authentication),
+// hands the decoded input to the operation's handler, and shapes every error
+// as `{"__type": ..., "message": ...}` with x-amzn-ErrorType. It knows no
+// sockets, so tests call it directly.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/codec.h"
+#include "common/json.h"
+#include "common/status.h"
+
+namespace sluice::http {
+
+// Who is calling and what they asked for; handed to every operation handler.
+struct RequestContext {
+  std::string request_id;  // also sent back as x-amzn-RequestId
+  std::string account_id;  // 12 digits
+  std::string region;      // from the SigV4 credential scope
+  std::string_view operation;  // e.g. "ListStreams"
+};
+
+// Reads `input` (always a JSON object), writes the output object through
+// `output` (or nothing, for operations without output) and returns OK or the
+// error to answer with. Runs on a worker thread and may block.
+using ApiHandler = std::function<Status(
+    const RequestContext& context, const json::Value& input, Encoder& output)>;
+
+// The parts of an HTTP request the protocol layer looks at.
+struct ApiRequest {
+  std::string method;        // "POST"
+  std::string query;         // after '?' in the request target, raw
+  std::string content_type;  // as sent, parameters included
+  std::string target;        // X-Amz-Target
+  std::string authorization;
+  bool has_date_header = false;  // X-Amz-Date or Date present
+  std::string body;
+};
+
+struct ApiResponse {
+  unsigned status = 200;
+  std::string content_type;  // empty: no Content-Type header
+  std::string error_type;    // x-amzn-ErrorType when not empty
+  std::string request_id;    // x-amzn-RequestId
+  std::string body;
+};
+
+struct RouterOptions {
+  // Used when a credential scope is not in the standard form.
+  std::string default_region = "us-east-1";
+  // The account of every access key that is not itself 12 digits.
+  std::string default_account_id = "000000000000";
+};
+
+// Built and filled with Register() before the server starts; Handle() is then
+// safe to call from any number of threads at once.
+class ApiRouter {
+ public:
+  explicit ApiRouter(RouterOptions options);
+
+  // Routes X-Amz-Target "<api>.<operation>" (e.g. "Kinesis_20131202",
+  // "ListStreams") to `handler`. Operations never registered answer
+  // UnknownOperationException, as AWS does for names it does not know.
+  void Register(std::string_view api, std::string_view operation,
+                ApiHandler handler);
+
+  ApiResponse Handle(const ApiRequest& request) const;
+
+ private:
+  // Which account an access key id belongs to: a 12-digit key id is taken as
+  // the account itself, so tests can act as several accounts; any other key
+  // belongs to the default account.
+  std::string AccountFor(std::string_view access_key_id) const;
+
+  RouterOptions options_;
+  std::map<std::string, ApiHandler, std::less<>> handlers_;  // by full target
+};
+
+}  // namespace sluice::http

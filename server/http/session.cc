@@ -1,0 +1,237 @@
+#include "server/http/session.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/version.hpp>
+#include <utility>
+
+#include "common/log.h"
+
+namespace sluice::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = net::ip::tcp;
+
+bool SessionRegistry::Add(const std::shared_ptr<Session>& session) {
+  std::lock_guard lock(mu_);
+  if (shutting_down_) return false;
+  sessions_.emplace(session.get(), session);
+  return true;
+}
+
+void SessionRegistry::Remove(const Session* session) {
+  std::lock_guard lock(mu_);
+  sessions_.erase(session);
+  if (sessions_.empty()) emptied_.notify_all();
+}
+
+std::vector<std::shared_ptr<Session>> SessionRegistry::BeginShutdown() {
+  std::lock_guard lock(mu_);
+  shutting_down_ = true;
+  std::vector<std::shared_ptr<Session>> alive;
+  for (auto& [key, weak] : sessions_) {
+    if (auto session = weak.lock()) alive.push_back(std::move(session));
+  }
+  return alive;
+}
+
+bool SessionRegistry::WaitUntilEmpty(
+    std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  return emptied_.wait_until(lock, deadline, [&] { return sessions_.empty(); });
+}
+
+Session::Session(tcp::socket socket, SessionEnvironment& env)
+    : stream_(std::move(socket)), env_(env) {}
+
+Session::~Session() { env_.registry.Remove(this); }
+
+void Session::Start() {
+  if (!env_.registry.Add(shared_from_this())) return;  // shutting down
+  net::dispatch(stream_.get_executor(),
+                beast::bind_front_handler(&Session::DoReadHeader,
+                                          shared_from_this()));
+}
+
+void Session::Drain() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->draining_ = true;
+    if (!self->busy_) self->Close();
+  });
+}
+
+void Session::DoReadHeader() {
+  if (draining_) return Close();
+  parser_.emplace();
+  parser_->body_limit(env_.options.max_request_bytes);
+  stream_.expires_after(env_.options.read_timeout);
+  bhttp::async_read_header(
+      stream_, buffer_, *parser_,
+      beast::bind_front_handler(&Session::OnReadHeader, shared_from_this()));
+}
+
+void Session::OnReadHeader(beast::error_code ec, size_t /*bytes*/) {
+  if (ec == bhttp::error::body_limit) return RefuseTooLarge();
+  if (ec) {
+    // end_of_stream, a timeout on an idle connection, or a reset: all normal.
+    if (ec != bhttp::error::end_of_stream && ec != net::error::operation_aborted &&
+        ec != beast::error::timeout) {
+      SLUICE_LOG(kDebug) << "connection dropped while reading: " << ec.message();
+    }
+    return Close();
+  }
+  busy_ = true;
+  const auto& header = parser_->get();
+  if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
+    // Clients that ask first (curl, some SDKs for large bodies) wait for this
+    // before they send the body.
+    continue_ = {bhttp::status::continue_, header.version()};
+    bhttp::async_write(stream_, continue_,
+                       [self = shared_from_this()](beast::error_code write_ec,
+                                                   size_t) {
+                         if (write_ec) return self->Close();
+                         self->DoReadBody();
+                       });
+    return;
+  }
+  DoReadBody();
+}
+
+void Session::DoReadBody() {
+  stream_.expires_after(env_.options.read_timeout);
+  bhttp::async_read(
+      stream_, buffer_, *parser_,
+      beast::bind_front_handler(&Session::OnReadBody, shared_from_this()));
+}
+
+void Session::OnReadBody(beast::error_code ec, size_t /*bytes*/) {
+  if (ec == bhttp::error::body_limit) return RefuseTooLarge();
+  if (ec) {
+    SLUICE_LOG(kDebug) << "connection dropped while reading a body: "
+                       << ec.message();
+    return Close();
+  }
+  stream_.expires_never();  // handling has no deadline of its own
+  Dispatch();
+}
+
+void Session::Dispatch() {
+  bhttp::request<bhttp::string_body> request = parser_->release();
+  std::string_view target = request.target();
+  std::string_view path = target.substr(0, target.find('?'));
+
+  if (request.method() == bhttp::verb::get && path == "/health") {
+    Response response = HealthResponse();
+    response.version(request.version());
+    response.keep_alive(request.keep_alive());
+    return Respond(std::move(response));
+  }
+
+  ApiRequest api;
+  api.method = std::string(request.method_string());
+  if (size_t mark = target.find('?'); mark != std::string_view::npos) {
+    api.query = std::string(target.substr(mark + 1));
+  }
+  api.content_type = std::string(request[bhttp::field::content_type]);
+  api.target = std::string(request["X-Amz-Target"]);
+  api.authorization = std::string(request[bhttp::field::authorization]);
+  api.has_date_header = request.count("X-Amz-Date") > 0 ||
+                        request.count(bhttp::field::date) > 0;
+  api.body = std::move(request.body());
+  unsigned version = request.version();
+  bool keep_alive = request.keep_alive();
+
+  // The protocol layer and the handlers run on the worker pool: they may
+  // parse megabytes of JSON or block on SQLite and fsync, which an I/O thread
+  // must never do. The answer comes back to this connection's strand.
+  net::post(env_.workers, [self = shared_from_this(), api = std::move(api),
+                           version, keep_alive]() mutable {
+    ApiResponse answer = self->env_.router.Handle(api);
+    Response response{static_cast<bhttp::status>(answer.status), version};
+    if (!answer.content_type.empty()) {
+      response.set(bhttp::field::content_type, answer.content_type);
+    }
+    response.set("x-amzn-RequestId", answer.request_id);
+    if (!answer.error_type.empty()) {
+      response.set("x-amzn-ErrorType", answer.error_type);
+    }
+    response.body() = std::move(answer.body);
+    response.keep_alive(keep_alive);
+    net::post(self->stream_.get_executor(),
+              [self, response = std::move(response)]() mutable {
+                self->Respond(std::move(response));
+              });
+  });
+}
+
+void Session::Respond(Response response) {
+  if (draining_) response.keep_alive(false);
+  response.prepare_payload();
+  bool keep_alive = response.keep_alive();
+  response_.emplace(std::move(response));
+  stream_.expires_after(env_.options.read_timeout);
+  bhttp::async_write(stream_, *response_,
+                     beast::bind_front_handler(&Session::OnWrite,
+                                               shared_from_this(), keep_alive));
+}
+
+void Session::OnWrite(bool keep_alive, beast::error_code ec, size_t /*bytes*/) {
+  response_.reset();
+  busy_ = false;
+  if (ec || !keep_alive || draining_) return Close();
+  DoReadHeader();
+}
+
+void Session::RefuseTooLarge() {
+  Response response{bhttp::status::payload_too_large, parser_->get().version()};
+  response.keep_alive(false);
+  response.prepare_payload();
+  response_.emplace(std::move(response));
+  stream_.expires_after(env_.options.read_timeout);
+  bhttp::async_write(
+      stream_, *response_,
+      [self = shared_from_this()](beast::error_code ec, size_t) {
+        self->response_.reset();
+        if (ec) return self->Close();
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        // One deadline for the whole discard, not one per read.
+        self->stream_.expires_after(self->env_.options.read_timeout);
+        self->DiscardInput();
+      });
+}
+
+void Session::DiscardInput() {
+  stream_.async_read_some(
+      net::buffer(discard_),
+      [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->Close();
+        self->DiscardInput();
+      });
+}
+
+void Session::Close() {
+  busy_ = false;
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.close();
+}
+
+Session::Response Session::HealthResponse() const {
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::steady_clock::now() - env_.started_at);
+  Response response{bhttp::status::ok, 11};
+  response.set(bhttp::field::content_type, "application/json");
+  response.body() = std::string("{\"status\":\"ok\",\"version\":\"") +
+                    SLUICE_VERSION + "\",\"uptime_seconds\":" +
+                    std::to_string(uptime.count()) + "}";
+  return response;
+}
+
+}  // namespace sluice::http

@@ -1,0 +1,118 @@
+#include "server/server.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "common/log.h"
+#include "server/catalog/catalog.h"
+#include "server/http/api_router.h"
+#include "server/http/http_server.h"
+#include "server/kinesis/kinesis_api.h"
+
+namespace sluice {
+namespace {
+
+// Holds an exclusive lock on <data dir>/LOCK for as long as it lives, so two
+// servers never write the same logs.
+class DataDirLock {
+ public:
+  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& dir) {
+    std::string path = dir + "/LOCK";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return Status(ErrorCode::kInternalFailure,
+                    "cannot open " + path + ": " + std::strerror(errno));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int error = errno;
+      ::close(fd);
+      if (error == EWOULDBLOCK) {
+        return Status(ErrorCode::kResourceInUse,
+                      "data directory " + dir +
+                          " is in use by another sluice process");
+      }
+      return Status(ErrorCode::kInternalFailure,
+                    "cannot lock " + path + ": " + std::strerror(error));
+    }
+    return std::make_unique<DataDirLock>(fd);
+  }
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  ~DataDirLock() { ::close(fd_); }  // closing releases the lock
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+// Members in construction order; teardown runs in reverse: the front end goes
+// first, so no handler runs while the catalog closes.
+struct Server::Parts {
+  ServerConfig config;
+  std::unique_ptr<DataDirLock> data_dir_lock;  // null in memory
+  std::unique_ptr<catalog::Catalog> catalog;
+  std::unique_ptr<http::ApiRouter> router;
+  std::unique_ptr<kinesis::KinesisApi> kinesis;
+  std::unique_ptr<http::HttpServer> http;
+};
+
+Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Server::~Server() { Shutdown(); }
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
+  auto parts = std::make_unique<Parts>();
+  parts->config = config;
+
+  std::string catalog_path = ":memory:";
+  if (!config.in_memory) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) {
+      return Status(ErrorCode::kInternalFailure,
+                    "cannot create data directory " + config.data_dir + ": " +
+                        ec.message());
+    }
+    auto lock = DataDirLock::Acquire(config.data_dir);
+    if (!lock.ok()) return lock.status();
+    parts->data_dir_lock = std::move(*lock);
+    catalog_path = config.data_dir + "/catalog.db";
+  }
+  auto catalog = catalog::Catalog::Open(catalog_path);
+  if (!catalog.ok()) return catalog.status();
+  parts->catalog = std::move(*catalog);
+
+  parts->router = std::make_unique<http::ApiRouter>(
+      http::RouterOptions{config.region, config.account_id});
+  parts->kinesis = std::make_unique<kinesis::KinesisApi>(*parts->catalog);
+  parts->kinesis->RegisterWith(*parts->router);
+
+  auto http = http::HttpServer::Start(config.http, *parts->router);
+  if (!http.ok()) return http.status();
+  parts->http = std::move(*http);
+  SLUICE_LOG(kInfo) << "serving on " << config.http.host << ":"
+                    << parts->http->port();
+  return std::unique_ptr<Server>(new Server(std::move(parts)));
+}
+
+uint16_t Server::port() const { return parts_->http->port(); }
+const ServerConfig& Server::config() const { return parts_->config; }
+
+void Server::Shutdown() {
+  if (!parts_->http) return;
+  parts_->http->Shutdown();
+  parts_->http.reset();
+  parts_->kinesis.reset();
+  parts_->router.reset();
+  parts_->catalog.reset();
+  parts_->data_dir_lock.reset();
+}
+
+}  // namespace sluice

@@ -1,0 +1,323 @@
+#include "server/server_config.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/json.h"
+
+namespace sluice {
+namespace {
+
+enum class Kind { kString, kInteger, kBool };
+
+// A value of the kind its Setting expects.
+struct Value {
+  std::string text;
+  int64_t number = 0;
+  bool flag = false;
+};
+
+// One setting, reachable both as a config-file key and (when `flag` is set) a
+// command-line flag, so the two can never disagree on names or checks.
+struct Setting {
+  const char* flag;     // "--port", or nullptr for file-only settings
+  const char* section;  // "server"
+  const char* key;      // "port"
+  const char* metavar;  // "P"
+  const char* help;
+  Kind kind;
+  int64_t min;  // inclusive range, for integers
+  int64_t max;
+  // Stores the value; returns what is wrong with it, or "" when it is fine.
+  std::string (*store)(ServerConfig&, const Value&);
+};
+
+std::string StoreLogLevel(ServerConfig& config, const Value& value) {
+  std::optional<log::Level> level = log::ParseLevel(value.text);
+  if (!level) return "must be one of debug, info, warn, error, off";
+  config.log_level = *level;
+  return "";
+}
+
+std::string StoreRegion(ServerConfig& config, const Value& value) {
+  // us-east-1, eu-central-2, us-gov-west-1, ...
+  const std::string& r = value.text;
+  bool ok = !r.empty() && r.size() <= 32;
+  for (char c : r) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  if (!ok) return "must be a region name such as us-east-1";
+  config.region = r;
+  return "";
+}
+
+std::string StoreAccountId(ServerConfig& config, const Value& value) {
+  const std::string& a = value.text;
+  bool ok = a.size() == 12;
+  for (char c : a) ok = ok && c >= '0' && c <= '9';
+  if (!ok) return "must be 12 digits";
+  config.account_id = a;
+  return "";
+}
+
+constexpr int64_t kMaxSeconds = 24 * 3600;
+
+const Setting kSettings[] = {
+    {"--host", "server", "host", "H", "address to listen on; loopback by default",
+     Kind::kString, 0, 0,
+     [](ServerConfig& c, const Value& v) -> std::string {
+       if (v.text.empty()) return "must not be empty";
+       c.http.host = v.text;
+       return "";
+     }},
+    {"--port", "server", "port", "P", "TCP port; 0 picks a free one and prints it",
+     Kind::kInteger, 0, 65535,
+     [](ServerConfig& c, const Value& v) {
+       c.http.port = static_cast<uint16_t>(v.number);
+       return std::string();
+     }},
+    {"--io-threads", "server", "io_threads", "N",
+     "HTTP I/O threads; 0 means one per hardware thread", Kind::kInteger, 0, 256,
+     [](ServerConfig& c, const Value& v) {
+       c.http.io_threads = static_cast<unsigned>(v.number);
+       return std::string();
+     }},
+    {"--worker-threads", "server", "worker_threads", "N",
+     "threads that run API handlers (which may block on disk)", Kind::kInteger, 1,
+     1024,
+     [](ServerConfig& c, const Value& v) {
+       c.http.worker_threads = static_cast<unsigned>(v.number);
+       return std::string();
+     }},
+    {"--max-request-bytes", "server", "max_request_bytes", "B",
+     "largest request body; larger ones get 413 unread", Kind::kInteger, 1024,
+     int64_t{1} << 30,
+     [](ServerConfig& c, const Value& v) {
+       c.http.max_request_bytes = static_cast<size_t>(v.number);
+       return std::string();
+     }},
+    {"--read-timeout", "server", "read_timeout_seconds", "S",
+     "seconds a connection may take per read, and stay idle between requests",
+     Kind::kInteger, 1, kMaxSeconds,
+     [](ServerConfig& c, const Value& v) {
+       c.http.read_timeout = std::chrono::seconds(v.number);
+       return std::string();
+     }},
+    {"--shutdown-grace", "server", "shutdown_grace_seconds", "S",
+     "seconds in-flight requests get to finish on SIGINT/SIGTERM", Kind::kInteger,
+     0, kMaxSeconds,
+     [](ServerConfig& c, const Value& v) {
+       c.http.shutdown_grace = std::chrono::seconds(v.number);
+       return std::string();
+     }},
+    {"--data-dir", "storage", "data_dir", "D", "where streams and the catalog live",
+     Kind::kString, 0, 0,
+     [](ServerConfig& c, const Value& v) -> std::string {
+       if (v.text.empty()) return "must not be empty";
+       c.data_dir = v.text;
+       return "";
+     }},
+    {"--in-memory", "storage", "in_memory", nullptr,
+     "keep everything in memory; nothing touches disk", Kind::kBool, 0, 0,
+     [](ServerConfig& c, const Value& v) {
+       c.in_memory = v.flag;
+       return std::string();
+     }},
+    {"--region", "aws", "region", "R",
+     "region when a request's credential scope names none", Kind::kString, 0, 0,
+     StoreRegion},
+    {"--account-id", "aws", "account_id", "A",
+     "account of access keys that are not 12 digits themselves", Kind::kString, 0,
+     0, StoreAccountId},
+    {"--log-level", "", "log_level", "L", "debug, info, warn, error or off",
+     Kind::kString, 0, 0, StoreLogLevel},
+};
+
+const Setting* FindFlag(std::string_view flag) {
+  for (const Setting& s : kSettings) {
+    if (s.flag != nullptr && flag == s.flag) return &s;
+  }
+  return nullptr;
+}
+
+std::string KeyPath(const Setting& s) {
+  return *s.section ? std::string(s.section) + "." + s.key : std::string(s.key);
+}
+
+// Checks kind and range of a config-file value and stores it.
+std::string StoreJson(const Setting& s, const json::Value& json, ServerConfig& config) {
+  Value value;
+  switch (s.kind) {
+    case Kind::kString:
+      if (!json.IsString()) return "must be a string";
+      value.text = json.GetString();
+      break;
+    case Kind::kBool:
+      if (!json.IsBool()) return "must be true or false";
+      value.flag = json.GetBool();
+      break;
+    case Kind::kInteger:
+      if (!json.IsInt64() || json.GetInt64() < s.min || json.GetInt64() > s.max) {
+        return "must be an integer from " + std::to_string(s.min) + " to " +
+               std::to_string(s.max);
+      }
+      value.number = json.GetInt64();
+      break;
+  }
+  return s.store(config, value);
+}
+
+std::string StoreText(const Setting& s, const std::string& text, ServerConfig& config) {
+  Value value;
+  switch (s.kind) {
+    case Kind::kString:
+      value.text = text;
+      break;
+    case Kind::kBool:
+      if (text != "true" && text != "false") return "must be true or false";
+      value.flag = text == "true";
+      break;
+    case Kind::kInteger: {
+      const char* end = text.data() + text.size();
+      auto [ptr, ec] = std::from_chars(text.data(), end, value.number);
+      if (ec != std::errc() || ptr != end || text.empty() || value.number < s.min ||
+          value.number > s.max) {
+        return "must be an integer from " + std::to_string(s.min) + " to " +
+               std::to_string(s.max);
+      }
+      break;
+    }
+  }
+  return s.store(config, value);
+}
+
+}  // namespace
+
+Result<ServerConfig> LoadConfigFile(const std::string& path, ServerConfig base) {
+  auto fail = [&](const std::string& what) {
+    return Status(ErrorCode::kInvalidArgument, "config file '" + path + "': " + what);
+  };
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(std::string("cannot read it: ") + std::strerror(errno));
+  std::stringstream contents;
+  contents << in.rdbuf();
+  std::string text = contents.str();
+
+  json::Document doc;
+  doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag>(
+      text.data(), text.size());
+  if (doc.HasParseError()) {
+    return fail("invalid JSON at byte " + std::to_string(doc.GetErrorOffset()) +
+                ": " + rapidjson::GetParseError_En(doc.GetParseError()));
+  }
+  if (!doc.IsObject()) return fail("the top level must be a JSON object");
+
+  // Walk the file, not the table, so that a misspelt key is reported instead
+  // of silently ignored.
+  std::set<std::string> sections;
+  for (const Setting& s : kSettings) {
+    if (*s.section) sections.insert(s.section);
+  }
+  auto apply = [&](const char* section, const json::Value& object) -> std::string {
+    for (auto& member : object.GetObject()) {
+      std::string key(member.name.GetString(), member.name.GetStringLength());
+      std::string path_name = *section ? std::string(section) + "." + key : key;
+      if (!*section && sections.count(key)) {
+        if (!member.value.IsObject()) return "'" + key + "' must be an object";
+        continue;  // applied below
+      }
+      const Setting* found = nullptr;
+      for (const Setting& s : kSettings) {
+        if (std::strcmp(s.section, section) == 0 && key == s.key) found = &s;
+      }
+      if (!found) return "unknown key '" + path_name + "'";
+      std::string problem = StoreJson(*found, member.value, base);
+      if (!problem.empty()) return "'" + path_name + "' " + problem;
+    }
+    return "";
+  };
+  if (std::string problem = apply("", doc); !problem.empty()) return fail(problem);
+  for (const std::string& section : sections) {
+    auto it = doc.FindMember(section.c_str());
+    if (it == doc.MemberEnd()) continue;
+    if (std::string problem = apply(section.c_str(), it->value); !problem.empty()) {
+      return fail(problem);
+    }
+  }
+  return base;
+}
+
+Result<ServeCommandLine> ParseServeCommandLine(const std::vector<std::string>& args) {
+  ServeCommandLine out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      out.help = true;
+      continue;
+    }
+    std::optional<std::string> value;
+    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg.resize(eq);
+    }
+    bool is_config = arg == "--config";
+    const Setting* setting = is_config ? nullptr : FindFlag(arg);
+    if (!is_config && setting == nullptr) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "unknown argument '" + args[i] + "' (see sluice serve --help)");
+    }
+    if (!value) {
+      if (setting != nullptr && setting->kind == Kind::kBool) {
+        value = "true";
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return Status(ErrorCode::kInvalidArgument, arg + " needs a value");
+      }
+    }
+    if (is_config) {
+      out.config_path = *value;
+    } else {
+      out.flags.emplace_back(arg, *value);
+    }
+  }
+  return out;
+}
+
+Status ApplyFlags(const ServeCommandLine& command_line, ServerConfig& config) {
+  for (const auto& [flag, text] : command_line.flags) {
+    const Setting* setting = FindFlag(flag);
+    if (setting == nullptr) {
+      return Status(ErrorCode::kInvalidArgument, "unknown flag " + flag);
+    }
+    std::string problem = StoreText(*setting, text, config);
+    if (!problem.empty()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    flag + " '" + text + "': " + problem);
+    }
+  }
+  return Status::Ok();
+}
+
+std::string ServeHelpText() {
+  std::string out =
+      "Usage: sluice serve [flags]\n"
+      "\n"
+      "Serves the AWS Kinesis Data Streams and Firehose APIs over HTTP.\n"
+      "Settings come from embedded defaults, then the config file, then flags.\n"
+      "\n"
+      "  --config F                JSON config file (see docs/running.md)\n";
+  for (const Setting& s : kSettings) {
+    if (s.flag == nullptr) continue;
+    std::string left = std::string("  ") + s.flag;
+    if (s.metavar != nullptr) left += std::string(" ") + s.metavar;
+    if (left.size() < 28) left.resize(28, ' ');
+    out += left + s.help + " [" + KeyPath(s) + "]\n";
+  }
+  out += "  --help                    this text\n";
+  return out;
+}
+
+}  // namespace sluice

@@ -1,0 +1,54 @@
+// Everything `sluice serve` can be told: embedded defaults, then the JSON
+// config file (--config), then command-line flags, each overriding the last.
+// Later parts of Sluice add sections to the file (streams to create at start,
+// delivery streams, consumers).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/log.h"
+#include "common/status.h"
+#include "server/http/http_options.h"
+
+namespace sluice {
+
+struct ServerConfig {
+  http::HttpOptions http;
+  std::string data_dir = "./sluice-data";
+  bool in_memory = false;  // nothing touches disk
+  // Region for requests whose credential scope names none, and for resources
+  // declared in the config file.
+  std::string region = "us-east-1";
+  // The account of every access key id that is not itself 12 digits.
+  std::string account_id = "000000000000";
+  log::Level log_level = log::Level::kInfo;
+};
+
+// Reads the JSON config file at `path` over `base`: every key present replaces
+// the base value, keys absent keep it. An unreadable file, bad JSON, an
+// unknown key or a bad value is an error naming the file, the key and what is
+// wrong.
+Result<ServerConfig> LoadConfigFile(const std::string& path, ServerConfig base);
+
+// `sluice serve` arguments, split from their values but not yet applied.
+struct ServeCommandLine {
+  bool help = false;
+  std::optional<std::string> config_path;
+  std::vector<std::pair<std::string, std::string>> flags;  // ("--port", "0")
+};
+
+// Accepts "--flag value", "--flag=value" and bare boolean flags; an unknown
+// flag or a missing value is an error.
+Result<ServeCommandLine> ParseServeCommandLine(
+    const std::vector<std::string>& args);
+
+// Applies parsed flags over `config` (which already holds the file's values).
+Status ApplyFlags(const ServeCommandLine& command_line, ServerConfig& config);
+
+// The `sluice serve --help` text: every flag, its config key and default.
+std::string ServeHelpText();
+
+}  // namespace sluice
