@@ -1,0 +1,716 @@
+#include "server/catalog/catalog.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <limits>
+
+#include "server/catalog/schema.h"
+
+namespace sluice::catalog {
+namespace {
+
+constexpr std::string_view kMemoryPath = ":memory:";
+
+// Long enough to ride out an operator's sqlite3 shell holding a lock for a
+// moment; short enough that a stuck lock fails a request instead of hanging it.
+constexpr int kBusyTimeoutMillis = 5000;
+
+// The stream columns in the order ReadStream() expects them.
+#define SLUICE_STREAM_COLUMNS                                           \
+  "stream_id, account_id, region, name, status, mode, created_at, "     \
+  "retention_hours, max_record_size_kib, encryption_type, kms_key_id, " \
+  "next_shard_index"
+
+#define SLUICE_SHARD_COLUMNS                                                  \
+  "stream_id, shard_index, hash_key_start, hash_key_end, parent_index, "      \
+  "adjacent_parent_index, starting_sequence_number, ending_sequence_number, " \
+  "created_at, closed_at"
+
+Status Internal(std::string message) {
+  return Status(ErrorCode::kInternalFailure, std::move(message));
+}
+
+Status StreamNotFound(std::string_view name, std::string_view account_id) {
+  return Status(ErrorCode::kResourceNotFound,
+                "Stream " + std::string(name) + " under account " +
+                    std::string(account_id) + " not found.");
+}
+
+// For calls that only have the id, of a stream that may never have existed.
+Status StreamIdNotFound(int64_t stream_id) {
+  return Status(ErrorCode::kResourceNotFound,
+                "Stream with id " + std::to_string(stream_id) + " not found.");
+}
+
+std::optional<uint32_t> ToOptionalIndex(const std::optional<int64_t>& value) {
+  if (!value.has_value()) return std::nullopt;
+  return static_cast<uint32_t>(*value);
+}
+
+std::optional<int64_t> ToOptionalInt(const std::optional<uint32_t>& value) {
+  if (!value.has_value()) return std::nullopt;
+  return static_cast<int64_t>(*value);
+}
+
+Result<StreamRecord> ReadStream(const Statement& row) {
+  StreamRecord stream;
+  stream.stream_id = row.ColumnInt(0);
+  stream.account_id = row.ColumnText(1);
+  stream.region = row.ColumnText(2);
+  stream.name = row.ColumnText(3);
+  const std::string status = row.ColumnText(4);
+  const std::optional<StreamStatus> parsed_status = ParseStreamStatus(status);
+  if (!parsed_status.has_value()) {
+    return Internal("catalog holds unknown stream status '" + status + "'");
+  }
+  stream.status = *parsed_status;
+  const std::string mode = row.ColumnText(5);
+  const std::optional<StreamMode> parsed_mode = ParseStreamMode(mode);
+  if (!parsed_mode.has_value()) {
+    return Internal("catalog holds unknown stream mode '" + mode + "'");
+  }
+  stream.mode = *parsed_mode;
+  stream.created_at = row.ColumnInt(6);
+  stream.retention_hours = static_cast<int>(row.ColumnInt(7));
+  stream.max_record_size_kib = static_cast<int>(row.ColumnInt(8));
+  stream.encryption_type = row.ColumnText(9);
+  stream.kms_key_id = row.ColumnText(10);
+  stream.next_shard_index = static_cast<uint32_t>(row.ColumnInt(11));
+  return stream;
+}
+
+ShardRecord ReadShard(const Statement& row) {
+  ShardRecord shard;
+  shard.stream_id = row.ColumnInt(0);
+  shard.shard_index = static_cast<uint32_t>(row.ColumnInt(1));
+  shard.hash_key_start = row.ColumnText(2);
+  shard.hash_key_end = row.ColumnText(3);
+  shard.parent_index = ToOptionalIndex(row.ColumnOptionalInt(4));
+  shard.adjacent_parent_index = ToOptionalIndex(row.ColumnOptionalInt(5));
+  shard.starting_sequence_number = row.ColumnText(6);
+  shard.ending_sequence_number = row.ColumnOptionalText(7);
+  shard.created_at = row.ColumnInt(8);
+  shard.closed_at = row.ColumnOptionalInt(9);
+  return shard;
+}
+
+// Resharding bookkeeping the catalog relies on: shard indexes are never
+// reused, so each must be below the stream's next_shard_index.
+Status CheckShardIndexes(const std::vector<ShardRecord>& shards,
+                         uint32_t next_shard_index, std::string_view what) {
+  for (const ShardRecord& shard : shards) {
+    if (shard.shard_index >= next_shard_index) {
+      return Internal(std::string(what) + " failed: shard index " +
+                      std::to_string(shard.shard_index) +
+                      " is not below next_shard_index " +
+                      std::to_string(next_shard_index));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string_view ToString(StreamStatus status) {
+  switch (status) {
+    case StreamStatus::kCreating:
+      return "CREATING";
+    case StreamStatus::kActive:
+      return "ACTIVE";
+    case StreamStatus::kUpdating:
+      return "UPDATING";
+    case StreamStatus::kDeleting:
+      return "DELETING";
+  }
+  return "UNKNOWN";  // unreachable for a valid enum value
+}
+
+std::string_view ToString(StreamMode mode) {
+  switch (mode) {
+    case StreamMode::kProvisioned:
+      return "PROVISIONED";
+    case StreamMode::kOnDemand:
+      return "ON_DEMAND";
+  }
+  return "UNKNOWN";  // unreachable for a valid enum value
+}
+
+std::optional<StreamStatus> ParseStreamStatus(std::string_view text) {
+  for (StreamStatus status :
+       {StreamStatus::kCreating, StreamStatus::kActive, StreamStatus::kUpdating,
+        StreamStatus::kDeleting}) {
+    if (ToString(status) == text) return status;
+  }
+  return std::nullopt;
+}
+
+std::optional<StreamMode> ParseStreamMode(std::string_view text) {
+  for (StreamMode mode : {StreamMode::kProvisioned, StreamMode::kOnDemand}) {
+    if (ToString(mode) == text) return mode;
+  }
+  return std::nullopt;
+}
+
+std::string StreamRecord::Arn() const {
+  return "arn:aws:kinesis:" + region + ":" + account_id + ":stream/" + name;
+}
+
+std::string ShardIdFor(uint32_t shard_index) {
+  char id[32];
+  std::snprintf(id, sizeof(id), "shardId-%012" PRIu32, shard_index);
+  return id;
+}
+
+std::string ShardRecord::ShardId() const { return ShardIdFor(shard_index); }
+
+// --- Prepared statements ----------------------------------------------------
+
+// Every statement the catalog runs, prepared once at Open() and reused, so a
+// call costs no SQL parsing. Guarded by Catalog::mu_, like the connection.
+struct Catalog::Statements {
+  Statement insert_stream;
+  Statement find_stream;
+  Statement find_stream_by_id;
+  Statement list_streams;
+  Statement list_all_streams;
+  Statement update_stream;
+  Statement delete_stream;
+  Statement set_next_shard_index;
+  Statement select_metrics;
+  Statement delete_metrics;
+  Statement insert_metric;
+  Statement insert_shard;
+  Statement upsert_shard;
+  Statement list_shards;
+  Statement upsert_tag;
+  Statement delete_tag;
+  Statement list_tags;
+  Statement delete_stream_tags;
+  Statement save_checkpoint;
+  Statement load_checkpoint;
+
+  static Result<std::unique_ptr<Statements>> Prepare(Database& db) {
+    struct Definition {
+      Statement Statements::*member;
+      std::string_view what;
+      std::string_view sql;
+    };
+    static constexpr Definition kDefinitions[] = {
+        {&Statements::insert_stream, "insert stream",
+         "INSERT INTO streams (account_id, region, name, status, mode, "
+         "created_at, retention_hours, max_record_size_kib, encryption_type, "
+         "kms_key_id, next_shard_index) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+         "RETURNING stream_id"},
+        {&Statements::find_stream, "find stream",
+         "SELECT " SLUICE_STREAM_COLUMNS
+         " FROM streams WHERE account_id = ?1 AND region = ?2 AND name = ?3"},
+        {&Statements::find_stream_by_id, "find stream by id",
+         "SELECT " SLUICE_STREAM_COLUMNS " FROM streams WHERE stream_id = ?1"},
+        {&Statements::list_streams, "list streams",
+         "SELECT " SLUICE_STREAM_COLUMNS
+         " FROM streams WHERE account_id = ?1 AND region = ?2 AND name > ?3 "
+         "ORDER BY name LIMIT ?4"},
+        {&Statements::list_all_streams, "list all streams",
+         "SELECT " SLUICE_STREAM_COLUMNS " FROM streams ORDER BY stream_id"},
+        {&Statements::update_stream, "update stream",
+         "UPDATE streams SET status = ?2, mode = ?3, retention_hours = ?4, "
+         "max_record_size_kib = ?5, encryption_type = ?6, kms_key_id = ?7, "
+         "next_shard_index = ?8 WHERE stream_id = ?1"},
+        {&Statements::delete_stream, "delete stream",
+         "DELETE FROM streams WHERE stream_id = ?1"},
+        {&Statements::set_next_shard_index, "set next shard index",
+         "UPDATE streams SET next_shard_index = ?2 WHERE stream_id = ?1"},
+        {&Statements::select_metrics, "select shard-level metrics",
+         "SELECT metric FROM stream_shard_level_metrics WHERE stream_id = ?1 "
+         "ORDER BY metric"},
+        {&Statements::delete_metrics, "delete shard-level metrics",
+         "DELETE FROM stream_shard_level_metrics WHERE stream_id = ?1"},
+        {&Statements::insert_metric, "insert shard-level metric",
+         "INSERT OR IGNORE INTO stream_shard_level_metrics (stream_id, metric) "
+         "VALUES (?1, ?2)"},
+        // Plain INSERT: a repeated index in CreateStream is a caller's bug.
+        {&Statements::insert_shard, "insert shard",
+         "INSERT INTO shards (" SLUICE_SHARD_COLUMNS
+         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+        {&Statements::upsert_shard, "write shard",
+         "INSERT INTO shards (" SLUICE_SHARD_COLUMNS
+         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+         "ON CONFLICT (stream_id, shard_index) DO UPDATE SET "
+         "hash_key_start = excluded.hash_key_start, "
+         "hash_key_end = excluded.hash_key_end, "
+         "parent_index = excluded.parent_index, "
+         "adjacent_parent_index = excluded.adjacent_parent_index, "
+         "starting_sequence_number = excluded.starting_sequence_number, "
+         "ending_sequence_number = excluded.ending_sequence_number, "
+         "created_at = excluded.created_at, closed_at = excluded.closed_at"},
+        {&Statements::list_shards, "list shards",
+         "SELECT " SLUICE_SHARD_COLUMNS
+         " FROM shards WHERE stream_id = ?1 ORDER BY shard_index"},
+        {&Statements::upsert_tag, "write tag",
+         "INSERT INTO tags (arn, key, value) VALUES (?1, ?2, ?3) "
+         "ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value"},
+        {&Statements::delete_tag, "delete tag",
+         "DELETE FROM tags WHERE arn = ?1 AND key = ?2"},
+        {&Statements::list_tags, "list tags",
+         "SELECT key, value FROM tags WHERE arn = ?1 ORDER BY key"},
+        // The stream's own ARN, and every ARN below it ("<arn>/consumer/..."):
+        // '0' is the byte after '/', so the range uses the primary key.
+        {&Statements::delete_stream_tags, "delete stream tags",
+         "DELETE FROM tags WHERE arn = ?1 "
+         "OR (arn >= ?1 || '/' AND arn < ?1 || '0')"},
+        {&Statements::save_checkpoint, "save checkpoint",
+         "INSERT INTO checkpoints (reader, stream_id, shard_index, position) "
+         "VALUES (?1, ?2, ?3, ?4) "
+         "ON CONFLICT (reader, stream_id, shard_index) "
+         "DO UPDATE SET position = excluded.position"},
+        {&Statements::load_checkpoint, "load checkpoint",
+         "SELECT position FROM checkpoints "
+         "WHERE reader = ?1 AND stream_id = ?2 AND shard_index = ?3"},
+    };
+    auto statements = std::make_unique<Statements>();
+    for (const Definition& definition : kDefinitions) {
+      Result<Statement> statement =
+          db.Prepare("Catalog " + std::string(definition.what), definition.sql);
+      if (!statement.ok()) return statement.status();
+      (*statements).*definition.member = std::move(statement).value();
+    }
+    return statements;
+  }
+};
+
+#undef SLUICE_STREAM_COLUMNS
+#undef SLUICE_SHARD_COLUMNS
+
+// --- Catalog ----------------------------------------------------------------
+
+Catalog::Catalog(Database db, std::unique_ptr<Statements> statements,
+                 int schema_version)
+    : schema_version_(schema_version),
+      db_(std::move(db)),
+      statements_(std::move(statements)) {}
+
+Catalog::~Catalog() = default;
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
+  Result<Database> opened = Database::Open(path);
+  if (!opened.ok()) return opened.status();
+  Database db = std::move(opened).value();
+
+  Status busy =
+      db.Exec("set busy_timeout",
+              "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMillis));
+  if (!busy.ok()) return busy;
+
+  if (path != kMemoryPath) {
+    // WAL: readers (an operator's sqlite3 shell, a backup) never block our
+    // writes, and a commit appends to one file instead of rewriting pages in
+    // place behind a rollback journal.
+    Result<std::string> mode = db.PragmaText("journal_mode = WAL");
+    if (!mode.ok()) return mode.status();
+    if (*mode != "wal") {
+      return Internal("Catalog " + path +
+                      " could not enter WAL mode; journal mode is " + *mode);
+    }
+    // FULL, not NORMAL: with NORMAL a commit survives a process crash but can
+    // be lost to a power cut or OS crash. The catalog holds acknowledged
+    // control-plane changes (a created stream whose shard logs already exist,
+    // a closed parent shard), and losing one would leave metadata behind the
+    // data. Those changes come at most a few per second, so the one WAL fsync
+    // per commit costs nothing anyone notices. Checkpoints share the
+    // connection and pay it too; they are saved once per delivered batch.
+    Status sync = db.Exec("set synchronous", "PRAGMA synchronous = FULL");
+    if (!sync.ok()) return sync;
+  }
+
+  Result<int> version = Migrate(db, CatalogMigrations(), path);
+  if (!version.ok()) return version.status();
+
+  // Enforced from here on: cascading deletes and checkpoint-to-shard links
+  // depend on it.
+  Status keys = db.Exec("enable foreign keys", "PRAGMA foreign_keys = ON");
+  if (!keys.ok()) return keys;
+  Result<int64_t> enabled = db.PragmaInt("foreign_keys");
+  if (!enabled.ok()) return enabled.status();
+  if (*enabled != 1) {
+    return Internal("Catalog " + path +
+                    ": this SQLite build does not enforce foreign keys");
+  }
+
+  Result<std::unique_ptr<Statements>> statements = Statements::Prepare(db);
+  if (!statements.ok()) return statements.status();
+  return std::unique_ptr<Catalog>(
+      new Catalog(std::move(db), std::move(statements).value(), *version));
+}
+
+// --- Streams ----------------------------------------------------------------
+
+Status Catalog::CreateStream(StreamRecord& stream,
+                             const std::vector<ShardRecord>& shards) {
+  Status indexes =
+      CheckShardIndexes(shards, stream.next_shard_index, "CreateStream");
+  if (!indexes.ok()) return indexes;
+
+  std::lock_guard lock(mu_);
+  Result<Transaction> txn = Transaction::Begin(db_, "CreateStream");
+  if (!txn.ok()) return txn.status();
+
+  int64_t stream_id = 0;
+  {
+    StatementUse insert(statements_->insert_stream);
+    insert->BindText(1, stream.account_id);
+    insert->BindText(2, stream.region);
+    insert->BindText(3, stream.name);
+    insert->BindText(4, ToString(stream.status));
+    insert->BindText(5, ToString(stream.mode));
+    insert->BindInt(6, stream.created_at);
+    insert->BindInt(7, stream.retention_hours);
+    insert->BindInt(8, stream.max_record_size_kib);
+    insert->BindText(9, stream.encryption_type);
+    insert->BindText(10, stream.kms_key_id);
+    insert->BindInt(11, stream.next_shard_index);
+    Result<bool> row = insert->Step();
+    if (!row.ok()) {
+      if (IsUniqueViolation(insert->last_error())) {
+        return Status(ErrorCode::kResourceInUse,
+                      "Stream " + stream.name + " under account " +
+                          stream.account_id + " already exists.");
+      }
+      return row.status();
+    }
+    if (!*row) return Internal("Catalog insert stream returned no id");
+    stream_id = insert->ColumnInt(0);
+  }
+
+  StreamRecord inserted = stream;
+  inserted.stream_id = stream_id;
+  Status metrics = WriteMetricsLocked(inserted);
+  if (!metrics.ok()) return metrics;
+  for (const ShardRecord& shard : shards) {
+    Status written =
+        WriteShardLocked(statements_->insert_shard, stream_id, shard);
+    if (!written.ok()) return written;
+  }
+  Status committed = txn->Commit();
+  if (!committed.ok()) return committed;
+  stream.stream_id = stream_id;
+  return Status::Ok();
+}
+
+Result<std::optional<StreamRecord>> Catalog::FindStream(
+    std::string_view account_id, std::string_view region,
+    std::string_view name) {
+  std::lock_guard lock(mu_);
+  Result<std::vector<StreamRecord>> found = [&] {
+    StatementUse find(statements_->find_stream);
+    find->BindText(1, account_id);
+    find->BindText(2, region);
+    find->BindText(3, name);
+    return ReadStreamsLocked(*find);
+  }();
+  if (!found.ok()) return found.status();
+  if (found->empty()) return std::optional<StreamRecord>();
+  return std::optional<StreamRecord>(std::move(found->front()));
+}
+
+Result<std::optional<StreamRecord>> Catalog::FindStreamById(int64_t stream_id) {
+  std::lock_guard lock(mu_);
+  return FindStreamByIdLocked(stream_id);
+}
+
+Result<std::vector<StreamRecord>> Catalog::ListStreams(
+    std::string_view account_id, std::string_view region,
+    std::string_view exclusive_start_name, size_t limit) {
+  std::lock_guard lock(mu_);
+  StatementUse list(statements_->list_streams);
+  list->BindText(1, account_id);
+  list->BindText(2, region);
+  list->BindText(3, exclusive_start_name);
+  list->BindInt(4, static_cast<int64_t>(std::min<size_t>(
+                       limit, std::numeric_limits<int64_t>::max())));
+  return ReadStreamsLocked(*list);
+}
+
+Result<std::vector<StreamRecord>> Catalog::ListAllStreams() {
+  std::lock_guard lock(mu_);
+  StatementUse list(statements_->list_all_streams);
+  return ReadStreamsLocked(*list);
+}
+
+Status Catalog::UpdateStream(const StreamRecord& stream) {
+  std::lock_guard lock(mu_);
+  Result<Transaction> txn = Transaction::Begin(db_, "UpdateStream");
+  if (!txn.ok()) return txn.status();
+  {
+    StatementUse update(statements_->update_stream);
+    update->BindInt(1, stream.stream_id);
+    update->BindText(2, ToString(stream.status));
+    update->BindText(3, ToString(stream.mode));
+    update->BindInt(4, stream.retention_hours);
+    update->BindInt(5, stream.max_record_size_kib);
+    update->BindText(6, stream.encryption_type);
+    update->BindText(7, stream.kms_key_id);
+    update->BindInt(8, stream.next_shard_index);
+    Status ran = update->Run();
+    if (!ran.ok()) return ran;
+  }
+  if (db_.Changes() == 0) return StreamNotFound(stream.name, stream.account_id);
+  Status metrics = WriteMetricsLocked(stream);
+  if (!metrics.ok()) return metrics;
+  return txn->Commit();
+}
+
+Status Catalog::DeleteStream(int64_t stream_id) {
+  std::lock_guard lock(mu_);
+  Result<Transaction> txn = Transaction::Begin(db_, "DeleteStream");
+  if (!txn.ok()) return txn.status();
+  Result<std::optional<StreamRecord>> stream = FindStreamByIdLocked(stream_id);
+  if (!stream.ok()) return stream.status();
+  if (!stream->has_value()) return StreamIdNotFound(stream_id);
+  {
+    StatementUse untag(statements_->delete_stream_tags);
+    untag->BindText(1, (*stream)->Arn());
+    Status ran = untag->Run();
+    if (!ran.ok()) return ran;
+  }
+  {
+    // Cascades to shards, shard-level metrics and, through shards,
+    // checkpoints.
+    StatementUse remove(statements_->delete_stream);
+    remove->BindInt(1, stream_id);
+    Status ran = remove->Run();
+    if (!ran.ok()) return ran;
+  }
+  return txn->Commit();
+}
+
+// --- Shards -----------------------------------------------------------------
+
+Result<std::vector<ShardRecord>> Catalog::ListShards(int64_t stream_id) {
+  std::lock_guard lock(mu_);
+  std::vector<ShardRecord> shards;
+  {
+    StatementUse list(statements_->list_shards);
+    list->BindInt(1, stream_id);
+    while (true) {
+      Result<bool> row = list->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      shards.push_back(ReadShard(*list));
+    }
+  }
+  // Every stream has shards, so only an empty answer needs telling apart
+  // from a missing stream.
+  if (shards.empty()) {
+    Result<std::optional<StreamRecord>> stream =
+        FindStreamByIdLocked(stream_id);
+    if (!stream.ok()) return stream.status();
+    if (!stream->has_value()) return StreamIdNotFound(stream_id);
+  }
+  return shards;
+}
+
+Status Catalog::ReplaceShards(int64_t stream_id,
+                              const std::vector<ShardRecord>& changed_or_new,
+                              uint32_t next_shard_index) {
+  Status indexes =
+      CheckShardIndexes(changed_or_new, next_shard_index, "ReplaceShards");
+  if (!indexes.ok()) return indexes;
+
+  std::lock_guard lock(mu_);
+  Result<Transaction> txn = Transaction::Begin(db_, "ReplaceShards");
+  if (!txn.ok()) return txn.status();
+  Result<std::optional<StreamRecord>> stream = FindStreamByIdLocked(stream_id);
+  if (!stream.ok()) return stream.status();
+  if (!stream->has_value()) return StreamIdNotFound(stream_id);
+  if (next_shard_index < (*stream)->next_shard_index) {
+    return Internal("ReplaceShards failed: next_shard_index " +
+                    std::to_string(next_shard_index) +
+                    " is below the stream's current " +
+                    std::to_string((*stream)->next_shard_index) +
+                    "; shard indexes are never reused");
+  }
+  for (const ShardRecord& shard : changed_or_new) {
+    Status written =
+        WriteShardLocked(statements_->upsert_shard, stream_id, shard);
+    if (!written.ok()) return written;
+  }
+  {
+    StatementUse update(statements_->set_next_shard_index);
+    update->BindInt(1, stream_id);
+    update->BindInt(2, next_shard_index);
+    Status ran = update->Run();
+    if (!ran.ok()) return ran;
+  }
+  return txn->Commit();
+}
+
+// --- Tags -------------------------------------------------------------------
+
+Status Catalog::TagResource(std::string_view arn, const Tags& tags) {
+  std::lock_guard lock(mu_);
+  Result<Transaction> txn = Transaction::Begin(db_, "TagResource");
+  if (!txn.ok()) return txn.status();
+  for (const auto& [key, value] : tags) {
+    StatementUse upsert(statements_->upsert_tag);
+    upsert->BindText(1, arn);
+    upsert->BindText(2, key);
+    upsert->BindText(3, value);
+    Status ran = upsert->Run();
+    if (!ran.ok()) return ran;
+  }
+  return txn->Commit();
+}
+
+Status Catalog::UntagResource(std::string_view arn,
+                              const std::vector<std::string>& keys) {
+  std::lock_guard lock(mu_);
+  Result<Transaction> txn = Transaction::Begin(db_, "UntagResource");
+  if (!txn.ok()) return txn.status();
+  for (const std::string& key : keys) {
+    StatementUse remove(statements_->delete_tag);
+    remove->BindText(1, arn);
+    remove->BindText(2, key);
+    Status ran = remove->Run();
+    if (!ran.ok()) return ran;
+  }
+  return txn->Commit();
+}
+
+Result<Tags> Catalog::ListTags(std::string_view arn) {
+  std::lock_guard lock(mu_);
+  StatementUse list(statements_->list_tags);
+  list->BindText(1, arn);
+  Tags tags;
+  while (true) {
+    Result<bool> row = list->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    tags.emplace_back(list->ColumnText(0), list->ColumnText(1));
+  }
+  return tags;
+}
+
+// --- Checkpoints ------------------------------------------------------------
+
+Status Catalog::SaveCheckpoint(std::string_view reader, int64_t stream_id,
+                               uint32_t shard_index,
+                               std::string_view position) {
+  std::lock_guard lock(mu_);
+  Status saved;
+  int error = 0;
+  {
+    StatementUse save(statements_->save_checkpoint);
+    save->BindText(1, reader);
+    save->BindInt(2, stream_id);
+    save->BindInt(3, shard_index);
+    save->BindText(4, position);
+    saved = save->Run();
+    error = save->last_error();
+  }
+  if (saved.ok() || !IsForeignKeyViolation(error)) return saved;
+
+  // The shard is not in the catalog; say which part is missing.
+  Result<std::optional<StreamRecord>> stream = FindStreamByIdLocked(stream_id);
+  if (!stream.ok()) return stream.status();
+  if (!stream->has_value()) return StreamIdNotFound(stream_id);
+  return Status(ErrorCode::kResourceNotFound,
+                "Shard " + ShardIdFor(shard_index) + " in stream " +
+                    (*stream)->name + " under account " +
+                    (*stream)->account_id + " does not exist");
+}
+
+Result<std::optional<std::string>> Catalog::LoadCheckpoint(
+    std::string_view reader, int64_t stream_id, uint32_t shard_index) {
+  std::lock_guard lock(mu_);
+  StatementUse load(statements_->load_checkpoint);
+  load->BindText(1, reader);
+  load->BindInt(2, stream_id);
+  load->BindInt(3, shard_index);
+  Result<bool> row = load->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(load->ColumnText(0));
+}
+
+// --- Helpers; each runs with mu_ held ----------------------------------------
+
+Result<std::optional<StreamRecord>> Catalog::FindStreamByIdLocked(
+    int64_t stream_id) {
+  StatementUse find(statements_->find_stream_by_id);
+  find->BindInt(1, stream_id);
+  Result<std::vector<StreamRecord>> found = ReadStreamsLocked(*find);
+  if (!found.ok()) return found.status();
+  if (found->empty()) return std::optional<StreamRecord>();
+  return std::optional<StreamRecord>(std::move(found->front()));
+}
+
+// Steps a bound stream query to the end, with each stream's metrics.
+Result<std::vector<StreamRecord>> Catalog::ReadStreamsLocked(
+    Statement& statement) {
+  std::vector<StreamRecord> streams;
+  while (true) {
+    Result<bool> row = statement.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Result<StreamRecord> stream = ReadStream(statement);
+    if (!stream.ok()) return stream.status();
+    streams.push_back(std::move(stream).value());
+  }
+  // Metrics are read after the query has finished, so each read is a fresh
+  // use of its own statement rather than nested inside an open one.
+  for (StreamRecord& stream : streams) {
+    Status metrics = ReadMetricsLocked(stream);
+    if (!metrics.ok()) return metrics;
+  }
+  return streams;
+}
+
+Status Catalog::ReadMetricsLocked(StreamRecord& stream) {
+  StatementUse select(statements_->select_metrics);
+  select->BindInt(1, stream.stream_id);
+  stream.enhanced_metrics.clear();
+  while (true) {
+    Result<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    stream.enhanced_metrics.push_back(select->ColumnText(0));
+  }
+}
+
+// REQUIRES: a transaction open, so the delete and inserts land together.
+Status Catalog::WriteMetricsLocked(const StreamRecord& stream) {
+  {
+    StatementUse remove(statements_->delete_metrics);
+    remove->BindInt(1, stream.stream_id);
+    Status ran = remove->Run();
+    if (!ran.ok()) return ran;
+  }
+  for (const std::string& metric : stream.enhanced_metrics) {
+    StatementUse insert(statements_->insert_metric);
+    insert->BindInt(1, stream.stream_id);
+    insert->BindText(2, metric);
+    Status ran = insert->Run();
+    if (!ran.ok()) return ran;
+  }
+  return Status::Ok();
+}
+
+Status Catalog::WriteShardLocked(Statement& statement, int64_t stream_id,
+                                 const ShardRecord& shard) {
+  StatementUse upsert(statement);
+  upsert->BindInt(1, stream_id);
+  upsert->BindInt(2, shard.shard_index);
+  upsert->BindText(3, shard.hash_key_start);
+  upsert->BindText(4, shard.hash_key_end);
+  upsert->BindOptionalInt(5, ToOptionalInt(shard.parent_index));
+  upsert->BindOptionalInt(6, ToOptionalInt(shard.adjacent_parent_index));
+  upsert->BindText(7, shard.starting_sequence_number);
+  upsert->BindOptionalText(8, shard.ending_sequence_number);
+  upsert->BindInt(9, shard.created_at);
+  upsert->BindOptionalInt(10, shard.closed_at);
+  return upsert->Run();
+}
+
+}  // namespace sluice::catalog

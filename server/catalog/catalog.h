@@ -1,0 +1,208 @@
+// The catalog: Sluice's metadata store in SQLite. It holds streams, their
+// shards (hash-key ranges, lineage, sequence-number bounds), tags on any
+// resource ARN, and reader checkpoints, under a versioned schema (schema.h).
+// Record data never passes through here; it lives in the shard logs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "server/catalog/sqlite.h"
+
+namespace sluice::catalog {
+
+enum class StreamStatus { kCreating, kActive, kUpdating, kDeleting };
+enum class StreamMode { kProvisioned, kOnDemand };
+
+std::string_view ToString(StreamStatus status);  // "CREATING", "ACTIVE", ...
+std::string_view ToString(StreamMode mode);      // "PROVISIONED", "ON_DEMAND"
+// The inverses, for reading rows back; nullopt for any other text.
+std::optional<StreamStatus> ParseStreamStatus(std::string_view text);
+std::optional<StreamMode> ParseStreamMode(std::string_view text);
+
+struct StreamRecord {
+  // Catalog-assigned, unique forever: a stream deleted and created again under
+  // the same name is a new incarnation with a new id.
+  int64_t stream_id = 0;
+  std::string account_id;  // 12 digits
+  std::string region;      // e.g. "us-east-1"
+  std::string name;
+  StreamStatus status = StreamStatus::kCreating;
+  StreamMode mode = StreamMode::kProvisioned;
+  EpochMillis created_at = 0;
+  int retention_hours = 24;
+  int max_record_size_kib = 1024;
+  std::string encryption_type = "NONE";  // or "KMS"
+  std::string kms_key_id;                // empty when NONE
+  // Every shard the stream ever had has an index below this; indexes are
+  // never reused.
+  uint32_t next_shard_index = 0;
+  // ShardLevelMetrics enabled. Stored as a set: read back sorted, without
+  // duplicates.
+  std::vector<std::string> enhanced_metrics;
+
+  // arn:aws:kinesis:<region>:<account>:stream/<name>
+  std::string Arn() const;
+
+  friend bool operator==(const StreamRecord&, const StreamRecord&) = default;
+};
+
+struct ShardRecord {
+  int64_t stream_id = 0;
+  uint32_t shard_index = 0;  // shardId-%012u
+  // Decimal strings, 0 .. 2^128-1, inclusive.
+  std::string hash_key_start;
+  std::string hash_key_end;
+  std::optional<uint32_t> parent_index;
+  std::optional<uint32_t> adjacent_parent_index;
+  std::string starting_sequence_number;
+  std::optional<std::string> ending_sequence_number;  // set when closed
+  EpochMillis created_at = 0;
+  std::optional<EpochMillis> closed_at;
+
+  std::string ShardId() const;  // "shardId-000000000003"
+  // A shard is closed once resharding gave it an ending sequence number.
+  bool IsOpen() const { return !ending_sequence_number.has_value(); }
+
+  friend bool operator==(const ShardRecord&, const ShardRecord&) = default;
+};
+
+// "shardId-" and the index in 12 digits.
+std::string ShardIdFor(uint32_t shard_index);
+
+using Tags = std::vector<std::pair<std::string, std::string>>;
+
+// Owned by the Server, open from startup to shutdown. Thread-safe: any thread
+// may call any method; calls run one at a time on a single SQLite connection
+// guarded by a mutex (catalog traffic is control-plane rate, far below what
+// one connection serves). Every call may block on disk, so callers run it off
+// the HTTP I/O threads.
+class Catalog {
+ public:
+  // ":memory:" for --in-memory: nothing touches disk. Otherwise a file, which
+  // is created if missing, put in WAL mode and migrated to the current schema.
+  // Fails if the file's schema is newer than this build knows.
+  static Result<std::unique_ptr<Catalog>> Open(const std::string& path);
+
+  ~Catalog();
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  // The schema version of the open database: CurrentSchemaVersion() once
+  // Open() has succeeded.
+  int SchemaVersion() const { return schema_version_; }
+
+  // --- Streams --------------------------------------------------------------
+  // Streams are unique per (account, region, name) among the streams in the
+  // catalog, DELETING ones included.
+
+  // Inserts the stream and its shards in one transaction and writes the new
+  // stream_id back into `stream` (and nothing else). The shards' stream_id
+  // fields are ignored. kResourceInUse "Stream <name> under account <account>
+  // already exists." if the name is taken.
+  // REQUIRES: every shard index is below stream.next_shard_index.
+  Status CreateStream(StreamRecord& stream,
+                      const std::vector<ShardRecord>& shards);
+
+  Result<std::optional<StreamRecord>> FindStream(std::string_view account_id,
+                                                 std::string_view region,
+                                                 std::string_view name);
+  // nullopt if no stream has that id.
+  Result<std::optional<StreamRecord>> FindStreamById(int64_t stream_id);
+
+  // The account's streams in `region`, sorted by name in byte order, with
+  // names strictly after `exclusive_start_name` ("" = from the start), at most
+  // `limit` of them. Ask for one more than a page to learn HasMoreStreams.
+  Result<std::vector<StreamRecord>> ListStreams(
+      std::string_view account_id, std::string_view region,
+      std::string_view exclusive_start_name, size_t limit);
+
+  // Every stream of every account and region, by stream_id; for startup.
+  Result<std::vector<StreamRecord>> ListAllStreams();
+
+  // Overwrites the mutable fields of the stream with `stream.stream_id`:
+  // status, mode, retention, max record size, encryption, next_shard_index and
+  // enhanced metrics. Identity fields (account, region, name, created_at) are
+  // fixed at creation and ignored here. kResourceNotFound "Stream <name> under
+  // account <account> not found." if there is no such stream.
+  Status UpdateStream(const StreamRecord& stream);
+
+  // Deletes the stream with its shards, shard-level metrics, checkpoints, and
+  // the tags of its ARN and of ARNs under it (its consumers). kResourceNotFound
+  // "Stream with id <id> not found." if there is no such stream.
+  Status DeleteStream(int64_t stream_id);
+
+  // --- Shards ---------------------------------------------------------------
+
+  // All of the stream's shards, open and closed, by index. kResourceNotFound
+  // "Stream with id <id> not found." if there is no such stream.
+  Result<std::vector<ShardRecord>> ListShards(int64_t stream_id);
+
+  // Resharding in one transaction: each shard in `changed_or_new` is written
+  // whole (an existing index is overwritten, e.g. a parent being closed; a new
+  // one is added), and the stream's next_shard_index becomes
+  // `next_shard_index`. The shards' stream_id fields are ignored.
+  // kResourceNotFound as for ListShards.
+  // REQUIRES: every index is below `next_shard_index`, which is not below the
+  // stream's current one (indexes are never reused).
+  Status ReplaceShards(int64_t stream_id,
+                       const std::vector<ShardRecord>& changed_or_new,
+                       uint32_t next_shard_index);
+
+  // --- Tags -----------------------------------------------------------------
+  // On any resource ARN (streams, consumers, delivery streams). The catalog
+  // does not check that the resource exists, nor tag limits: callers validate.
+
+  // Adds the tags, overwriting the value of a key already present.
+  Status TagResource(std::string_view arn, const Tags& tags);
+  // Removes the keys; keys not present are ignored.
+  Status UntagResource(std::string_view arn,
+                       const std::vector<std::string>& keys);
+  // Sorted by key, in byte order.
+  Result<Tags> ListTags(std::string_view arn);
+
+  // --- Reader checkpoints ---------------------------------------------------
+  // One position per named reader (a consumer, a delivery stream) per shard.
+  // The position is opaque here: the reader's own sequence number.
+
+  // Inserts or overwrites. kResourceNotFound "Stream with id <id> not found."
+  // or "Shard <shard id> in stream <name> under account <account> does not
+  // exist" if the shard is not in the catalog.
+  Status SaveCheckpoint(std::string_view reader, int64_t stream_id,
+                        uint32_t shard_index, std::string_view position);
+  // nullopt if the reader never saved one for that shard.
+  Result<std::optional<std::string>> LoadCheckpoint(std::string_view reader,
+                                                    int64_t stream_id,
+                                                    uint32_t shard_index);
+
+ private:
+  struct Statements;  // the prepared statements; defined in catalog.cc
+
+  Catalog(Database db, std::unique_ptr<Statements> statements,
+          int schema_version);
+
+  // Each REQUIRES mu_ held.
+  Result<std::optional<StreamRecord>> FindStreamByIdLocked(int64_t stream_id);
+  Result<std::vector<StreamRecord>> ReadStreamsLocked(Statement& statement);
+  Status ReadMetricsLocked(StreamRecord& stream);
+  Status WriteMetricsLocked(const StreamRecord& stream);
+  Status WriteShardLocked(Statement& statement, int64_t stream_id,
+                          const ShardRecord& shard);
+
+  const int schema_version_;
+  mutable std::mutex mu_;
+  // Declared before the statements, so they are finalized before it closes.
+  Database db_;                             // guarded by mu_
+  std::unique_ptr<Statements> statements_;  // guarded by mu_
+};
+
+}  // namespace sluice::catalog

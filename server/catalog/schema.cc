@@ -1,0 +1,173 @@
+#include "server/catalog/schema.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace sluice::catalog {
+namespace {
+
+// Version 1: streams, their shards and enabled shard-level metrics, tags, and
+// reader checkpoints.
+//
+// Notes that hold for every table here:
+// - STRICT, so a value of the wrong type is an error, not silently stored.
+// - Text compares with the default BINARY collation: byte order, which is the
+//   order ListStreams promises.
+// - Child rows hang off streams with ON DELETE CASCADE, so deleting a stream
+//   row removes its shards, metrics and checkpoints in the same statement.
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE streams (
+  -- AUTOINCREMENT: an id is never handed out twice, even after the newest
+  -- stream is deleted, so a stale reference cannot reach a new incarnation.
+  stream_id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id           TEXT NOT NULL,
+  region               TEXT NOT NULL,
+  name                 TEXT NOT NULL,
+  status               TEXT NOT NULL
+      CHECK (status IN ('CREATING', 'ACTIVE', 'UPDATING', 'DELETING')),
+  mode                 TEXT NOT NULL CHECK (mode IN ('PROVISIONED', 'ON_DEMAND')),
+  created_at           INTEGER NOT NULL,  -- epoch milliseconds
+  retention_hours      INTEGER NOT NULL,
+  max_record_size_kib  INTEGER NOT NULL,
+  encryption_type      TEXT NOT NULL CHECK (encryption_type IN ('NONE', 'KMS')),
+  kms_key_id           TEXT NOT NULL,     -- '' when encryption_type is NONE
+  next_shard_index     INTEGER NOT NULL CHECK (next_shard_index >= 0)
+) STRICT;
+
+-- A stream row lives from CreateStream until DeleteStream, through DELETING,
+-- so this also refuses a new incarnation while the old one is being deleted.
+CREATE UNIQUE INDEX streams_by_name ON streams (account_id, region, name);
+
+CREATE TABLE stream_shard_level_metrics (
+  stream_id  INTEGER NOT NULL REFERENCES streams (stream_id) ON DELETE CASCADE,
+  metric     TEXT NOT NULL,
+  PRIMARY KEY (stream_id, metric)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE shards (
+  stream_id                 INTEGER NOT NULL
+      REFERENCES streams (stream_id) ON DELETE CASCADE,
+  shard_index               INTEGER NOT NULL CHECK (shard_index >= 0),
+  hash_key_start            TEXT NOT NULL,  -- decimal, 0 .. 2^128-1
+  hash_key_end              TEXT NOT NULL,
+  parent_index              INTEGER,
+  adjacent_parent_index     INTEGER,
+  starting_sequence_number  TEXT NOT NULL,
+  -- A shard is open until resharding closes it; then both of these are set.
+  ending_sequence_number    TEXT,
+  created_at                INTEGER NOT NULL,
+  closed_at                 INTEGER,
+  PRIMARY KEY (stream_id, shard_index)
+) STRICT, WITHOUT ROWID;
+
+-- Tags are keyed by ARN, not by stream id, because streams, consumers and
+-- delivery streams all carry them.
+CREATE TABLE tags (
+  arn    TEXT NOT NULL,
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (arn, key)
+) STRICT, WITHOUT ROWID;
+
+-- Where a named reader (a consumer, a delivery stream) has got to in a shard.
+-- The position is opaque to the catalog: the reader's own sequence number.
+CREATE TABLE checkpoints (
+  reader       TEXT NOT NULL,
+  stream_id    INTEGER NOT NULL,
+  shard_index  INTEGER NOT NULL,
+  position     TEXT NOT NULL,
+  PRIMARY KEY (reader, stream_id, shard_index),
+  FOREIGN KEY (stream_id, shard_index)
+      REFERENCES shards (stream_id, shard_index) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+-- DeleteStream cascades to checkpoints by (stream_id, shard_index); without
+-- this index each cascaded delete would scan the whole table.
+CREATE INDEX checkpoints_by_shard ON checkpoints (stream_id, shard_index);
+)sql";
+
+// Append new versions here; never edit one that has shipped.
+constexpr std::array kMigrations = {
+    Migration{1, "streams, shards, shard-level metrics, tags, checkpoints",
+              kV1},
+};
+
+Status Failed(std::string_view what, const Status& cause) {
+  return Status(ErrorCode::kInternalFailure,
+                std::string(what) + ": " + cause.message());
+}
+
+// Fails naming the first table whose rows break a foreign key, if any.
+Status CheckForeignKeys(Database& db) {
+  Result<Statement> check =
+      db.Prepare("foreign key check", "PRAGMA foreign_key_check");
+  if (!check.ok()) return check.status();
+  Result<bool> row = check->Step();
+  if (!row.ok()) return row.status();
+  if (*row) {
+    return Status(ErrorCode::kInternalFailure,
+                  "foreign key violation in table " + check->ColumnText(0));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::span<const Migration> CatalogMigrations() { return kMigrations; }
+
+int CurrentSchemaVersion() { return kMigrations.back().version; }
+
+Result<int> Migrate(Database& db, std::span<const Migration> migrations,
+                    std::string_view path) {
+  Result<int64_t> found = db.PragmaInt("user_version");
+  if (!found.ok()) return found.status();
+  const int64_t known = static_cast<int64_t>(migrations.size());
+  if (*found > known || *found < 0) {
+    // A newer Sluice wrote this file; running old code on it could corrupt it.
+    return Status(ErrorCode::kInternalFailure,
+                  "Catalog " + std::string(path) + " has schema version " +
+                      std::to_string(*found) + ", newer than version " +
+                      std::to_string(known) +
+                      ", the newest this build of Sluice knows. Upgrade "
+                      "Sluice or use another data directory.");
+  }
+  int version = static_cast<int>(*found);
+  if (version == known) return version;
+
+  // A migration that rebuilds a table (SQLite's 12-step ALTER) must run with
+  // foreign keys off, and the pragma is ignored inside a transaction, so turn
+  // them off for the whole run and check them before each commit instead.
+  Status off = db.Exec("disable foreign keys", "PRAGMA foreign_keys = OFF");
+  if (!off.ok()) return off;
+
+  for (const Migration& migration :
+       migrations.subspan(static_cast<size_t>(version))) {
+    const std::string what = "Catalog " + std::string(path) +
+                             " migration to schema version " +
+                             std::to_string(migration.version) + " (" +
+                             std::string(migration.description) + ")";
+    if (migration.version != version + 1) {
+      return Status(ErrorCode::kInternalFailure,
+                    what + ": migrations are out of order");
+    }
+    Result<Transaction> txn = Transaction::Begin(db, "migration");
+    if (!txn.ok()) return Failed(what, txn.status());
+    Status ran = db.Exec("script", std::string(migration.sql));
+    if (!ran.ok()) return Failed(what, ran);
+    Status checked = CheckForeignKeys(db);
+    if (!checked.ok()) return Failed(what, checked);
+    // The version bump commits with the script, so the two cannot disagree.
+    Status bumped =
+        db.Exec("set user_version",
+                "PRAGMA user_version = " + std::to_string(migration.version));
+    if (!bumped.ok()) return Failed(what, bumped);
+    Status committed = txn->Commit();
+    if (!committed.ok()) return Failed(what, committed);
+    version = migration.version;
+  }
+
+  return version;
+}
+
+}  // namespace sluice::catalog
