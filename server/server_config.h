@@ -25,6 +25,8 @@ struct ServerConfig {
   // The account of every access key id that is not itself 12 digits.
   std::string account_id = "000000000000";
   log::Level log_level = log::Level::kInfo;
+
+  friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
 // Reads the JSON config file at `path` over `base`: every key present replaces

@@ -21,6 +21,8 @@ struct HttpOptions {
   size_t max_request_bytes = 16 * 1024 * 1024;
   std::chrono::seconds read_timeout{60};  // per read, and for idle keep-alive
   std::chrono::seconds shutdown_grace{10};  // for in-flight requests
+
+  friend bool operator==(const HttpOptions&, const HttpOptions&) = default;
 };
 
 }  // namespace sluice::http

@@ -1,0 +1,149 @@
+#include "server/server_config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace sluice {
+namespace {
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  ConfigFileTest() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sluice-config-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  ~ConfigFileTest() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& text) {
+    std::string path = (dir_ / "sluice.json").string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  Status LoadError(const std::string& text) {
+    auto loaded = LoadConfigFile(Write(text), ServerConfig());
+    return loaded.ok() ? Status::Ok() : loaded.status();
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(ConfigFileTest, ShippedDefaultFileMatchesTheEmbeddedDefaults) {
+  auto loaded = LoadConfigFile(SLUICE_SOURCE_DIR "/config/default.json",
+                               ServerConfig());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(*loaded, ServerConfig());
+
+  // And every value in it is really read: start from different values.
+  ServerConfig other;
+  other.http.port = 1;
+  other.http.host = "0.0.0.0";
+  other.data_dir = "elsewhere";
+  other.in_memory = true;
+  other.region = "eu-west-1";
+  other.account_id = "111111111111";
+  other.log_level = log::Level::kDebug;
+  other.http.io_threads = 3;
+  other.http.worker_threads = 3;
+  other.http.max_request_bytes = 4096;
+  other.http.read_timeout = std::chrono::seconds(3);
+  other.http.shutdown_grace = std::chrono::seconds(3);
+  loaded = LoadConfigFile(SLUICE_SOURCE_DIR "/config/default.json", other);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(*loaded, ServerConfig());
+}
+
+TEST_F(ConfigFileTest, KeysPresentOverrideAndAbsentKeysKeepTheBase) {
+  ServerConfig base;
+  base.region = "ap-south-1";
+  auto loaded = LoadConfigFile(
+      Write(R"({"server": {"port": 0}, "storage": {"in_memory": true}})"), base);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->http.port, 0);
+  EXPECT_TRUE(loaded->in_memory);
+  EXPECT_EQ(loaded->region, "ap-south-1");
+}
+
+TEST_F(ConfigFileTest, ErrorsNameTheFileTheKeyAndTheProblem) {
+  std::string path = (dir_ / "sluice.json").string();
+  EXPECT_EQ(LoadError(R"({"server": {"port": "x"}})").message(),
+            "config file '" + path +
+                "': 'server.port' must be an integer from 0 to 65535");
+  EXPECT_EQ(LoadError(R"({"server": {"port": 70000}})").message(),
+            "config file '" + path +
+                "': 'server.port' must be an integer from 0 to 65535");
+  EXPECT_EQ(LoadError(R"({"server": {"prot": 1}})").message(),
+            "config file '" + path + "': unknown key 'server.prot'");
+  EXPECT_EQ(LoadError(R"({"sever": {}})").message(),
+            "config file '" + path + "': unknown key 'sever'");
+  EXPECT_EQ(LoadError(R"({"server": 5})").message(),
+            "config file '" + path + "': 'server' must be an object");
+  EXPECT_EQ(LoadError(R"({"storage": {"in_memory": "yes"}})").message(),
+            "config file '" + path + "': 'storage.in_memory' must be true or false");
+  EXPECT_EQ(LoadError(R"({"aws": {"account_id": "12"}})").message(),
+            "config file '" + path + "': 'aws.account_id' must be 12 digits");
+  EXPECT_EQ(LoadError(R"({"log_level": "loud"})").message(),
+            "config file '" + path +
+                "': 'log_level' must be one of debug, info, warn, error, off");
+  EXPECT_EQ(LoadError("[]").message(),
+            "config file '" + path + "': the top level must be a JSON object");
+  EXPECT_EQ(LoadError("{\"server\": ").message().rfind(
+                "config file '" + path + "': invalid JSON at byte ", 0),
+            0u);
+}
+
+TEST_F(ConfigFileTest, AMissingFileIsAnError) {
+  auto loaded = LoadConfigFile((dir_ / "absent.json").string(), ServerConfig());
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().message(),
+            "config file '" + (dir_ / "absent.json").string() +
+                "': cannot read it: No such file or directory");
+}
+
+TEST(ServeCommandLineTest, FlagsOverrideInOrder) {
+  auto parsed = ParseServeCommandLine({"--port", "0", "--host=0.0.0.0",
+                                       "--in-memory", "--region", "eu-west-1",
+                                       "--config", "x.json", "--log-level=debug"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->config_path, "x.json");
+  ServerConfig config;
+  ASSERT_TRUE(ApplyFlags(*parsed, config).ok());
+  EXPECT_EQ(config.http.port, 0);
+  EXPECT_EQ(config.http.host, "0.0.0.0");
+  EXPECT_TRUE(config.in_memory);
+  EXPECT_EQ(config.region, "eu-west-1");
+  EXPECT_EQ(config.log_level, log::Level::kDebug);
+}
+
+TEST(ServeCommandLineTest, RejectsUnknownFlagsMissingValuesAndBadValues) {
+  EXPECT_EQ(ParseServeCommandLine({"--prot", "1"}).status().message(),
+            "unknown argument '--prot' (see sluice serve --help)");
+  EXPECT_EQ(ParseServeCommandLine({"--port"}).status().message(),
+            "--port needs a value");
+  auto parsed = ParseServeCommandLine({"--port", "-1"});
+  ASSERT_TRUE(parsed.ok());
+  ServerConfig config;
+  EXPECT_EQ(ApplyFlags(*parsed, config).message(),
+            "--port '-1': must be an integer from 0 to 65535");
+  parsed = ParseServeCommandLine({"--account-id", "abc"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(ApplyFlags(*parsed, config).message(),
+            "--account-id 'abc': must be 12 digits");
+}
+
+TEST(ServeCommandLineTest, HelpDocumentsEveryFlag) {
+  std::string help = ServeHelpText();
+  for (const char* flag : {"--host", "--port", "--data-dir", "--in-memory", "--config",
+                           "--region", "--account-id", "--log-level", "--help"}) {
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace sluice
