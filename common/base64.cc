@@ -25,7 +25,9 @@ std::string Base64Encode(std::string_view bytes) {
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
-  auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  auto at = [&](size_t k) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k]));
+  };
   for (; i + 3 <= bytes.size(); i += 3) {
     uint32_t n = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
     out += kAlphabet[(n >> 18) & 63];
@@ -58,7 +60,8 @@ std::optional<std::string> Base64Decode(std::string_view text) {
     int8_t c0 = kDecode[static_cast<unsigned char>(text[i])];
     int8_t c1 = kDecode[static_cast<unsigned char>(text[i + 1])];
     if (c0 < 0 || c1 < 0) return std::nullopt;
-    uint32_t n = (static_cast<uint32_t>(c0) << 18) | (static_cast<uint32_t>(c1) << 12);
+    uint32_t n =
+        (static_cast<uint32_t>(c0) << 18) | (static_cast<uint32_t>(c1) << 12);
     if (last && text[i + 2] == '=' && text[i + 3] == '=') {
       out += static_cast<char>(n >> 16);
       break;

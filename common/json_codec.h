@@ -10,7 +10,8 @@
 
 namespace sluice {
 
-inline constexpr std::string_view kJsonContentType = "application/x-amz-json-1.1";
+inline constexpr std::string_view kJsonContentType =
+    "application/x-amz-json-1.1";
 
 // Blobs as standard base64, timestamps as epoch seconds with a millisecond
 // fraction ("1700000000.123"), which every SDK reads as a number.

@@ -27,7 +27,8 @@ const char kUsage[] =
 
 int Serve(const std::vector<std::string>& args) {
   using sluice::Result;
-  Result<sluice::ServeCommandLine> command_line = sluice::ParseServeCommandLine(args);
+  Result<sluice::ServeCommandLine> command_line =
+      sluice::ParseServeCommandLine(args);
   if (!command_line.ok()) {
     std::cerr << "sluice: " << command_line.status().message() << "\n";
     return kExitUsage;
@@ -61,19 +62,22 @@ int Serve(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client hanging up is an error code, not death
 
-  Result<std::unique_ptr<sluice::Server>> server = sluice::Server::Start(config);
+  Result<std::unique_ptr<sluice::Server>> server =
+      sluice::Server::Start(config);
   if (!server.ok()) {
     std::cerr << "sluice: " << server.status().message() << "\n";
     return kExitFailure;
   }
-  std::printf("sluice %s listening on http://%s:%u (%s)\n", SLUICE_VERSION,
-              config.http.host.c_str(), static_cast<unsigned>((*server)->port()),
-              config.in_memory ? "in memory" : ("data in " + config.data_dir).c_str());
+  std::printf(
+      "sluice %s listening on http://%s:%u (%s)\n", SLUICE_VERSION,
+      config.http.host.c_str(), static_cast<unsigned>((*server)->port()),
+      config.in_memory ? "in memory" : ("data in " + config.data_dir).c_str());
   std::fflush(stdout);
 
   int received = 0;
   sigwait(&stop_signals, &received);
-  SLUICE_LOG(kInfo) << "received " << (received == SIGINT ? "SIGINT" : "SIGTERM")
+  SLUICE_LOG(kInfo) << "received "
+                    << (received == SIGINT ? "SIGINT" : "SIGTERM")
                     << "; shutting down (again to stop at once)";
   // A second signal ends the process without waiting for the graceful path.
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);

@@ -32,9 +32,9 @@ class DataDirLock {
       int error = errno;
       ::close(fd);
       if (error == EWOULDBLOCK) {
-        return Status(ErrorCode::kResourceInUse,
-                      "data directory " + dir +
-                          " is in use by another sluice process");
+        return Status(
+            ErrorCode::kResourceInUse,
+            "data directory " + dir + " is in use by another sluice process");
       }
       return Status(ErrorCode::kInternalFailure,
                     "cannot lock " + path + ": " + std::strerror(error));

@@ -47,7 +47,8 @@ std::string StoreRegion(ServerConfig& config, const Value& value) {
   // us-east-1, eu-central-2, us-gov-west-1, ...
   const std::string& r = value.text;
   bool ok = !r.empty() && r.size() <= 32;
-  for (char c : r) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  for (char c : r)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
   if (!ok) return "must be a region name such as us-east-1";
   config.region = r;
   return "";
@@ -65,28 +66,29 @@ std::string StoreAccountId(ServerConfig& config, const Value& value) {
 constexpr int64_t kMaxSeconds = 24 * 3600;
 
 const Setting kSettings[] = {
-    {"--host", "server", "host", "H", "address to listen on; loopback by default",
-     Kind::kString, 0, 0,
+    {"--host", "server", "host", "H",
+     "address to listen on; loopback by default", Kind::kString, 0, 0,
      [](ServerConfig& c, const Value& v) -> std::string {
        if (v.text.empty()) return "must not be empty";
        c.http.host = v.text;
        return "";
      }},
-    {"--port", "server", "port", "P", "TCP port; 0 picks a free one and prints it",
-     Kind::kInteger, 0, 65535,
+    {"--port", "server", "port", "P",
+     "TCP port; 0 picks a free one and prints it", Kind::kInteger, 0, 65535,
      [](ServerConfig& c, const Value& v) {
        c.http.port = static_cast<uint16_t>(v.number);
        return std::string();
      }},
     {"--io-threads", "server", "io_threads", "N",
-     "HTTP I/O threads; 0 means one per hardware thread", Kind::kInteger, 0, 256,
+     "HTTP I/O threads; 0 means one per hardware thread", Kind::kInteger, 0,
+     256,
      [](ServerConfig& c, const Value& v) {
        c.http.io_threads = static_cast<unsigned>(v.number);
        return std::string();
      }},
     {"--worker-threads", "server", "worker_threads", "N",
-     "threads that run API handlers (which may block on disk)", Kind::kInteger, 1,
-     1024,
+     "threads that run API handlers (which may block on disk)", Kind::kInteger,
+     1, 1024,
      [](ServerConfig& c, const Value& v) {
        c.http.worker_threads = static_cast<unsigned>(v.number);
        return std::string();
@@ -106,14 +108,14 @@ const Setting kSettings[] = {
        return std::string();
      }},
     {"--shutdown-grace", "server", "shutdown_grace_seconds", "S",
-     "seconds in-flight requests get to finish on SIGINT/SIGTERM", Kind::kInteger,
-     0, kMaxSeconds,
+     "seconds in-flight requests get to finish on SIGINT/SIGTERM",
+     Kind::kInteger, 0, kMaxSeconds,
      [](ServerConfig& c, const Value& v) {
        c.http.shutdown_grace = std::chrono::seconds(v.number);
        return std::string();
      }},
-    {"--data-dir", "storage", "data_dir", "D", "where streams and the catalog live",
-     Kind::kString, 0, 0,
+    {"--data-dir", "storage", "data_dir", "D",
+     "where streams and the catalog live", Kind::kString, 0, 0,
      [](ServerConfig& c, const Value& v) -> std::string {
        if (v.text.empty()) return "must not be empty";
        c.data_dir = v.text;
@@ -129,8 +131,8 @@ const Setting kSettings[] = {
      "region when a request's credential scope names none", Kind::kString, 0, 0,
      StoreRegion},
     {"--account-id", "aws", "account_id", "A",
-     "account of access keys that are not 12 digits themselves", Kind::kString, 0,
-     0, StoreAccountId},
+     "account of access keys that are not 12 digits themselves", Kind::kString,
+     0, 0, StoreAccountId},
     {"--log-level", "", "log_level", "L", "debug, info, warn, error or off",
      Kind::kString, 0, 0, StoreLogLevel},
 };
@@ -147,7 +149,8 @@ std::string KeyPath(const Setting& s) {
 }
 
 // Checks kind and range of a config-file value and stores it.
-std::string StoreJson(const Setting& s, const json::Value& json, ServerConfig& config) {
+std::string StoreJson(const Setting& s, const json::Value& json,
+                      ServerConfig& config) {
   Value value;
   switch (s.kind) {
     case Kind::kString:
@@ -159,7 +162,8 @@ std::string StoreJson(const Setting& s, const json::Value& json, ServerConfig& c
       value.flag = json.GetBool();
       break;
     case Kind::kInteger:
-      if (!json.IsInt64() || json.GetInt64() < s.min || json.GetInt64() > s.max) {
+      if (!json.IsInt64() || json.GetInt64() < s.min ||
+          json.GetInt64() > s.max) {
         return "must be an integer from " + std::to_string(s.min) + " to " +
                std::to_string(s.max);
       }
@@ -169,7 +173,8 @@ std::string StoreJson(const Setting& s, const json::Value& json, ServerConfig& c
   return s.store(config, value);
 }
 
-std::string StoreText(const Setting& s, const std::string& text, ServerConfig& config) {
+std::string StoreText(const Setting& s, const std::string& text,
+                      ServerConfig& config) {
   Value value;
   switch (s.kind) {
     case Kind::kString:
@@ -182,8 +187,8 @@ std::string StoreText(const Setting& s, const std::string& text, ServerConfig& c
     case Kind::kInteger: {
       const char* end = text.data() + text.size();
       auto [ptr, ec] = std::from_chars(text.data(), end, value.number);
-      if (ec != std::errc() || ptr != end || text.empty() || value.number < s.min ||
-          value.number > s.max) {
+      if (ec != std::errc() || ptr != end || text.empty() ||
+          value.number < s.min || value.number > s.max) {
         return "must be an integer from " + std::to_string(s.min) + " to " +
                std::to_string(s.max);
       }
@@ -195,9 +200,11 @@ std::string StoreText(const Setting& s, const std::string& text, ServerConfig& c
 
 }  // namespace
 
-Result<ServerConfig> LoadConfigFile(const std::string& path, ServerConfig base) {
+Result<ServerConfig> LoadConfigFile(const std::string& path,
+                                    ServerConfig base) {
   auto fail = [&](const std::string& what) {
-    return Status(ErrorCode::kInvalidArgument, "config file '" + path + "': " + what);
+    return Status(ErrorCode::kInvalidArgument,
+                  "config file '" + path + "': " + what);
   };
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(std::string("cannot read it: ") + std::strerror(errno));
@@ -206,8 +213,8 @@ Result<ServerConfig> LoadConfigFile(const std::string& path, ServerConfig base) 
   std::string text = contents.str();
 
   json::Document doc;
-  doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag>(
-      text.data(), text.size());
+  doc.Parse<rapidjson::kParseCommentsFlag |
+            rapidjson::kParseTrailingCommasFlag>(text.data(), text.size());
   if (doc.HasParseError()) {
     return fail("invalid JSON at byte " + std::to_string(doc.GetErrorOffset()) +
                 ": " + rapidjson::GetParseError_En(doc.GetParseError()));
@@ -220,7 +227,8 @@ Result<ServerConfig> LoadConfigFile(const std::string& path, ServerConfig base) 
   for (const Setting& s : kSettings) {
     if (*s.section) sections.insert(s.section);
   }
-  auto apply = [&](const char* section, const json::Value& object) -> std::string {
+  auto apply = [&](const char* section,
+                   const json::Value& object) -> std::string {
     for (auto& member : object.GetObject()) {
       std::string key(member.name.GetString(), member.name.GetStringLength());
       std::string path_name = *section ? std::string(section) + "." + key : key;
@@ -238,18 +246,21 @@ Result<ServerConfig> LoadConfigFile(const std::string& path, ServerConfig base) 
     }
     return "";
   };
-  if (std::string problem = apply("", doc); !problem.empty()) return fail(problem);
+  if (std::string problem = apply("", doc); !problem.empty())
+    return fail(problem);
   for (const std::string& section : sections) {
     auto it = doc.FindMember(section.c_str());
     if (it == doc.MemberEnd()) continue;
-    if (std::string problem = apply(section.c_str(), it->value); !problem.empty()) {
+    if (std::string problem = apply(section.c_str(), it->value);
+        !problem.empty()) {
       return fail(problem);
     }
   }
   return base;
 }
 
-Result<ServeCommandLine> ParseServeCommandLine(const std::vector<std::string>& args) {
+Result<ServeCommandLine> ParseServeCommandLine(
+    const std::vector<std::string>& args) {
   ServeCommandLine out;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
@@ -258,15 +269,17 @@ Result<ServeCommandLine> ParseServeCommandLine(const std::vector<std::string>& a
       continue;
     }
     std::optional<std::string> value;
-    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+    if (size_t eq = arg.find('=');
+        arg.rfind("--", 0) == 0 && eq != std::string::npos) {
       value = arg.substr(eq + 1);
       arg.resize(eq);
     }
     bool is_config = arg == "--config";
     const Setting* setting = is_config ? nullptr : FindFlag(arg);
     if (!is_config && setting == nullptr) {
-      return Status(ErrorCode::kInvalidArgument,
-                    "unknown argument '" + args[i] + "' (see sluice serve --help)");
+      return Status(
+          ErrorCode::kInvalidArgument,
+          "unknown argument '" + args[i] + "' (see sluice serve --help)");
     }
     if (!value) {
       if (setting != nullptr && setting->kind == Kind::kBool) {
@@ -306,7 +319,8 @@ std::string ServeHelpText() {
       "Usage: sluice serve [flags]\n"
       "\n"
       "Serves the AWS Kinesis Data Streams and Firehose APIs over HTTP.\n"
-      "Settings come from embedded defaults, then the config file, then flags.\n"
+      "Settings come from embedded defaults, then the config file, then "
+      "flags.\n"
       "\n"
       "  --config F                JSON config file (see docs/running.md)\n";
   for (const Setting& s : kSettings) {

@@ -128,8 +128,8 @@ ApiResponse ApiRouter::Handle(const ApiRequest& request) const {
     context.account_id = AccountFor(credential->access_key_id);
     context.region = credential->region.empty() ? options_.default_region
                                                 : credential->region;
-    context.operation = std::string_view(handler->first)
-                            .substr(handler->first.find('.') + 1);
+    context.operation =
+        std::string_view(handler->first).substr(handler->first.find('.') + 1);
 
     std::unique_ptr<Encoder> output = NewJsonEncoder();
     Status status;

@@ -18,9 +18,9 @@ namespace sluice::http {
 
 // Who is calling and what they asked for; handed to every operation handler.
 struct RequestContext {
-  std::string request_id;  // also sent back as x-amzn-RequestId
-  std::string account_id;  // 12 digits
-  std::string region;      // from the SigV4 credential scope
+  std::string request_id;      // also sent back as x-amzn-RequestId
+  std::string account_id;      // 12 digits
+  std::string region;          // from the SigV4 credential scope
   std::string_view operation;  // e.g. "ListStreams"
 };
 

@@ -19,7 +19,7 @@ struct HttpOptions {
   // A PutRecords of 10 MiB of data is ~13.4 MiB as base64 plus keys and JSON;
   // bodies over the cap are refused with 413 before they are read.
   size_t max_request_bytes = 16 * 1024 * 1024;
-  std::chrono::seconds read_timeout{60};  // per read, and for idle keep-alive
+  std::chrono::seconds read_timeout{60};    // per read, and for idle keep-alive
   std::chrono::seconds shutdown_grace{10};  // for in-flight requests
 
   friend bool operator==(const HttpOptions&, const HttpOptions&) = default;

@@ -47,8 +47,8 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { Shutdown(); }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions& options,
-                                                      const ApiRouter& router) {
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const HttpOptions& options, const ApiRouter& router) {
   auto impl = std::make_unique<Impl>(options, router);
   boost::system::error_code ec;
   net::ip::address address = net::ip::make_address(options.host, ec);
@@ -56,8 +56,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions& options
     return Status(ErrorCode::kInvalidArgument,
                   "'" + options.host + "' is not an IP address");
   }
-  Result<std::shared_ptr<Listener>> listener =
-      Listener::Bind(impl->ioc, tcp::endpoint(address, options.port), impl->env);
+  Result<std::shared_ptr<Listener>> listener = Listener::Bind(
+      impl->ioc, tcp::endpoint(address, options.port), impl->env);
   if (!listener.ok()) return listener.status();
   impl->listener = std::move(*listener);
   impl->port = impl->listener->local_endpoint().port();
@@ -79,7 +79,8 @@ void HttpServer::Shutdown() {
 
   impl_->listener->Stop();
   for (auto& session : impl_->registry.BeginShutdown()) session->Drain();
-  auto deadline = std::chrono::steady_clock::now() + impl_->options.shutdown_grace;
+  auto deadline =
+      std::chrono::steady_clock::now() + impl_->options.shutdown_grace;
   if (!impl_->registry.WaitUntilEmpty(deadline)) {
     SLUICE_LOG(kWarn) << "shutdown grace period over; closing the connections "
                          "still open";

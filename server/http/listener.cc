@@ -28,8 +28,9 @@ Result<std::shared_ptr<Listener>> Listener::Bind(net::io_context& ioc,
   beast::error_code ec;
   auto fail = [&](const char* what) {
     return Status(ErrorCode::kInternalFailure,
-                  std::string("cannot ") + what + " " + at.address().to_string() +
-                      ":" + std::to_string(at.port()) + ": " + ec.message());
+                  std::string("cannot ") + what + " " +
+                      at.address().to_string() + ":" +
+                      std::to_string(at.port()) + ": " + ec.message());
   };
   if (acceptor.open(at.protocol(), ec); ec) return fail("open a socket for");
   if (acceptor.set_option(net::socket_base::reuse_address(true), ec); ec) {
@@ -48,8 +49,9 @@ tcp::endpoint Listener::local_endpoint() const {
 }
 
 void Listener::Start() {
-  net::dispatch(acceptor_.get_executor(),
-                beast::bind_front_handler(&Listener::DoAccept, shared_from_this()));
+  net::dispatch(
+      acceptor_.get_executor(),
+      beast::bind_front_handler(&Listener::DoAccept, shared_from_this()));
 }
 
 void Listener::Stop() {
@@ -74,9 +76,10 @@ void Listener::OnAccept(beast::error_code ec, tcp::socket socket) {
     // a short pause lets connections close.
     SLUICE_LOG(kWarn) << "accept failed: " << ec.message();
     retry_timer_.expires_after(std::chrono::milliseconds(50));
-    retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
-      if (!wait_ec) self->DoAccept();
-    });
+    retry_timer_.async_wait(
+        [self = shared_from_this()](beast::error_code wait_ec) {
+          if (!wait_ec) self->DoAccept();
+        });
     return;
   }
   socket.set_option(tcp::no_delay(true), ec);

@@ -1,11 +1,10 @@
 // Accepts TCP connections and starts a Session for each, on its own strand.
 #pragma once
 
-#include <memory>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <memory>
 
 #include "common/status.h"
 #include "server/http/session.h"

@@ -54,9 +54,9 @@ Session::~Session() { env_.registry.Remove(this); }
 
 void Session::Start() {
   if (!env_.registry.Add(shared_from_this())) return;  // shutting down
-  net::dispatch(stream_.get_executor(),
-                beast::bind_front_handler(&Session::DoReadHeader,
-                                          shared_from_this()));
+  net::dispatch(
+      stream_.get_executor(),
+      beast::bind_front_handler(&Session::DoReadHeader, shared_from_this()));
 }
 
 void Session::Drain() {
@@ -80,9 +80,10 @@ void Session::OnReadHeader(beast::error_code ec, size_t /*bytes*/) {
   if (ec == bhttp::error::body_limit) return RefuseTooLarge();
   if (ec) {
     // end_of_stream, a timeout on an idle connection, or a reset: all normal.
-    if (ec != bhttp::error::end_of_stream && ec != net::error::operation_aborted &&
-        ec != beast::error::timeout) {
-      SLUICE_LOG(kDebug) << "connection dropped while reading: " << ec.message();
+    if (ec != bhttp::error::end_of_stream &&
+        ec != net::error::operation_aborted && ec != beast::error::timeout) {
+      SLUICE_LOG(kDebug) << "connection dropped while reading: "
+                         << ec.message();
     }
     return Close();
   }
@@ -92,12 +93,12 @@ void Session::OnReadHeader(beast::error_code ec, size_t /*bytes*/) {
     // Clients that ask first (curl, some SDKs for large bodies) wait for this
     // before they send the body.
     continue_ = {bhttp::status::continue_, header.version()};
-    bhttp::async_write(stream_, continue_,
-                       [self = shared_from_this()](beast::error_code write_ec,
-                                                   size_t) {
-                         if (write_ec) return self->Close();
-                         self->DoReadBody();
-                       });
+    bhttp::async_write(
+        stream_, continue_,
+        [self = shared_from_this()](beast::error_code write_ec, size_t) {
+          if (write_ec) return self->Close();
+          self->DoReadBody();
+        });
     return;
   }
   DoReadBody();
@@ -141,8 +142,8 @@ void Session::Dispatch() {
   api.content_type = std::string(request[bhttp::field::content_type]);
   api.target = std::string(request["X-Amz-Target"]);
   api.authorization = std::string(request[bhttp::field::authorization]);
-  api.has_date_header = request.count("X-Amz-Date") > 0 ||
-                        request.count(bhttp::field::date) > 0;
+  api.has_date_header =
+      request.count("X-Amz-Date") > 0 || request.count(bhttp::field::date) > 0;
   api.body = std::move(request.body());
   unsigned version = request.version();
   bool keep_alive = request.keep_alive();
@@ -228,9 +229,9 @@ Session::Response Session::HealthResponse() const {
       std::chrono::steady_clock::now() - env_.started_at);
   Response response{bhttp::status::ok, 11};
   response.set(bhttp::field::content_type, "application/json");
-  response.body() = std::string("{\"status\":\"ok\",\"version\":\"") +
-                    SLUICE_VERSION + "\",\"uptime_seconds\":" +
-                    std::to_string(uptime.count()) + "}";
+  response.body() =
+      std::string("{\"status\":\"ok\",\"version\":\"") + SLUICE_VERSION +
+      "\",\"uptime_seconds\":" + std::to_string(uptime.count()) + "}";
   return response;
 }
 

@@ -4,14 +4,6 @@
 #pragma once
 
 #include <array>
-#include <chrono>
-#include <condition_variable>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <unordered_map>
-#include <vector>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -19,6 +11,13 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
 
 #include "server/http/api_router.h"
 #include "server/http/http_options.h"
@@ -68,8 +67,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void Drain();
 
  private:
-  using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
-  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+  using Parser =
+      boost::beast::http::request_parser<boost::beast::http::string_body>;
+  using Response =
+      boost::beast::http::response<boost::beast::http::string_body>;
 
   void DoReadHeader();
   void OnReadHeader(boost::beast::error_code ec, size_t bytes);

@@ -27,10 +27,12 @@ std::map<std::string, std::string, std::less<>> HeaderParameters(
   while (!rest.empty()) {
     size_t end = rest.find_first_of(", ");
     std::string_view item = Trim(rest.substr(0, end));
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    rest = end == std::string_view::npos ? std::string_view()
+                                         : rest.substr(end + 1);
     size_t eq = item.find('=');
     if (item.empty() || eq == std::string_view::npos) continue;
-    params.emplace(std::string(item.substr(0, eq)), std::string(item.substr(eq + 1)));
+    params.emplace(std::string(item.substr(0, eq)),
+                   std::string(item.substr(eq + 1)));
   }
   return params;
 }
@@ -41,12 +43,14 @@ std::map<std::string, std::string, std::less<>> QueryParameters(
   while (!query.empty()) {
     size_t end = query.find('&');
     std::string_view item = query.substr(0, end);
-    query = end == std::string_view::npos ? std::string_view() : query.substr(end + 1);
+    query = end == std::string_view::npos ? std::string_view()
+                                          : query.substr(end + 1);
     if (item.empty()) continue;
     size_t eq = item.find('=');
     std::string key = PercentDecode(item.substr(0, eq));
-    std::string value =
-        eq == std::string_view::npos ? std::string() : PercentDecode(item.substr(eq + 1));
+    std::string value = eq == std::string_view::npos
+                            ? std::string()
+                            : PercentDecode(item.substr(eq + 1));
     params.emplace(std::move(key), std::move(value));
   }
   return params;
@@ -135,8 +139,9 @@ Result<Credential> ReadCredential(std::string_view authorization,
     return ParseScope(params.find("Credential")->second);
   }
 
-  for (const char* name : {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature",
-                           "X-Amz-SignedHeaders", "X-Amz-Date"}) {
+  for (const char* name :
+       {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature",
+        "X-Amz-SignedHeaders", "X-Amz-Date"}) {
     auto it = query_params.find(name);
     if (it == query_params.end() || it->second.empty()) {
       missing += "AWS query-string parameters must include '";

@@ -15,7 +15,7 @@ namespace sluice::http {
 struct Credential {
   std::string access_key_id;
   std::string date;
-  std::string region;   // empty when the scope is not in the standard form
+  std::string region;  // empty when the scope is not in the standard form
   std::string service;
 };
 
@@ -25,8 +25,7 @@ struct Credential {
 // authentication is present, InvalidSignature when both are, and
 // IncompleteSignature naming every missing part.
 Result<Credential> ReadCredential(std::string_view authorization,
-                                  std::string_view query,
-                                  bool has_date_header);
+                                  std::string_view query, bool has_date_header);
 
 // Percent-decodes one query-string component ('+' stays '+', as SigV4 encodes
 // spaces as %20). Malformed escapes are kept literally.

@@ -9,11 +9,10 @@ inline constexpr int64_t kMaxListStreamsLimit = 10000;
 inline constexpr size_t kMaxStreamNameLength = 128;
 
 void KinesisApi::RegisterWith(http::ApiRouter& router) {
-  router.Register(kApiName, "ListStreams",
-                  [this](const http::RequestContext& context,
-                         const json::Value& input, Encoder& output) {
-                    return ListStreams(context, input, output);
-                  });
+  router.Register(
+      kApiName, "ListStreams",
+      [this](const http::RequestContext& context, const json::Value& input,
+             Encoder& output) { return ListStreams(context, input, output); });
 }
 
 Status KinesisApi::ListStreams(const http::RequestContext& context,
@@ -31,7 +30,8 @@ Status KinesisApi::ListStreams(const http::RequestContext& context,
     return s;
   }
   Violations violations;
-  if (has_limit) CheckRange(violations, limit, "limit", 1, kMaxListStreamsLimit);
+  if (has_limit)
+    CheckRange(violations, limit, "limit", 1, kMaxListStreamsLimit);
   if (has_start) {
     CheckName(violations, start_name, "exclusiveStartStreamName",
               kMaxStreamNameLength);
@@ -39,9 +39,9 @@ Status KinesisApi::ListStreams(const http::RequestContext& context,
   if (Status s = violations.ToStatus(); !s.ok()) return s;
 
   // One more than the page tells whether there are more.
-  auto streams = catalog_.ListStreams(context.account_id, context.region,
-                                      start_name,
-                                      static_cast<size_t>(limit) + 1);
+  auto streams =
+      catalog_.ListStreams(context.account_id, context.region, start_name,
+                           static_cast<size_t>(limit) + 1);
   if (!streams.ok()) return streams.status();
   bool has_more = streams->size() > static_cast<size_t>(limit);
   if (has_more) streams->pop_back();
@@ -49,7 +49,8 @@ Status KinesisApi::ListStreams(const http::RequestContext& context,
   output.StartObject();
   output.Key("StreamNames");
   output.StartArray();
-  for (const catalog::StreamRecord& stream : *streams) output.String(stream.name);
+  for (const catalog::StreamRecord& stream : *streams)
+    output.String(stream.name);
   output.EndArray();
   output.Key("HasMoreStreams");
   output.Bool(has_more);

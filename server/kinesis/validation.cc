@@ -61,7 +61,7 @@ Status ReadOptionalString(const json::Value& input, const char* member,
     out.assign(value.GetString(), value.GetStringLength());
   } else if (value.IsBool() || value.IsNumber()) {
     // Jackson renders scalars as text when a string is expected.
-    out = value.IsBool() ? (value.GetBool() ? "true" : "false")
+    out = value.IsBool()    ? (value.GetBool() ? "true" : "false")
           : value.IsInt64() ? std::to_string(value.GetInt64())
                             : std::to_string(value.GetDouble());
   } else {
@@ -100,9 +100,9 @@ void CheckRange(Violations& violations, int64_t value, std::string_view path,
                    "Member must have value greater than or equal to " +
                        std::to_string(min));
   } else if (value > max) {
-    violations.Add(std::to_string(value), path,
-                   "Member must have value less than or equal to " +
-                       std::to_string(max));
+    violations.Add(
+        std::to_string(value), path,
+        "Member must have value less than or equal to " + std::to_string(max));
   }
 }
 

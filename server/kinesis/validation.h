@@ -16,7 +16,8 @@ namespace sluice::kinesis {
 class Violations {
  public:
   // `shown` is the value as AWS prints it, without quotes (or "null").
-  void Add(std::string_view shown, std::string_view path, std::string_view rule);
+  void Add(std::string_view shown, std::string_view path,
+           std::string_view rule);
 
   // OK when nothing was added; otherwise ValidationException listing up to 10.
   Status ToStatus() const;

@@ -25,9 +25,9 @@ TEST(Base64Test, RoundTripsEveryByteValue) {
 }
 
 TEST(Base64Test, RejectsTextOutsideTheStandardAlphabet) {
-  EXPECT_FALSE(Base64Decode("Zg").has_value());      // no padding
+  EXPECT_FALSE(Base64Decode("Zg").has_value());        // no padding
   EXPECT_FALSE(Base64Decode("Zm9v!A==").has_value());  // bad character
-  EXPECT_FALSE(Base64Decode("Zm-_").has_value());    // URL alphabet
+  EXPECT_FALSE(Base64Decode("Zm-_").has_value());      // URL alphabet
   EXPECT_FALSE(Base64Decode("=Zm9").has_value());
 }
 

@@ -9,7 +9,8 @@ namespace sluice {
 namespace {
 
 TEST(UuidTest, IsVersion4InCanonicalForm) {
-  std::regex form("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  std::regex form(
+      "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {
     std::string id = NewUuid();

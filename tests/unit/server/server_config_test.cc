@@ -35,8 +35,8 @@ class ConfigFileTest : public ::testing::Test {
 };
 
 TEST_F(ConfigFileTest, ShippedDefaultFileMatchesTheEmbeddedDefaults) {
-  auto loaded = LoadConfigFile(SLUICE_SOURCE_DIR "/config/default.json",
-                               ServerConfig());
+  auto loaded =
+      LoadConfigFile(SLUICE_SOURCE_DIR "/config/default.json", ServerConfig());
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(*loaded, ServerConfig());
 
@@ -63,7 +63,8 @@ TEST_F(ConfigFileTest, KeysPresentOverrideAndAbsentKeysKeepTheBase) {
   ServerConfig base;
   base.region = "ap-south-1";
   auto loaded = LoadConfigFile(
-      Write(R"({"server": {"port": 0}, "storage": {"in_memory": true}})"), base);
+      Write(R"({"server": {"port": 0}, "storage": {"in_memory": true}})"),
+      base);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(loaded->http.port, 0);
   EXPECT_TRUE(loaded->in_memory);
@@ -84,8 +85,9 @@ TEST_F(ConfigFileTest, ErrorsNameTheFileTheKeyAndTheProblem) {
             "config file '" + path + "': unknown key 'sever'");
   EXPECT_EQ(LoadError(R"({"server": 5})").message(),
             "config file '" + path + "': 'server' must be an object");
-  EXPECT_EQ(LoadError(R"({"storage": {"in_memory": "yes"}})").message(),
-            "config file '" + path + "': 'storage.in_memory' must be true or false");
+  EXPECT_EQ(
+      LoadError(R"({"storage": {"in_memory": "yes"}})").message(),
+      "config file '" + path + "': 'storage.in_memory' must be true or false");
   EXPECT_EQ(LoadError(R"({"aws": {"account_id": "12"}})").message(),
             "config file '" + path + "': 'aws.account_id' must be 12 digits");
   EXPECT_EQ(LoadError(R"({"log_level": "loud"})").message(),
@@ -93,8 +95,9 @@ TEST_F(ConfigFileTest, ErrorsNameTheFileTheKeyAndTheProblem) {
                 "': 'log_level' must be one of debug, info, warn, error, off");
   EXPECT_EQ(LoadError("[]").message(),
             "config file '" + path + "': the top level must be a JSON object");
-  EXPECT_EQ(LoadError("{\"server\": ").message().rfind(
-                "config file '" + path + "': invalid JSON at byte ", 0),
+  EXPECT_EQ(LoadError("{\"server\": ")
+                .message()
+                .rfind("config file '" + path + "': invalid JSON at byte ", 0),
             0u);
 }
 
@@ -107,9 +110,9 @@ TEST_F(ConfigFileTest, AMissingFileIsAnError) {
 }
 
 TEST(ServeCommandLineTest, FlagsOverrideInOrder) {
-  auto parsed = ParseServeCommandLine({"--port", "0", "--host=0.0.0.0",
-                                       "--in-memory", "--region", "eu-west-1",
-                                       "--config", "x.json", "--log-level=debug"});
+  auto parsed = ParseServeCommandLine(
+      {"--port", "0", "--host=0.0.0.0", "--in-memory", "--region", "eu-west-1",
+       "--config", "x.json", "--log-level=debug"});
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(parsed->config_path, "x.json");
   ServerConfig config;
@@ -139,8 +142,9 @@ TEST(ServeCommandLineTest, RejectsUnknownFlagsMissingValuesAndBadValues) {
 
 TEST(ServeCommandLineTest, HelpDocumentsEveryFlag) {
   std::string help = ServeHelpText();
-  for (const char* flag : {"--host", "--port", "--data-dir", "--in-memory", "--config",
-                           "--region", "--account-id", "--log-level", "--help"}) {
+  for (const char* flag :
+       {"--host", "--port", "--data-dir", "--in-memory", "--config", "--region",
+        "--account-id", "--log-level", "--help"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }

@@ -27,8 +27,8 @@ class ApiRouterTest : public ::testing::Test {
  protected:
   ApiRouterTest() : router_(RouterOptions{"us-east-1", "123456789012"}) {
     router_.Register("Kinesis_20131202", "ListStreams",
-                     [this](const RequestContext& context, const json::Value& input,
-                            Encoder& output) {
+                     [this](const RequestContext& context,
+                            const json::Value& input, Encoder& output) {
                        seen_ = context;
                        seen_operation_ = std::string(context.operation);
                        ++calls_;
@@ -36,7 +36,8 @@ class ApiRouterTest : public ::testing::Test {
                          return Status(ErrorCode::kResourceNotFound,
                                        "Stream x under account y not found.");
                        }
-                       if (input.HasMember("Throw")) throw std::runtime_error("boom");
+                       if (input.HasMember("Throw"))
+                         throw std::runtime_error("boom");
                        output.StartObject();
                        output.Key("StreamNames");
                        output.StartArray();
@@ -82,8 +83,8 @@ TEST_F(ApiRouterTest, AcceptsContentTypeParameters) {
 }
 
 TEST_F(ApiRouterTest, WrongContentTypeIs404WithoutJson) {
-  for (const char* type : {"application/json", "text/plain", "",
-                           "application/x-amz-json-1.0"}) {
+  for (const char* type :
+       {"application/json", "text/plain", "", "application/x-amz-json-1.0"}) {
     ApiRequest request = ListStreams();
     request.content_type = type;
     ApiResponse response = router_.Handle(request);
@@ -104,25 +105,28 @@ TEST_F(ApiRouterTest, EmptyBodyIsSerializationForAKnownTarget) {
 TEST_F(ApiRouterTest, EmptyBodyIsUnknownOperationForAnUnknownTarget) {
   ApiRequest request = ListStreams("");
   request.target = "Kinesis_20131202.ListStream";
-  EXPECT_EQ(router_.Handle(request).body, R"({"__type":"UnknownOperationException"})");
+  EXPECT_EQ(router_.Handle(request).body,
+            R"({"__type":"UnknownOperationException"})");
 }
 
 TEST_F(ApiRouterTest, UnparsableBodyIsSerializationBeforeTheTargetIsChecked) {
   for (const char* body : {"{", "[]", "5", "null", "{}x"}) {
     ApiRequest request = ListStreams(body);
-    EXPECT_EQ(router_.Handle(request).body, R"({"__type":"SerializationException"})")
+    EXPECT_EQ(router_.Handle(request).body,
+              R"({"__type":"SerializationException"})")
         << body;
     request.target = "Nope.Nope";
-    EXPECT_EQ(router_.Handle(request).body, R"({"__type":"SerializationException"})")
+    EXPECT_EQ(router_.Handle(request).body,
+              R"({"__type":"SerializationException"})")
         << body;
   }
 }
 
 TEST_F(ApiRouterTest, UnknownOrMissingTargetIsUnknownOperation) {
-  for (const char* target : {"", "Kinesis_20131202.ListStream",
-                             "Kinesis_20131202.PutRecord",
-                             "Firehose_20150804.ListDeliveryStreams",
-                             "Kinesis_20131202", "ListStreams"}) {
+  for (const char* target :
+       {"", "Kinesis_20131202.ListStream", "Kinesis_20131202.PutRecord",
+        "Firehose_20150804.ListDeliveryStreams", "Kinesis_20131202",
+        "ListStreams"}) {
     ApiRequest request = ListStreams();
     request.target = target;
     ApiResponse response = router_.Handle(request);
@@ -144,9 +148,8 @@ TEST_F(ApiRouterTest, MissingAuthenticationIsReportedWithAwsMessage) {
   request.authorization.clear();
   ApiResponse response = router_.Handle(request);
   EXPECT_EQ(response.status, 400u);
-  EXPECT_EQ(response.body,
-            R"({"__type":"MissingAuthenticationTokenException",)"
-            R"("message":"Missing Authentication Token"})");
+  EXPECT_EQ(response.body, R"({"__type":"MissingAuthenticationTokenException",)"
+                           R"("message":"Missing Authentication Token"})");
   EXPECT_EQ(calls_, 0);
 }
 

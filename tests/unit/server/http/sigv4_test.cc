@@ -7,7 +7,8 @@ namespace {
 
 TEST(ReadCredentialTest, ReadsTheScopeOfAnAuthorizationHeader) {
   auto credential = ReadCredential(
-      "AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-1/kinesis/aws4_request, "
+      "AWS4-HMAC-SHA256 "
+      "Credential=AKID/20240101/eu-west-1/kinesis/aws4_request, "
       "SignedHeaders=content-type;host;x-amz-date, Signature=0123abcd",
       "", true);
   ASSERT_TRUE(credential.ok()) << credential.status().ToString();
@@ -19,8 +20,10 @@ TEST(ReadCredentialTest, ReadsTheScopeOfAnAuthorizationHeader) {
 
 TEST(ReadCredentialTest, ToleratesSpacesOrCommasBetweenParameters) {
   for (const char* header :
-       {"AWS4-HMAC-SHA256 Credential=A/d/r/s/aws4_request SignedHeaders=h Signature=s",
-        "AWS4-HMAC-SHA256 Credential=A/d/r/s/aws4_request,SignedHeaders=h,Signature=s"}) {
+       {"AWS4-HMAC-SHA256 Credential=A/d/r/s/aws4_request SignedHeaders=h "
+        "Signature=s",
+        "AWS4-HMAC-SHA256 "
+        "Credential=A/d/r/s/aws4_request,SignedHeaders=h,Signature=s"}) {
     auto credential = ReadCredential(header, "", true);
     ASSERT_TRUE(credential.ok()) << header;
     EXPECT_EQ(credential->region, "r");
@@ -29,7 +32,8 @@ TEST(ReadCredentialTest, ToleratesSpacesOrCommasBetweenParameters) {
 
 TEST(ReadCredentialTest, LeavesRegionEmptyForANonStandardScope) {
   auto credential = ReadCredential(
-      "AWS4-HMAC-SHA256 Credential=AKID, SignedHeaders=h, Signature=s", "", true);
+      "AWS4-HMAC-SHA256 Credential=AKID, SignedHeaders=h, Signature=s", "",
+      true);
   ASSERT_TRUE(credential.ok());
   EXPECT_EQ(credential->access_key_id, "AKID");
   EXPECT_EQ(credential->region, "");
@@ -67,9 +71,10 @@ TEST(ReadCredentialTest, BothHeaderAndQueryIsInvalid) {
 
 TEST(ReadCredentialTest, ReadsPresignedQueryParameters) {
   auto credential = ReadCredential(
-      "", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2F"
-          "us-west-2%2Fkinesis%2Faws4_request&X-Amz-Signature=s&"
-          "X-Amz-SignedHeaders=host&X-Amz-Date=20240101T000000Z",
+      "",
+      "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2F"
+      "us-west-2%2Fkinesis%2Faws4_request&X-Amz-Signature=s&"
+      "X-Amz-SignedHeaders=host&X-Amz-Date=20240101T000000Z",
       false);
   ASSERT_TRUE(credential.ok()) << credential.status().ToString();
   EXPECT_EQ(credential->region, "us-west-2");
@@ -77,14 +82,15 @@ TEST(ReadCredentialTest, ReadsPresignedQueryParameters) {
 
 TEST(ReadCredentialTest, IncompleteQueryNamesEveryMissingParameter) {
   auto credential = ReadCredential("", "X-Amz-Algorithm", false);
-  EXPECT_EQ(credential.status(),
-            Status(ErrorCode::kIncompleteSignature,
-                   "AWS query-string parameters must include 'X-Amz-Algorithm'. "
-                   "AWS query-string parameters must include 'X-Amz-Credential'. "
-                   "AWS query-string parameters must include 'X-Amz-Signature'. "
-                   "AWS query-string parameters must include 'X-Amz-SignedHeaders'. "
-                   "AWS query-string parameters must include 'X-Amz-Date'. "
-                   "Re-examine the query-string parameters."));
+  EXPECT_EQ(
+      credential.status(),
+      Status(ErrorCode::kIncompleteSignature,
+             "AWS query-string parameters must include 'X-Amz-Algorithm'. "
+             "AWS query-string parameters must include 'X-Amz-Credential'. "
+             "AWS query-string parameters must include 'X-Amz-Signature'. "
+             "AWS query-string parameters must include 'X-Amz-SignedHeaders'. "
+             "AWS query-string parameters must include 'X-Amz-Date'. "
+             "Re-examine the query-string parameters."));
 }
 
 TEST(PercentDecodeTest, DecodesEscapesAndKeepsMalformedOnes) {

@@ -10,22 +10,24 @@ TEST(ViolationsTest, NoneIsOk) { EXPECT_TRUE(Violations().ToStatus().ok()); }
 TEST(ViolationsTest, OneIsWordedInTheSingular) {
   Violations v;
   CheckRange(v, 0, "limit", 1, 10000);
-  EXPECT_EQ(v.ToStatus(),
-            Status(ErrorCode::kValidation,
-                   "1 validation error detected: Value '0' at 'limit' failed to "
-                   "satisfy constraint: Member must have value greater than or "
-                   "equal to 1"));
+  EXPECT_EQ(
+      v.ToStatus(),
+      Status(ErrorCode::kValidation,
+             "1 validation error detected: Value '0' at 'limit' failed to "
+             "satisfy constraint: Member must have value greater than or "
+             "equal to 1"));
 }
 
 TEST(ViolationsTest, SeveralAreJoinedAndCappedAtTen) {
   Violations v;
   for (int i = 0; i < 12; ++i) CheckRange(v, 10001, "limit", 1, 10000);
   Status s = v.ToStatus();
-  EXPECT_EQ(s.message().rfind("12 validation errors detected: Value '10001' at "
-                              "'limit' failed to satisfy constraint: Member must "
-                              "have value less than or equal to 10000; ",
-                              0),
-            0u);
+  EXPECT_EQ(
+      s.message().rfind("12 validation errors detected: Value '10001' at "
+                        "'limit' failed to satisfy constraint: Member must "
+                        "have value less than or equal to 10000; ",
+                        0),
+      0u);
   size_t items = 0;
   for (size_t at = s.message().find("Value '"); at != std::string::npos;
        at = s.message().find("Value '", at + 1)) {
