@@ -45,12 +45,34 @@ ApiResponse XmlError(unsigned status, std::string_view type,
   return response;
 }
 
-// `{"__type": "...", "message": "..."}`; the message is left out when empty,
-// as AWS leaves it out of bare SerializationException and
-// UnknownOperationException answers.
-ApiResponse JsonError(const Status& status) {
+// A wire format the protocol layer can speak: how to read a request body
+// into the document handlers see, and how to write answers.
+struct WireCodec {
+  std::string_view content_type;
+  bool (*decode)(std::string_view body, json::Document& out);
+  std::unique_ptr<Encoder> (*new_encoder)();
+};
+
+// JSON 1.1 only so far; CBOR 1.1 (the Java SDK's default) slots in here, with
+// a decoder that hands handlers byte strings as base64 and tag-1 timestamps
+// as epoch seconds, so that handlers stay codec-blind.
+constexpr WireCodec kCodecs[] = {
+    {kJsonContentType, DecodeJsonObject, NewJsonEncoder},
+};
+
+const WireCodec* CodecFor(std::string_view content_type) {
+  for (const WireCodec& codec : kCodecs) {
+    if (MediaType(content_type) == codec.content_type) return &codec;
+  }
+  return nullptr;
+}
+
+// `{"__type": "...", "message": "..."}` in the request's codec; the message
+// is left out when empty, as AWS leaves it out of bare SerializationException
+// and UnknownOperationException answers.
+ApiResponse ErrorResponse(const WireCodec& codec, const Status& status) {
   const ErrorInfo& info = InfoFor(status.code());
-  std::unique_ptr<Encoder> out = NewJsonEncoder();
+  std::unique_ptr<Encoder> out = codec.new_encoder();
   out->StartObject();
   out->Key("__type");
   out->String(info.aws_type);
@@ -62,7 +84,7 @@ ApiResponse JsonError(const Status& status) {
 
   ApiResponse response;
   response.status = info.http_status;
-  response.content_type = std::string(kJsonContentType);
+  response.content_type = std::string(codec.content_type);
   response.error_type = std::string(info.aws_type);
   response.body = out->Take();
   return response;
@@ -99,29 +121,30 @@ ApiResponse ApiRouter::Handle(const ApiRequest& request) const {
                       "Unable to determine service/operation name to be "
                       "authorized");
     }
-    // Only JSON 1.1 is spoken so far; CBOR 1.1 will be the second codec here.
-    if (MediaType(request.content_type) != kJsonContentType) {
-      return XmlError(404, "UnknownOperationException", "");
-    }
+    const WireCodec* codec = CodecFor(request.content_type);
+    if (codec == nullptr) return XmlError(404, "UnknownOperationException", "");
+    auto error = [codec](const Status& status) {
+      return ErrorResponse(*codec, status);
+    };
 
     auto handler = handlers_.find(request.target);
     bool known_target = handler != handlers_.end();
     if (request.body.empty()) {
-      return JsonError(Status(known_target ? ErrorCode::kSerialization
-                                           : ErrorCode::kUnknownOperation,
-                              ""));
+      return error(Status(known_target ? ErrorCode::kSerialization
+                                       : ErrorCode::kUnknownOperation,
+                          ""));
     }
     json::Document input;
-    if (!DecodeJsonObject(request.body, input)) {
-      return JsonError(Status(ErrorCode::kSerialization, ""));
+    if (!codec->decode(request.body, input)) {
+      return error(Status(ErrorCode::kSerialization, ""));
     }
     if (!known_target) {
-      return JsonError(Status(ErrorCode::kUnknownOperation, ""));
+      return error(Status(ErrorCode::kUnknownOperation, ""));
     }
 
     Result<Credential> credential = ReadCredential(
         request.authorization, request.query, request.has_date_header);
-    if (!credential.ok()) return JsonError(credential.status());
+    if (!credential.ok()) return error(credential.status());
 
     RequestContext context;
     context.request_id = request_id;
@@ -131,7 +154,7 @@ ApiResponse ApiRouter::Handle(const ApiRequest& request) const {
     context.operation =
         std::string_view(handler->first).substr(handler->first.find('.') + 1);
 
-    std::unique_ptr<Encoder> output = NewJsonEncoder();
+    std::unique_ptr<Encoder> output = codec->new_encoder();
     Status status;
     try {
       status = handler->second(context, input, *output);
@@ -141,10 +164,10 @@ ApiResponse ApiRouter::Handle(const ApiRequest& request) const {
       SLUICE_LOG(kError) << request.target << " threw: " << e.what();
       status = Status(ErrorCode::kInternalFailure, "Internal service failure.");
     }
-    if (!status.ok()) return JsonError(status);
+    if (!status.ok()) return error(status);
 
     ApiResponse ok;
-    ok.content_type = std::string(kJsonContentType);
+    ok.content_type = std::string(codec->content_type);
     ok.body = output->Take();
     return ok;
   }();
