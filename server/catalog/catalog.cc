@@ -297,21 +297,26 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
   Result<Database> opened = Database::Open(path);
   if (!opened.ok()) return opened.status();
   Database db = std::move(opened).value();
+  // SQLite opens lazily, so a file that is not a database, or is unreadable,
+  // fails at the first pragma; name the file in what the operator sees.
+  auto in_file = [&path](const Status& status) {
+    return Internal("Catalog " + path + ": " + status.message());
+  };
 
   Status busy =
       db.Exec("set busy_timeout",
               "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMillis));
-  if (!busy.ok()) return busy;
+  if (!busy.ok()) return in_file(busy);
 
   if (path != kMemoryPath) {
     // WAL: readers (an operator's sqlite3 shell, a backup) never block our
     // writes, and a commit appends to one file instead of rewriting pages in
     // place behind a rollback journal.
     Result<std::string> mode = db.PragmaText("journal_mode = WAL");
-    if (!mode.ok()) return mode.status();
+    if (!mode.ok()) return in_file(mode.status());
     if (*mode != "wal") {
       return Internal("Catalog " + path +
-                      " could not enter WAL mode; journal mode is " + *mode);
+                      ": could not enter WAL mode; journal mode is " + *mode);
     }
     // FULL, not NORMAL: with NORMAL a commit survives a process crash but can
     // be lost to a power cut or OS crash. The catalog holds acknowledged
@@ -321,25 +326,26 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
     // per commit costs nothing anyone notices. Checkpoints share the
     // connection and pay it too; they are saved once per delivered batch.
     Status sync = db.Exec("set synchronous", "PRAGMA synchronous = FULL");
-    if (!sync.ok()) return sync;
+    if (!sync.ok()) return in_file(sync);
   }
 
+  // Migrate names the file in its own errors.
   Result<int> version = Migrate(db, CatalogMigrations(), path);
   if (!version.ok()) return version.status();
 
   // Enforced from here on: cascading deletes and checkpoint-to-shard links
   // depend on it.
   Status keys = db.Exec("enable foreign keys", "PRAGMA foreign_keys = ON");
-  if (!keys.ok()) return keys;
+  if (!keys.ok()) return in_file(keys);
   Result<int64_t> enabled = db.PragmaInt("foreign_keys");
-  if (!enabled.ok()) return enabled.status();
+  if (!enabled.ok()) return in_file(enabled.status());
   if (*enabled != 1) {
     return Internal("Catalog " + path +
                     ": this SQLite build does not enforce foreign keys");
   }
 
   Result<std::unique_ptr<Statements>> statements = Statements::Prepare(db);
-  if (!statements.ok()) return statements.status();
+  if (!statements.ok()) return in_file(statements.status());
   return std::unique_ptr<Catalog>(
       new Catalog(std::move(db), std::move(statements).value(), *version));
 }

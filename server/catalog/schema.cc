@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/log.h"
+
 namespace sluice::catalog {
 namespace {
 
@@ -123,7 +125,12 @@ Result<int> Migrate(Database& db, std::span<const Migration> migrations,
   Result<int64_t> found = db.PragmaInt("user_version");
   if (!found.ok()) return found.status();
   const int64_t known = static_cast<int64_t>(migrations.size());
-  if (*found > known || *found < 0) {
+  if (*found < 0) {
+    return Status(ErrorCode::kInternalFailure,
+                  "Catalog " + std::string(path) +
+                      " has invalid schema version " + std::to_string(*found));
+  }
+  if (*found > known) {
     // A newer Sluice wrote this file; running old code on it could corrupt it.
     return Status(ErrorCode::kInternalFailure,
                   "Catalog " + std::string(path) + " has schema version " +
@@ -165,6 +172,8 @@ Result<int> Migrate(Database& db, std::span<const Migration> migrations,
     Status committed = txn->Commit();
     if (!committed.ok()) return Failed(what, committed);
     version = migration.version;
+    SLUICE_LOG(kInfo) << "catalog " << path << " migrated to schema version "
+                      << version << " (" << migration.description << ")";
   }
 
   return version;

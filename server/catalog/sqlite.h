@@ -110,6 +110,7 @@ class Statement {
 };
 
 // Resets a cached statement when the scope that used it ends, on every path.
+// Lives on the stack of the one call that uses the statement.
 class StatementUse {
  public:
   explicit StatementUse(Statement& statement) : statement_(statement) {}
@@ -125,7 +126,8 @@ class StatementUse {
 
 // A write transaction (BEGIN IMMEDIATE): it takes the write lock up front, so
 // a busy database fails at Begin() under busy_timeout rather than mid-way.
-// Rolls back when destroyed without a successful Commit().
+// Rolls back when destroyed without a successful Commit(). Lives on the stack
+// of one call, on the thread that currently owns the Database.
 class Transaction {
  public:
   static Result<Transaction> Begin(Database& db, std::string_view what);

@@ -718,6 +718,17 @@ TEST(CatalogFileTest, DatabaseFromANewerSluiceIsRefused) {
                            "Sluice or use another data directory."));
 }
 
+TEST(CatalogFileTest, FileThatIsNotADatabaseIsRefusedByName) {
+  test::TempDir dir;
+  const std::string path = dir.File("catalog.db");
+  std::ofstream(path) << std::string(4096, 'x');
+  EXPECT_THAT(Catalog::Open(path),
+              HasError(ErrorCode::kInternalFailure,
+                       "Catalog " + path +
+                           ": prepare journal_mode = WAL failed: file is not "
+                           "a database"));
+}
+
 TEST(CatalogFileTest, OpenInMissingDirectoryFails) {
   test::TempDir dir;
   const std::string path = dir.File("missing/catalog.db");

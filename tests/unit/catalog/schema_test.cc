@@ -140,5 +140,14 @@ TEST(SchemaTest, RefusesDatabaseNewerThanItsMigrations) {
   EXPECT_FALSE(HasTable(db, "a"));
 }
 
+TEST(SchemaTest, RefusesNegativeVersion) {
+  Database db = OpenMemory();
+  ASSERT_THAT(db.Exec("set version", "PRAGMA user_version = -1"), IsOk());
+  const std::array<Migration, 1> migrations = {kCreateA};
+  EXPECT_THAT(Migrate(db, migrations, "test.db"),
+              HasError(ErrorCode::kInternalFailure,
+                       "Catalog test.db has invalid schema version -1"));
+}
+
 }  // namespace
 }  // namespace sluice::catalog
