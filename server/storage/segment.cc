@@ -106,10 +106,13 @@ Segment::Segment(std::filesystem::path path, uint64_t base_offset, int fd)
 
 Segment::~Segment() { ::close(fd_); }
 
+// Segments are opened O_APPEND: every write lands at the end of the file,
+// also after recovery truncated it, without tracking a file position.
 Result<std::shared_ptr<Segment>> Segment::Create(
     const std::filesystem::path& directory, uint64_t base_offset) {
   std::filesystem::path path = directory / SegmentFileName(base_offset);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(),
+                  O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create segment", path, 0);
   return std::shared_ptr<Segment>(new Segment(path, base_offset, fd));
 }
@@ -117,7 +120,7 @@ Result<std::shared_ptr<Segment>> Segment::Create(
 Result<std::shared_ptr<Segment>> Segment::OpenExisting(
     const std::filesystem::path& directory, uint64_t base_offset) {
   std::filesystem::path path = directory / SegmentFileName(base_offset);
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd < 0) return ErrnoError("cannot open segment", path, 0);
   auto segment = std::shared_ptr<Segment>(new Segment(path, base_offset, fd));
   uint64_t size = segment->FileBytes();

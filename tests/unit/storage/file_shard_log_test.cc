@@ -139,6 +139,7 @@ TEST_F(FileShardLogTest, CleanRestartKeepsEverythingAndSequenceNumbers) {
   EXPECT_EQ(*log->SeekTime(kStart + 1234), 124u);
   AppendNumbered(*log, 1);
   EXPECT_EQ(log->Tip(), 301u);
+  EXPECT_EQ(ReadAll(*log).size(), 301u);
 }
 
 TEST_F(FileShardLogTest, UncleanRestartRecoversEveryWrittenRecord) {
@@ -151,6 +152,8 @@ TEST_F(FileShardLogTest, UncleanRestartRecoversEveryWrittenRecord) {
   auto log = Open();
   EXPECT_EQ(log->Tip(), 300u);
   EXPECT_EQ(ReadAll(*log).size(), 300u);
+  AppendNumbered(*log, 1);
+  EXPECT_EQ(ReadAll(*log).size(), 301u);
 }
 
 TEST_F(FileShardLogTest, RebuildsMissingAndDamagedIndexes) {
