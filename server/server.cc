@@ -13,6 +13,8 @@
 #include "server/http/api_router.h"
 #include "server/http/http_server.h"
 #include "server/kinesis/kinesis_api.h"
+#include "server/kinesis/shard_iterator.h"
+#include "server/kinesis/stream_manager.h"
 
 namespace sluice {
 namespace {
@@ -50,6 +52,33 @@ class DataDirLock {
   int fd_;
 };
 
+// The shard-iterator key lives in the data directory, so iterators handed out
+// before a restart stay valid for their 300 seconds, as on AWS.
+Result<std::string> LoadOrCreateIteratorKey(const std::string& dir) {
+  std::filesystem::path path = std::filesystem::path(dir) / "iterator.key";
+  if (std::FILE* in = std::fopen(path.c_str(), "rb")) {
+    std::string key(kinesis::kShardIteratorKeyBytes, '\0');
+    size_t got = std::fread(key.data(), 1, key.size(), in);
+    std::fclose(in);
+    if (got == key.size()) return key;
+    SLUICE_LOG(kWarn) << path.string() << " is damaged; making a new key";
+  }
+  std::string key = kinesis::NewShardIteratorKey();
+  std::filesystem::path temp = path;
+  temp += ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool written =
+      fd >= 0 &&
+      ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
+      ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
+    return Status(ErrorCode::kInternalFailure, "cannot write " + path.string() +
+                                                   ": " + std::strerror(errno));
+  }
+  return key;
+}
+
 }  // namespace
 
 // Members in construction order; teardown runs in reverse: the front end goes
@@ -58,6 +87,8 @@ struct Server::Parts {
   ServerConfig config;
   std::unique_ptr<DataDirLock> data_dir_lock;  // null in memory
   std::unique_ptr<catalog::Catalog> catalog;
+  std::unique_ptr<kinesis::StreamManager> streams;
+  std::unique_ptr<kinesis::ShardIteratorCodec> iterators;
   std::unique_ptr<http::ApiRouter> router;
   std::unique_ptr<kinesis::KinesisApi> kinesis;
   std::unique_ptr<http::HttpServer> http;
@@ -89,9 +120,28 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   if (!catalog.ok()) return catalog.status();
   parts->catalog = std::move(*catalog);
 
+  const Clock& clock = SystemClock::Instance();
+  parts->streams = std::make_unique<kinesis::StreamManager>(
+      *parts->catalog,
+      config.in_memory
+          ? kinesis::NewMemoryLogFactory()
+          : kinesis::NewFileLogFactory(config.data_dir, config.fsync_mode),
+      clock, config.kinesis);
+  if (Status s = parts->streams->Start(); !s.ok()) return s;
+
+  std::string iterator_key = kinesis::NewShardIteratorKey();
+  if (!config.in_memory) {
+    auto key = LoadOrCreateIteratorKey(config.data_dir);
+    if (!key.ok()) return key.status();
+    iterator_key = std::move(*key);
+  }
+  parts->iterators = std::make_unique<kinesis::ShardIteratorCodec>(
+      std::move(iterator_key), clock);
+
   parts->router = std::make_unique<http::ApiRouter>(
       http::RouterOptions{config.region, config.account_id});
-  parts->kinesis = std::make_unique<kinesis::KinesisApi>(*parts->catalog);
+  parts->kinesis = std::make_unique<kinesis::KinesisApi>(
+      *parts->streams, *parts->catalog, *parts->iterators);
   parts->kinesis->RegisterWith(*parts->router);
 
   auto http = http::HttpServer::Start(config.http, *parts->router);
@@ -111,6 +161,8 @@ void Server::Shutdown() {
   parts_->http.reset();
   parts_->kinesis.reset();
   parts_->router.reset();
+  parts_->iterators.reset();
+  parts_->streams.reset();  // closes every shard log cleanly
   parts_->catalog.reset();
   parts_->data_dir_lock.reset();
 }

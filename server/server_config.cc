@@ -63,7 +63,15 @@ std::string StoreAccountId(ServerConfig& config, const Value& value) {
   return "";
 }
 
+std::string StoreFsyncMode(ServerConfig& config, const Value& value) {
+  std::optional<storage::FsyncMode> mode = storage::ParseFsyncMode(value.text);
+  if (!mode) return "must be one of never, interval, always";
+  config.fsync_mode = *mode;
+  return "";
+}
+
 constexpr int64_t kMaxSeconds = 24 * 3600;
+constexpr int64_t kMaxDelayMillis = 3600 * 1000;
 
 const Setting kSettings[] = {
     {"--host", "server", "host", "H",
@@ -125,6 +133,35 @@ const Setting kSettings[] = {
      "keep everything in memory; nothing touches disk", Kind::kBool, 0, 0,
      [](ServerConfig& c, const Value& v) {
        c.in_memory = v.flag;
+       return std::string();
+     }},
+    {"--fsync", "storage", "fsync", "M",
+     "never, interval (fsync every second) or always (group commit before "
+     "acknowledging)",
+     Kind::kString, 0, 0, StoreFsyncMode},
+    {"--create-stream-delay-ms", "kinesis", "create_stream_delay_ms", "MS",
+     "time a new stream stays CREATING (AWS: ~500 and more)", Kind::kInteger, 0,
+     kMaxDelayMillis,
+     [](ServerConfig& c, const Value& v) {
+       c.kinesis.create_delay = std::chrono::milliseconds(v.number);
+       return std::string();
+     }},
+    {"--delete-stream-delay-ms", "kinesis", "delete_stream_delay_ms", "MS",
+     "time a deleted stream stays DELETING", Kind::kInteger, 0, kMaxDelayMillis,
+     [](ServerConfig& c, const Value& v) {
+       c.kinesis.delete_delay = std::chrono::milliseconds(v.number);
+       return std::string();
+     }},
+    {"--update-stream-delay-ms", "kinesis", "update_stream_delay_ms", "MS",
+     "time a changed stream stays UPDATING", Kind::kInteger, 0, kMaxDelayMillis,
+     [](ServerConfig& c, const Value& v) {
+       c.kinesis.update_delay = std::chrono::milliseconds(v.number);
+       return std::string();
+     }},
+    {"--shard-limit", "kinesis", "shard_limit", "N",
+     "open shards allowed per account and region", Kind::kInteger, 1, 1000000,
+     [](ServerConfig& c, const Value& v) {
+       c.kinesis.shard_limit = static_cast<uint32_t>(v.number);
        return std::string();
      }},
     {"--region", "aws", "region", "R",

@@ -12,6 +12,8 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "server/http/http_options.h"
+#include "server/kinesis/stream_manager.h"
+#include "server/storage/shard_log.h"
 
 namespace sluice {
 
@@ -19,6 +21,9 @@ struct ServerConfig {
   http::HttpOptions http;
   std::string data_dir = "./sluice-data";
   bool in_memory = false;  // nothing touches disk
+  storage::FsyncMode fsync_mode = storage::kDefaultFsyncMode;
+  // State-transition delays, shard limit, maintenance interval.
+  kinesis::StreamManagerOptions kinesis;
   // Region for requests whose credential scope names none, and for resources
   // declared in the config file.
   std::string region = "us-east-1";

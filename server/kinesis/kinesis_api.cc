@@ -1,81 +1,139 @@
 #include "server/kinesis/kinesis_api.h"
 
-#include "server/kinesis/validation.h"
+#include "server/model/service_model.h"
 
 namespace sluice::kinesis {
+namespace {
 
-inline constexpr int64_t kDefaultListStreamsLimit = 100;
-inline constexpr int64_t kMaxListStreamsLimit = 10000;
-inline constexpr size_t kMaxStreamNameLength = 128;
+using Handler = Status (KinesisApi::*)(const http::RequestContext&,
+                                       const json::Value&, Encoder&);
+
+struct Operation {
+  std::string_view name;
+  Handler handler;
+};
+
+constexpr Operation kOperations[] = {
+    {"CreateStream", &KinesisApi::CreateStream},
+    {"DeleteStream", &KinesisApi::DeleteStream},
+    {"DescribeStream", &KinesisApi::DescribeStream},
+    {"DescribeStreamSummary", &KinesisApi::DescribeStreamSummary},
+    {"ListStreams", &KinesisApi::ListStreams},
+    {"PutRecord", &KinesisApi::PutRecord},
+    {"PutRecords", &KinesisApi::PutRecords},
+    {"GetShardIterator", &KinesisApi::GetShardIterator},
+    {"GetRecords", &KinesisApi::GetRecords},
+};
+
+}  // namespace
 
 void KinesisApi::RegisterWith(http::ApiRouter& router) {
-  router.Register(
-      kApiName, "ListStreams",
-      [this](const http::RequestContext& context, const json::Value& input,
-             Encoder& output) { return ListStreams(context, input, output); });
+  for (const Operation& op : kOperations) {
+    router.Register(kApiName, op.name,
+                    [this, op](const http::RequestContext& context,
+                               const json::Value& input, Encoder& output) {
+                      // The model's types and constraints first, for every
+                      // operation, so handlers never see a wrong type or an
+                      // out-of-range value.
+                      if (Status s = model::ValidateInput(model::KinesisModel(),
+                                                          op.name, input);
+                          !s.ok()) {
+                        return s;
+                      }
+                      return (this->*op.handler)(context, input, output);
+                    });
+  }
 }
 
-Status KinesisApi::ListStreams(const http::RequestContext& context,
-                               const json::Value& input, Encoder& output) {
-  int64_t limit = kDefaultListStreamsLimit;
-  bool has_limit = false;
-  std::string start_name;
-  bool has_start = false;
-  if (Status s = ReadOptionalInt(input, "Limit", limit, has_limit); !s.ok()) {
-    return s;
-  }
-  if (Status s = ReadOptionalString(input, "ExclusiveStartStreamName",
-                                    start_name, has_start);
-      !s.ok()) {
-    return s;
-  }
-  Violations violations;
-  if (has_limit)
-    CheckRange(violations, limit, "limit", 1, kMaxListStreamsLimit);
-  if (has_start) {
-    CheckName(violations, start_name, "exclusiveStartStreamName",
-              kMaxStreamNameLength);
-  }
-  if (Status s = violations.ToStatus(); !s.ok()) return s;
+std::string StreamArn(const StreamKey& key) {
+  return "arn:aws:kinesis:" + key.region + ":" + key.account_id + ":stream/" +
+         key.name;
+}
 
-  // One more than the page tells whether there are more.
-  auto streams =
-      catalog_.ListStreams(context.account_id, context.region, start_name,
-                           static_cast<size_t>(limit) + 1);
-  if (!streams.ok()) return streams.status();
-  bool has_more = streams->size() > static_cast<size_t>(limit);
-  if (has_more) streams->pop_back();
-
-  output.StartObject();
-  output.Key("StreamNames");
-  output.StartArray();
-  for (const catalog::StreamRecord& stream : *streams)
-    output.String(stream.name);
-  output.EndArray();
-  output.Key("HasMoreStreams");
-  output.Bool(has_more);
-  output.Key("StreamSummaries");
-  output.StartArray();
-  for (const catalog::StreamRecord& stream : *streams) {
-    output.StartObject();
-    output.Key("StreamName");
-    output.String(stream.name);
-    output.Key("StreamARN");
-    output.String(stream.Arn());
-    output.Key("StreamStatus");
-    output.String(catalog::ToString(stream.status));
-    output.Key("StreamModeDetails");
-    output.StartObject();
-    output.Key("StreamMode");
-    output.String(catalog::ToString(stream.mode));
-    output.EndObject();
-    output.Key("StreamCreationTimestamp");
-    output.Timestamp(stream.created_at);
-    output.EndObject();
+Result<StreamKey> KinesisApi::ResolveStream(const Context& context,
+                                            const json::Value& input) const {
+  std::optional<std::string_view> name = model::GetString(input, "StreamName");
+  std::optional<std::string_view> arn = model::GetString(input, "StreamARN");
+  if (!name && !arn) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "Either StreamName or StreamARN must be provided.");
   }
-  output.EndArray();
-  output.EndObject();
-  return Status::Ok();
+  StreamKey key{context.account_id, context.region,
+                std::string(name.value_or(""))};
+  if (arn) {
+    // arn:<partition>:kinesis:<region>:<account>:stream/<name>; the model's
+    // pattern has already checked the overall form.
+    std::string_view rest = *arn;
+    std::string_view parts[5];
+    for (std::string_view& part : parts) {
+      size_t colon = rest.find(':');
+      part = rest.substr(0, colon);
+      rest = colon == std::string_view::npos ? std::string_view()
+                                             : rest.substr(colon + 1);
+    }
+    std::string_view region = parts[3];
+    std::string_view account = parts[4];
+    if (rest.rfind("stream/", 0) != 0) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "Invalid StreamARN " + std::string(*arn));
+    }
+    std::string_view arn_name = rest.substr(7);
+    if (account != context.account_id || region != context.region) {
+      return Status(
+          ErrorCode::kAccessDenied,
+          "User: arn:aws:iam::" + context.account_id +
+              ":root is not authorized to perform: kinesis:" +
+              std::string(context.operation) +
+              " on resource: " + std::string(*arn) +
+              " because no resource-based policy allows the kinesis:" +
+              std::string(context.operation) + " action");
+    }
+    if (name && *name != arn_name) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "StreamARN " + std::string(*arn) + " and StreamName " +
+                        std::string(*name) + " do not name the same stream.");
+    }
+    key.name = std::string(arn_name);
+  }
+  return key;
+}
+
+Result<std::shared_ptr<LiveStream>> KinesisApi::FindStream(
+    const Context& context, const json::Value& input) {
+  auto key = ResolveStream(context, input);
+  if (!key.ok()) return key.status();
+  return streams_.Find(*key);
+}
+
+void WriteShard(Encoder& out, const catalog::ShardRecord& shard) {
+  out.StartObject();
+  out.Key("ShardId");
+  out.String(shard.ShardId());
+  if (shard.parent_index) {
+    out.Key("ParentShardId");
+    out.String(catalog::ShardIdFor(*shard.parent_index));
+  }
+  if (shard.adjacent_parent_index) {
+    out.Key("AdjacentParentShardId");
+    out.String(catalog::ShardIdFor(*shard.adjacent_parent_index));
+  }
+  out.Key("HashKeyRange");
+  out.StartObject();
+  out.Key("StartingHashKey");
+  out.String(shard.hash_key_start);
+  out.Key("EndingHashKey");
+  out.String(shard.hash_key_end);
+  out.EndObject();
+  out.Key("SequenceNumberRange");
+  out.StartObject();
+  out.Key("StartingSequenceNumber");
+  out.String(shard.starting_sequence_number);
+  if (shard.ending_sequence_number) {
+    out.Key("EndingSequenceNumber");
+    out.String(*shard.ending_sequence_number);
+  }
+  out.EndObject();
+  out.EndObject();
 }
 
 }  // namespace sluice::kinesis

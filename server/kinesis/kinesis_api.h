@@ -1,31 +1,93 @@
 // The Kinesis Data Streams operations (X-Amz-Target Kinesis_20131202.*).
-// Each handler validates its input, calls the catalog or the shard logs, and
-// writes AWS's output shape. Operations not built yet are simply not
-// registered, so they answer UnknownOperationException.
+// RegisterWith() checks every request against the service model first, so a
+// handler starts from well-typed, in-range input; it then applies the
+// service's own rules (stream state, limits), calls the StreamManager and
+// writes AWS's output shape. Operations not built yet are not registered, so
+// they answer UnknownOperationException.
+//
+// Handlers are split by subject: stream_ops.cc (create, delete, describe,
+// list, settings), record_ops.cc (put, iterators, get), shard_ops.cc
+// (ListShards and shard-level reads).
 #pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "common/codec.h"
 #include "common/json.h"
 #include "common/status.h"
 #include "server/catalog/catalog.h"
 #include "server/http/api_router.h"
+#include "server/kinesis/shard_iterator.h"
+#include "server/kinesis/stream_manager.h"
 
 namespace sluice::kinesis {
 
 inline constexpr std::string_view kApiName = "Kinesis_20131202";
 
+// Service rules beyond the model, fixed by AWS.
+struct KinesisLimits {
+  // Σ(data + partition key) of one PutRecords request. AWS documents 10 MiB
+  // today; older accounts saw 5 MiB.
+  size_t put_records_max_bytes = 10 * 1024 * 1024;
+};
+
 // Owned by Server; handlers run on worker threads, concurrently.
 class KinesisApi {
  public:
-  explicit KinesisApi(catalog::Catalog& catalog) : catalog_(catalog) {}
+  KinesisApi(StreamManager& streams, catalog::Catalog& catalog,
+             const ShardIteratorCodec& iterators, KinesisLimits limits = {})
+      : streams_(streams),
+        catalog_(catalog),
+        iterators_(iterators),
+        limits_(limits) {}
 
   void RegisterWith(http::ApiRouter& router);
 
-  Status ListStreams(const http::RequestContext& context,
-                     const json::Value& input, Encoder& output);
+  using Context = http::RequestContext;
+
+  // stream_ops.cc
+  Status CreateStream(const Context& context, const json::Value& input,
+                      Encoder& output);
+  Status DeleteStream(const Context& context, const json::Value& input,
+                      Encoder& output);
+  Status DescribeStream(const Context& context, const json::Value& input,
+                        Encoder& output);
+  Status DescribeStreamSummary(const Context& context, const json::Value& input,
+                               Encoder& output);
+  Status ListStreams(const Context& context, const json::Value& input,
+                     Encoder& output);
+
+  // record_ops.cc
+  Status PutRecord(const Context& context, const json::Value& input,
+                   Encoder& output);
+  Status PutRecords(const Context& context, const json::Value& input,
+                    Encoder& output);
+  Status GetShardIterator(const Context& context, const json::Value& input,
+                          Encoder& output);
+  Status GetRecords(const Context& context, const json::Value& input,
+                    Encoder& output);
 
  private:
+  // The stream a request names by StreamName and/or StreamARN, in the
+  // caller's account and region.
+  Result<StreamKey> ResolveStream(const Context& context,
+                                  const json::Value& input) const;
+  // Resolves and finds it: kResourceNotFound when absent.
+  Result<std::shared_ptr<LiveStream>> FindStream(const Context& context,
+                                                 const json::Value& input);
+
+  StreamManager& streams_;
   catalog::Catalog& catalog_;
+  const ShardIteratorCodec& iterators_;
+  const KinesisLimits limits_;
 };
+
+// "arn:aws:kinesis:<region>:<account>:stream/<name>"
+std::string StreamArn(const StreamKey& key);
+
+// Writes one shard as DescribeStream and ListShards show it.
+void WriteShard(Encoder& out, const catalog::ShardRecord& shard);
 
 }  // namespace sluice::kinesis

@@ -1,0 +1,202 @@
+// The live state of every Kinesis stream: the catalog's records held in memory,
+// each shard's hash-key range and its shard log, and the state machine
+// CREATING -> ACTIVE <-> UPDATING, any -> DELETING -> gone. Handlers ask it for
+// streams and append to and read from their logs through it; the catalog is
+// its durable copy and is written before a change is acknowledged.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/hash_key.h"
+#include "common/status.h"
+#include "server/catalog/catalog.h"
+#include "server/storage/shard_log.h"
+
+namespace sluice::kinesis {
+
+// Who owns a stream name: streams are unique per account and region.
+struct StreamKey {
+  std::string account_id;
+  std::string region;
+  std::string name;
+
+  friend auto operator<=>(const StreamKey&, const StreamKey&) = default;
+};
+
+struct StreamManagerOptions {
+  // How long a stream stays CREATING, UPDATING or DELETING. 0 makes SDK
+  // waiters return at once; ~500 ms mimics AWS.
+  std::chrono::milliseconds create_delay{0};
+  std::chrono::milliseconds update_delay{0};
+  std::chrono::milliseconds delete_delay{0};
+  // Open shards per account and region (AWS: 500 in the big regions, else
+  // 200).
+  uint32_t shard_limit = 500;
+  // How often retention and due state changes run in the background.
+  std::chrono::milliseconds maintenance_interval{1000};
+
+  friend bool operator==(const StreamManagerOptions&,
+                         const StreamManagerOptions&) = default;
+};
+
+// Opens and removes the shard logs of streams. The file-backed factory keeps
+// them under <data dir>/streams/<stream id>/<shard index>/, named by numbers
+// only so no user input ever becomes a path.
+class LogFactory {
+ public:
+  virtual ~LogFactory() = default;
+  virtual Result<std::unique_ptr<storage::ShardLog>> Open(
+      int64_t stream_id, const storage::ShardIdentity& identity) = 0;
+  // Deletes every log of the stream; its logs are closed already.
+  virtual Status Remove(int64_t stream_id) = 0;
+};
+
+std::unique_ptr<LogFactory> NewMemoryLogFactory();
+std::unique_ptr<LogFactory> NewFileLogFactory(std::string data_dir,
+                                              storage::FsyncMode fsync_mode);
+
+// One shard of a live stream. The log is thread-safe on its own.
+struct LiveShard {
+  catalog::ShardRecord record;
+  HashKeyRange range;
+  std::unique_ptr<storage::ShardLog> log;
+};
+
+// One live stream. `mu` guards `record` and the shard list's shape; shard
+// logs are appended to and read under a shared lock, so only resharding and
+// state changes take it exclusively.
+struct LiveStream {
+  mutable std::shared_mutex mu;
+  catalog::StreamRecord record;  // guarded by mu
+  // Guarded by mu. Position i holds the shard with index i: indexes count up
+  // from 0 and a stream keeps every shard it ever had.
+  std::vector<LiveShard> shards;
+  EpochMillis transition_due_at = 0;  // guarded by mu; when the state moves on
+};
+
+// Where a record went, or why it could not be stored.
+struct PutOutcome {
+  Status status;  // not OK: the record was not stored
+  uint32_t shard_index = 0;
+  std::string sequence_number;
+};
+
+// Owned by Server; shared by the Kinesis (and later Firehose and consumer)
+// code. Thread-safe. Every call may block on SQLite or disk, so callers run on
+// worker threads.
+class StreamManager {
+ public:
+  StreamManager(catalog::Catalog& catalog, std::unique_ptr<LogFactory> logs,
+                const Clock& clock, StreamManagerOptions options);
+  ~StreamManager();  // stops maintenance and closes every log cleanly
+
+  // Loads every stream from the catalog and opens its logs. Streams caught
+  // mid-transition by a restart finish it: CREATING and UPDATING become
+  // ACTIVE, DELETING ones are removed. Then starts background maintenance.
+  Status Start();
+
+  const StreamManagerOptions& options() const { return options_; }
+  const Clock& clock() const { return clock_; }
+
+  // --- Streams --------------------------------------------------------------
+
+  struct NewStream {
+    StreamKey key;
+    catalog::StreamMode mode = catalog::StreamMode::kProvisioned;
+    uint32_t shard_count = 1;
+    int max_record_size_kib = 1024;
+  };
+  // kResourceInUse if the name is taken; kLimitExceeded past the shard limit.
+  Result<catalog::StreamRecord> CreateStream(const NewStream& request);
+
+  // The stream, or kResourceNotFound "Stream <name> under account <account>
+  // not found.". Streams whose deletion is due are gone.
+  Result<std::shared_ptr<LiveStream>> Find(const StreamKey& key);
+
+  // Sorted by name, strictly after `exclusive_start`, at most `limit`.
+  std::vector<catalog::StreamRecord> List(std::string_view account_id,
+                                          std::string_view region,
+                                          std::string_view exclusive_start,
+                                          size_t limit);
+
+  // Moves the stream to DELETING; it disappears once the delete delay passes
+  // (at once with delay 0).
+  Status DeleteStream(const StreamKey& key);
+
+  // Applies `change` to the stream's record under its lock and writes it to
+  // the catalog; with `through_updating` the stream passes through UPDATING
+  // for the update delay. `change` returns a non-OK Status to refuse.
+  Status UpdateStream(
+      const StreamKey& key, bool through_updating,
+      const std::function<Status(catalog::StreamRecord&)>& change);
+
+  // Open shards of the account in the region, for DescribeLimits and the
+  // shard limit.
+  uint32_t OpenShardCount(std::string_view account_id, std::string_view region);
+  uint32_t OnDemandStreamCount(std::string_view account_id,
+                               std::string_view region);
+
+  // --- Records --------------------------------------------------------------
+
+  // Routes each record to the open shard whose range holds its hash key and
+  // appends it, stamped with the clock's time; outcomes in request order. A
+  // shard whose log fails fails its records only (PutRecords reports them
+  // one by one).
+  // REQUIRES: records passed validation.
+  std::vector<PutOutcome> Put(LiveStream& stream,
+                              std::span<const storage::RecordToAppend> records);
+
+  // The stream incarnation with this catalog id (shard iterators carry it),
+  // or nullptr once it is gone.
+  std::shared_ptr<LiveStream> FindById(int64_t stream_id);
+
+  // Runs retention on every shard log and carries out due state changes.
+  // Called by the background thread; tests call it directly with a moved
+  // clock.
+  void RunMaintenance();
+
+ private:
+  // REQUIRES: stream.mu held exclusively. Moves CREATING/UPDATING on to
+  // ACTIVE when due. Returns true when the stream's deletion is due.
+  bool AdvanceLocked(LiveStream& stream, EpochMillis now);
+  Status RemoveStream(const StreamKey& key, int64_t stream_id);
+  void MaintenanceLoop();
+
+  catalog::Catalog& catalog_;
+  std::unique_ptr<LogFactory> logs_;
+  const Clock& clock_;
+  const StreamManagerOptions options_;
+
+  std::shared_mutex mu_;
+  std::map<StreamKey, std::shared_ptr<LiveStream>> streams_;  // guarded by mu_
+  std::map<int64_t, std::shared_ptr<LiveStream>> by_id_;      // guarded by mu_
+  // Serialises control-plane changes (create, delete), so checks such as the
+  // shard limit see a stable picture while a stream's logs are created.
+  std::mutex control_mu_;
+
+  std::mutex maintenance_mu_;
+  std::condition_variable maintenance_wake_;
+  bool stopping_ = false;  // guarded by maintenance_mu_
+  std::thread maintenance_;
+};
+
+// "Stream <name> under account <account> not found."
+Status StreamNotFound(const StreamKey& key);
+// "Stream <name> under account <account> not ACTIVE, instead in state <S>"
+Status StreamNotActive(const catalog::StreamRecord& stream);
+
+}  // namespace sluice::kinesis
