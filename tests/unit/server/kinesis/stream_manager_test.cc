@@ -294,3 +294,28 @@ TEST_F(StreamManagerTest, ConcurrentProducersLoseAndDuplicateNothing) {
 
 }  // namespace
 }  // namespace sluice::kinesis
+
+namespace sluice::kinesis {
+namespace {
+
+TEST_F(StreamManagerTest, EnforcedLimitsThrottleRecordsPerShard) {
+  StreamManagerOptions options;
+  options.enforce_limits = true;
+  auto manager = NewManager(options);
+  ASSERT_TRUE(manager->CreateStream(Provisioned("orders", 1)).ok());
+  auto stream = *manager->Find({"000000000000", "us-east-1", "orders"});
+  std::vector<storage::RecordToAppend> records(1001, Record("k", "v"));
+  std::vector<PutOutcome> outcomes = manager->Put(*stream, records);
+  for (size_t i = 0; i < 1000; ++i) ASSERT_TRUE(outcomes[i].status.ok()) << i;
+  EXPECT_EQ(
+      outcomes[1000].status,
+      Status(ErrorCode::kProvisionedThroughputExceeded,
+             "Rate exceeded for shard shardId-000000000000 in stream orders "
+             "under account 000000000000."));
+  clock_.Advance(1000);
+  storage::RecordToAppend one = Record("k", "v");
+  EXPECT_TRUE(manager->Put(*stream, {&one, 1})[0].status.ok());
+}
+
+}  // namespace
+}  // namespace sluice::kinesis
