@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import unittest
 
-from sluice_process import start_server, stop_cleanly
+from sluice_process import NOT_BUILT_OPERATION, start_server, stop_cleanly
 
 CLI_DEADLINE_S = 60
 
@@ -75,11 +75,13 @@ class AwsCliTest(unittest.TestCase):
             result.stderr)
 
     def test_operation_not_built_yet_is_unknown(self):
-        result = self.run_aws("kinesis", "put-record", "--stream-name", "s",
-                              "--data", "aGVsbG8=", "--partition-key", "k")
+        self.assertEqual(NOT_BUILT_OPERATION, "UpdateStreamWarmThroughput")
+        result = self.run_aws("kinesis", "update-stream-warm-throughput",
+                              "--stream-name", "s", "--warm-throughput-mi-bps", "10")
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("An error occurred (UnknownOperationException) when "
-                      "calling the PutRecord operation", result.stderr)
+                      "calling the UpdateStreamWarmThroughput operation",
+                      result.stderr)
 
 
 if __name__ == "__main__":

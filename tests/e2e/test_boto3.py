@@ -8,7 +8,7 @@ import boto3
 import botocore.config
 from botocore.exceptions import ClientError
 
-from sluice_process import start_server, stop_cleanly
+from sluice_process import NOT_BUILT_OPERATION, start_server, stop_cleanly
 
 
 def kinesis_client(server, region="us-east-1", access_key_id="x",
@@ -93,9 +93,10 @@ class Boto3KinesisTest(unittest.TestCase):
             "must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
 
     def test_operation_not_built_yet_raises_unknown_operation(self):
+        self.assertEqual(NOT_BUILT_OPERATION, "UpdateStreamWarmThroughput")
         with self.assertRaises(ClientError) as raised:
-            kinesis_client(self.server).put_record(
-                StreamName="s", Data=b"hello", PartitionKey="k")
+            kinesis_client(self.server).update_stream_warm_throughput(
+                StreamName="s", WarmThroughputMiBps=10)
         error = raised.exception.response
         self.assertEqual(error["Error"]["Code"], "UnknownOperationException")
         self.assertEqual(error["ResponseMetadata"]["HTTPStatusCode"], 400)

@@ -9,7 +9,8 @@ import re
 import unittest
 
 from sluice_process import (AMZ_DATE, AUTHORIZATION, JSON_11, KINESIS_TARGET,
-                            signed_headers, start_server, stop_cleanly)
+                            NOT_BUILT_OPERATION, signed_headers, start_server,
+                            stop_cleanly)
 
 UUID_V4 = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -148,8 +149,7 @@ class ProtocolTest(unittest.TestCase):
         self.assertJsonError(response, data, "UnknownOperationException")
 
     def test_operations_not_built_yet_are_unknown(self):
-        for target in (KINESIS_TARGET + "PutRecord",
-                       KINESIS_TARGET + "CreateStream",
+        for target in (KINESIS_TARGET + NOT_BUILT_OPERATION,
                        "Firehose_20150804.ListDeliveryStreams"):
             with self.subTest(target=target):
                 response, data = self.post("{}", target=target)
@@ -243,7 +243,7 @@ class ProtocolTest(unittest.TestCase):
         self.assertJsonError(response, data, "SerializationException")
 
     def test_target_is_checked_before_authentication(self):
-        response, data = self.post("{}", target=KINESIS_TARGET + "PutRecord",
+        response, data = self.post("{}", target=KINESIS_TARGET + "ListStream",
                                    authorization=None)
         self.assertJsonError(response, data, "UnknownOperationException")
 

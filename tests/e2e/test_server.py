@@ -272,6 +272,73 @@ class BodyLimitTest(unittest.TestCase):
         self.assertEqual(response.getheader("Connection"), "close")
         self.assertTrue(response.will_close)
 
+    def test_oversized_body_announced_with_expect_gets_413_instead_of_100(self):
+        server = start_server(self, "--max-request-bytes", "65536")
+        sock = socket.create_connection(("127.0.0.1", server.port),
+                                        timeout=DEADLINE_S)
+        self.addCleanup(sock.close)
+        sock.sendall(list_streams_head(65537, "Expect: 100-continue\r\n"))
+        head = read_head(sock)
+        self.assertTrue(head.startswith(b"HTTP/1.1 413 "), head)
+        self.assertIn(b"\r\nConnection: close\r\n", head)
+
+
+class HttpConnectionTest(unittest.TestCase):
+
+    def test_pipelined_requests_are_answered_in_order(self):
+        server = start_server(self)
+        sock = socket.create_connection(("127.0.0.1", server.port),
+                                        timeout=DEADLINE_S)
+        self.addCleanup(sock.close)
+        bodies = [b'{"Limit": 1}', b"{", b'{"Limit": 0}']
+        sock.sendall(b"".join(list_streams_head(len(b)) + b for b in bodies))
+        reader = sock.makefile("rb")
+        self.addCleanup(reader.close)
+        answers = []
+        for _ in bodies:
+            response = http.client.HTTPResponse(_Unclosable(reader), method="POST")
+            response.begin()
+            answers.append((response.status, json.loads(response.read())))
+        self.assertEqual(answers, [
+            (200, EMPTY_LIST),
+            (400, {"__type": "SerializationException"}),
+            (400, {"__type": "ValidationException",
+                   "message": "1 validation error detected: Value '0' at 'limit' "
+                              "failed to satisfy constraint: Member must have "
+                              "value greater than or equal to 1"}),
+        ])
+
+    def test_http_1_0_request_is_answered_and_the_connection_closed(self):
+        server = start_server(self)
+        sock = socket.create_connection(("127.0.0.1", server.port),
+                                        timeout=DEADLINE_S)
+        self.addCleanup(sock.close)
+        sock.sendall(list_streams_head(2).replace(b"HTTP/1.1", b"HTTP/1.0") + b"{}")
+        reader = sock.makefile("rb")
+        self.addCleanup(reader.close)
+        response = http.client.HTTPResponse(_Unclosable(reader), method="POST")
+        response.begin()
+        self.assertEqual(response.status, 200)
+        self.assertEqual(json.loads(response.read()), EMPTY_LIST)
+        self.assertEqual(reader.read(), b"")  # EOF: the server closed it
+
+
+class _Unclosable:
+    """Lets several HTTPResponse objects read one after another from one
+    buffered reader: each would otherwise close it when done."""
+
+    def __init__(self, reader):
+        self._reader = reader
+
+    def makefile(self, *args, **kwargs):
+        return self
+
+    def close(self):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._reader, name)
+
 
 class KeepAliveTest(unittest.TestCase):
 

@@ -5,9 +5,8 @@ import { after, before, describe, it } from 'node:test';
 
 import { importPackage, startSluice, stopSluice } from './sluice.mjs';
 
-const { KinesisClient, ListStreamsCommand, PutRecordCommand } = await importPackage(
-  '@aws-sdk/client-kinesis',
-);
+const { KinesisClient, ListStreamsCommand, UpdateStreamWarmThroughputCommand } =
+  await importPackage('@aws-sdk/client-kinesis');
 
 // `extraOptions(port)` returns client options added to endpoint, region and
 // dummy credentials.
@@ -54,11 +53,12 @@ export function kinesisSuite(title, extraOptions = () => ({})) {
       });
     });
 
-    it('PutRecord (not built yet) rejects with UnknownOperationException', async () => {
-      const command = new PutRecordCommand({
+    // A real operation without a handler yet (NOT_BUILT_OPERATION in
+    // ../sluice_process.py); pick another one when it is built.
+    it('UpdateStreamWarmThroughput (not built yet) rejects with UnknownOperationException', async () => {
+      const command = new UpdateStreamWarmThroughputCommand({
         StreamName: 's',
-        Data: new TextEncoder().encode('hello'),
-        PartitionKey: 'k',
+        WarmThroughputMiBps: 10,
       });
       await assert.rejects(client.send(command), (error) => {
         assert.equal(error.name, 'UnknownOperationException', error.stack);
