@@ -113,5 +113,41 @@ class Boto3KinesisTest(unittest.TestCase):
                          "UnknownOperationException")
 
 
+class Boto3IdentityTest(unittest.TestCase):
+    """Region and account come from the SigV4 credential scope: a 12-digit
+    access key id is the account, any other key is account 000000000000."""
+
+    def setUp(self):
+        clean_env = {k: v for k, v in os.environ.items()
+                     if not k.startswith("AWS_")}
+        clean_env.update(AWS_CONFIG_FILE=os.devnull,
+                         AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+        patcher = mock.patch.dict(os.environ, clean_env, clear=True)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.server = start_server(self)
+
+    def test_streams_belong_to_the_region_and_account_of_the_credential(self):
+        numeric_eu = kinesis_client(self.server, region="eu-west-1",
+                                    access_key_id="123456789012")
+        named_us = kinesis_client(self.server, region="us-east-1",
+                                  access_key_id="x")
+        named_eu = kinesis_client(self.server, region="eu-west-1",
+                                  access_key_id="AKIAEXAMPLE")
+
+        numeric_eu.create_stream(StreamName="orders", ShardCount=1)
+        named_us.create_stream(StreamName="orders", ShardCount=1)
+
+        def arns(client):
+            return [s["StreamARN"] for s in client.list_streams()["StreamSummaries"]]
+
+        self.assertEqual(arns(numeric_eu),
+                         ["arn:aws:kinesis:eu-west-1:123456789012:stream/orders"])
+        self.assertEqual(arns(named_us),
+                         ["arn:aws:kinesis:us-east-1:000000000000:stream/orders"])
+        self.assertEqual(arns(named_eu), [])
+        self.assertEqual(self.server.stop(), 0, self.server.stderr())
+
+
 if __name__ == "__main__":
     unittest.main()
