@@ -282,6 +282,31 @@ class BodyLimitTest(unittest.TestCase):
         self.assertTrue(head.startswith(b"HTTP/1.1 413 "), head)
         self.assertIn(b"\r\nConnection: close\r\n", head)
 
+    def test_chunked_body_over_the_cap_gets_413(self):
+        server = start_server(self, "--max-request-bytes", "65536")
+        sock = socket.create_connection(("127.0.0.1", server.port),
+                                        timeout=DEADLINE_S)
+        self.addCleanup(sock.close)
+        head = list_streams_head(0).replace(b"Content-Length: 0",
+                                            b"Transfer-Encoding: chunked")
+        sock.sendall(head)
+
+        def send_chunks():  # 100 chunks of 16 KiB: 1.6 MB in all
+            try:
+                for _ in range(100):
+                    sock.sendall(b"4000\r\n" + b" " * 0x4000 + b"\r\n")
+                sock.sendall(b"0\r\n\r\n")
+            except OSError:  # the server may hang up once it has answered
+                pass
+
+        sender = threading.Thread(target=send_chunks, daemon=True)
+        sender.start()
+        response, data = read_response(sock)
+        self.assertEqual(response.status, 413, data)
+        self.assertEqual(response.getheader("Connection"), "close")
+        sender.join(DEADLINE_S)
+        self.assertFalse(sender.is_alive(), "the chunked upload never finished")
+
 
 class HttpConnectionTest(unittest.TestCase):
 
@@ -447,6 +472,19 @@ class GracefulShutdownTest(unittest.TestCase):
         self.assertEqual(response.getheader("Connection"), "close")
 
         self.assertEqual(server.wait(), 0, server.stderr())
+
+    def test_upload_that_never_finishes_is_cut_off_after_the_grace_period(self):
+        server = start_server(self, "--shutdown-grace", "1")
+        stuck = socket.create_connection(("127.0.0.1", server.port),
+                                         timeout=DEADLINE_S)
+        self.addCleanup(stuck.close)
+        stuck.sendall(list_streams_head(100, "Expect: 100-continue\r\n"))
+        self.assertEqual(read_head(stuck), b"HTTP/1.1 100 Continue\r\n\r\n")
+        stuck.sendall(b"{")  # and never the other 99 bytes
+
+        server.send_signal(signal.SIGTERM)
+        self.assertEqual(server.wait(), 0, server.stderr())
+        self.assertTrue(closed_by_peer(stuck), "the stuck connection is still open")
 
 
 if __name__ == "__main__":
