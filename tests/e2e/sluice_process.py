@@ -7,6 +7,7 @@ wait for a condition: each wait polls with a deadline and fails loudly when
 the deadline passes.
 """
 
+import ctypes
 import http.client
 import json
 import os
@@ -33,6 +34,16 @@ AMZ_DATE = "20240101T000000Z"
 # A real Kinesis operation that has no handler yet, so the server answers
 # UnknownOperationException. Pick another one when this one is built.
 NOT_BUILT_OPERATION = "UpdateStreamWarmThroughput"
+
+
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before any fork
+
+
+def _die_with_parent():
+    """Runs in the child before exec: if the test process dies (a ctest
+    timeout kills it), the kernel kills the server too."""
+    _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
 
 def sluice_bin():
@@ -89,7 +100,8 @@ class SluiceProcess:
         self._stderr_file = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
-                                     stderr=self._stderr_file)
+                                     stderr=self._stderr_file,
+                                     preexec_fn=_die_with_parent)
         line = self._read_stdout_line(START_DEADLINE_S)
         match = LISTENING_LINE.match(line)
         if not match:

@@ -49,6 +49,10 @@ export async function startSluice() {
   const exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
+  // However the test process ends, it takes its server with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  exited.then(() => process.removeListener('exit', killOnExit));
   const lines = createInterface({ input: child.stdout });
   const firstLine = new Promise((resolve, reject) => {
     lines.once('line', resolve);
