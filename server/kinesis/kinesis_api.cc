@@ -1,12 +1,10 @@
 #include "server/kinesis/kinesis_api.h"
 
-#include "server/kinesis/validation.h"
+#include "server/model/service_model.h"
 
 namespace sluice::kinesis {
 
 inline constexpr int64_t kDefaultListStreamsLimit = 100;
-inline constexpr int64_t kMaxListStreamsLimit = 10000;
-inline constexpr size_t kMaxStreamNameLength = 128;
 
 void KinesisApi::RegisterWith(http::ApiRouter& router) {
   router.Register(
@@ -17,26 +15,16 @@ void KinesisApi::RegisterWith(http::ApiRouter& router) {
 
 Status KinesisApi::ListStreams(const http::RequestContext& context,
                                const json::Value& input, Encoder& output) {
-  int64_t limit = kDefaultListStreamsLimit;
-  bool has_limit = false;
-  std::string start_name;
-  bool has_start = false;
-  if (Status s = ReadOptionalInt(input, "Limit", limit, has_limit); !s.ok()) {
-    return s;
-  }
-  if (Status s = ReadOptionalString(input, "ExclusiveStartStreamName",
-                                    start_name, has_start);
+  if (Status s =
+          model::ValidateInput(model::KinesisModel(), "ListStreams", input);
       !s.ok()) {
     return s;
   }
-  Violations violations;
-  if (has_limit)
-    CheckRange(violations, limit, "limit", 1, kMaxListStreamsLimit);
-  if (has_start) {
-    CheckName(violations, start_name, "exclusiveStartStreamName",
-              kMaxStreamNameLength);
-  }
-  if (Status s = violations.ToStatus(); !s.ok()) return s;
+  // The model bounds Limit to 1..10000, so it fits a size_t.
+  int64_t limit =
+      model::GetInteger(input, "Limit").value_or(kDefaultListStreamsLimit);
+  std::string start_name(
+      model::GetString(input, "ExclusiveStartStreamName").value_or(""));
 
   // One more than the page tells whether there are more.
   auto streams =
