@@ -315,24 +315,28 @@ int64_t ToInteger(const json::Value& value, bool is_int32) {
   return static_cast<int64_t>(d);
 }
 
-struct Base64Check {
-  std::string error;  // empty when valid
-  size_t decoded = 0;
-};
+constexpr std::array<int8_t, 256> kBase64Value = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i < kAlphabet.size(); ++i) {
+    t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  }
+  return t;
+}();
 
-// What AWS says of a string given for a blob, and its decoded length.
-Base64Check CheckBase64(std::string_view text) {
-  static constexpr std::array<int8_t, 256> kValue = [] {
-    std::array<int8_t, 256> t{};
-    t.fill(-1);
-    constexpr std::string_view kAlphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < kAlphabet.size(); ++i) {
-      t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
-    }
-    return t;
-  }();
-  Base64Check out;
+// The decoded length of base64 that passed Base64Error().
+size_t DecodedLength(std::string_view text) {
+  size_t pad = 0;
+  while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') {
+    ++pad;
+  }
+  return text.size() / 4 * 3 - pad;
+}
+
+// What AWS says of a string given for a blob; empty when it is valid base64.
+std::string Base64Error(std::string_view text) {
   auto prefix = [&] {
     std::string head = "'";
     head.append(text);
@@ -340,41 +344,46 @@ Base64Check CheckBase64(std::string_view text) {
     return head;
   };
   if (text.size() % 4 != 0) {
-    out.error = prefix() +
-                "Base64 encoded length is expected a multiple of 4 bytes but "
-                "found: " +
-                std::to_string(text.size());
-    return out;
+    return prefix() +
+           "Base64 encoded length is expected a multiple of 4 bytes but "
+           "found: " +
+           std::to_string(text.size());
   }
-  for (size_t i = 0; i < text.size(); ++i) {
-    auto b = static_cast<unsigned char>(text[i]);
-    if (kValue[b] >= 0) continue;
-    if (b == '=' && (i + 1 == text.size() || text[i + 1] == '=')) continue;
-    // The offending character, whole even when it takes several bytes.
-    size_t n = 1;
-    while (b >= 0xC0 && i + n < text.size() &&
-           (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) {
-      ++n;
+  size_t pad = 0;
+  while (pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
+  // Records are mostly base64 bytes: one branch-free pass over them says
+  // whether the slower search for the offending character is needed.
+  int8_t invalid = 0;
+  for (size_t i = 0; i < text.size() - pad; ++i) {
+    invalid |= kBase64Value[static_cast<unsigned char>(text[i])];
+  }
+  if (invalid < 0) {
+    for (size_t i = 0; i < text.size(); ++i) {
+      auto b = static_cast<unsigned char>(text[i]);
+      if (kBase64Value[b] >= 0) continue;
+      if (b == '=' && (i + 1 == text.size() || text[i + 1] == '=')) continue;
+      // The offending character, whole even when it takes several bytes.
+      size_t n = 1;
+      while (b >= 0xC0 && i + n < text.size() &&
+             (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) {
+        ++n;
+      }
+      return prefix() + "Invalid Base64 character: '" +
+             std::string(text.substr(i, n)) + "'";
     }
-    out.error = prefix() + "Invalid Base64 character: '" +
-                std::string(text.substr(i, n)) + "'";
-    return out;
   }
   // Only trailing '=' remain; AWS wants at most two and no stray bits in the
   // last character before them.
-  size_t pad = 0;
-  while (pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
   bool canonical = pad <= 2;
   if (canonical && pad > 0) {
-    int last = kValue[static_cast<unsigned char>(text[text.size() - 1 - pad])];
+    int last =
+        kBase64Value[static_cast<unsigned char>(text[text.size() - 1 - pad])];
     canonical = (last & (pad == 1 ? 0x3 : 0xF)) == 0;
   }
   if (!canonical) {
-    out.error = prefix() + "Invalid last non-pad Base64 character dectected";
-    return out;
+    return prefix() + "Invalid last non-pad Base64 character dectected";
   }
-  out.decoded = text.size() / 4 * 3 - pad;
-  return out;
+  return "";
 }
 
 const Member* FindMember(const ServiceModel& model, const Shape& structure,
@@ -441,8 +450,8 @@ Status CheckTypes(const ServiceModel& model, const Shape& shape,
       return WrongContainer(value);
     case ShapeType::kBlob:
       if (value.IsString()) {
-        Base64Check check = CheckBase64(json::AsView(value));
-        if (!check.error.empty()) return SerializationError(check.error);
+        std::string error = Base64Error(json::AsView(value));
+        if (!error.empty()) return SerializationError(std::move(error));
         return Status::Ok();
       }
       if (value.IsBool()) {
@@ -538,31 +547,32 @@ class Validator {
 
   bool Full() const { return items_.size() >= kMaxReported; }
 
-  void CheckStructure(const Shape& shape, const json::Value& value,
-                      const std::string& path) {
+  // Checks `value` (an object) as `shape`; path_ names it ("" at the top).
+  void CheckStructure(const Shape& shape, const json::Value& value) {
     auto order =
         model_.tables().check_order.subspan(shape.check_first, shape.count);
+    const size_t mark = path_.size();
     for (uint16_t index : order) {
       if (Full()) return;
       const Member& member = model_.tables().members[index];
-      std::string child_path = path;
-      if (!child_path.empty()) child_path += '.';
+      auto it = value.FindMember(json::Value(
+          rapidjson::StringRef(member.name.data(), member.name.size())));
+      bool absent = it == value.MemberEnd() || it->value.IsNull();
+      if (absent && !member.required) continue;
       // AWS names members with the first letter lowered: StreamName is
       // 'streamName'.
+      if (mark > 0) path_ += '.';
       char head = member.name[0];
       if (head >= 'A' && head <= 'Z')
         head = static_cast<char>(head - 'A' + 'a');
-      child_path += head;
-      child_path.append(member.name.substr(1));
-      auto it = value.FindMember(json::Value(
-          rapidjson::StringRef(member.name.data(), member.name.size())));
-      if (it == value.MemberEnd() || it->value.IsNull()) {
-        if (member.required) {
-          Add("null", child_path, "Member must not be null", false);
-        }
-        continue;
+      path_ += head;
+      path_.append(member.name.substr(1));
+      if (absent) {
+        Add("null", "Member must not be null", false);
+      } else {
+        CheckValue(model_.shape(member.shape), it->value);
       }
-      CheckValue(model_.shape(member.shape), it->value, child_path);
+      path_.resize(mark);
     }
   }
 
@@ -579,15 +589,15 @@ class Validator {
   }
 
  private:
-  void Add(std::string_view shown, std::string_view path, std::string_view rule,
-           bool quoted = true) {
+  // Records a violation at path_.
+  void Add(std::string_view shown, std::string_view rule, bool quoted = true) {
     if (Full()) return;
     std::string item = "Value ";
     if (quoted) item += '\'';
     item += shown;
     if (quoted) item += '\'';
     item += " at '";
-    item += path;
+    item += path_;
     item += "' failed to satisfy constraint: ";
     item += rule;
     items_.push_back(std::move(item));
@@ -600,8 +610,7 @@ class Validator {
       case ShapeType::kString:
         return std::string(json::AsView(value));
       case ShapeType::kBlob: {
-        std::string n =
-            std::to_string(CheckBase64(json::AsView(value)).decoded);
+        std::string n = std::to_string(DecodedLength(json::AsView(value)));
         return "java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]";
       }
       case ShapeType::kInteger:
@@ -659,7 +668,7 @@ class Validator {
       case ShapeType::kString:
         return static_cast<int64_t>(Utf16Length(json::AsView(value)));
       case ShapeType::kBlob:
-        return static_cast<int64_t>(CheckBase64(json::AsView(value)).decoded);
+        return static_cast<int64_t>(DecodedLength(json::AsView(value)));
       case ShapeType::kList:
         return static_cast<int64_t>(value.Size());
       case ShapeType::kMap:
@@ -780,14 +789,14 @@ class Validator {
            shape.type != ShapeType::kList && shape.type != ShapeType::kMap;
   }
 
-  void CheckValue(const Shape& shape, const json::Value& value,
-                  const std::string& path) {
+  // Checks `value` (not null) as `shape`, and what it holds; path_ names it.
+  void CheckValue(const Shape& shape, const json::Value& value) {
     ForEachBroken(shape, value, [&](const std::string& rule) {
-      Add(Render(shape, value), path, rule);
+      Add(Render(shape, value), rule);
     });
     switch (shape.type) {
       case ShapeType::kStructure:
-        CheckStructure(shape, value, path);
+        CheckStructure(shape, value);
         return;
       case ShapeType::kList: {
         const Shape& element = model_.shape(shape.element);
@@ -795,7 +804,7 @@ class Validator {
           // AWS reports broken items once, at the list.
           for (const json::Value& item : value.GetArray()) {
             if (Breaks(element, item)) {
-              Add(Render(shape, value), path,
+              Add(Render(shape, value),
                   "Member must satisfy constraint: " + AllRules(element));
               break;
             }
@@ -807,7 +816,15 @@ class Validator {
           ++i;
           if (Full()) return;
           if (item.IsNull()) continue;
-          CheckValue(element, item, path + "." + std::to_string(i) + ".member");
+          // List items are named 1-based: records.3.member.partitionKey.
+          const size_t mark = path_.size();
+          char digits[16];
+          auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), i);
+          path_ += '.';
+          path_.append(digits, end);
+          path_ += ".member";
+          CheckValue(element, item);
+          path_.resize(mark);
         }
         return;
       }
@@ -816,7 +833,7 @@ class Validator {
         const Shape& val = model_.shape(shape.value);
         for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
           if (Breaks(key, it->name)) {
-            Add(Render(shape, value), path,
+            Add(Render(shape, value),
                 "Map keys must satisfy constraint: " + AllRules(key));
             break;
           }
@@ -824,7 +841,7 @@ class Validator {
         if (IsScalar(val)) {
           for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
             if (Breaks(val, it->value)) {
-              Add(Render(shape, value), path,
+              Add(Render(shape, value),
                   "Map value must satisfy constraint: " + AllRules(val));
               break;
             }
@@ -834,9 +851,12 @@ class Validator {
         for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
           if (Full()) return;
           if (it->value.IsNull()) continue;
-          CheckValue(
-              val, it->value,
-              path + "." + std::string(json::AsView(it->name)) + ".member");
+          const size_t mark = path_.size();
+          path_ += '.';
+          path_.append(json::AsView(it->name));
+          path_ += ".member";
+          CheckValue(val, it->value);
+          path_.resize(mark);
         }
         return;
       }
@@ -846,6 +866,7 @@ class Validator {
   }
 
   const ServiceModel& model_;
+  std::string path_;  // where the value being checked sits, e.g. "records.3"
   std::vector<std::string> items_;
 };
 
@@ -858,7 +879,7 @@ Status ValidateInput(const ServiceModel& model, std::string_view operation,
   if (Status s = CheckTypes(model, *shape, input); !s.ok()) return s;
   if (!input.IsObject()) return Status::Ok();  // null: no members given
   Validator validator(model);
-  validator.CheckStructure(*shape, input, "");
+  validator.CheckStructure(*shape, input);
   return validator.ToStatus();
 }
 
