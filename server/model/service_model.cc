@@ -899,4 +899,14 @@ std::optional<std::string_view> GetString(const json::Value& input,
   return json::AsView(it->value);
 }
 
+std::optional<bool> GetBool(const json::Value& input, std::string_view member) {
+  auto it = input.FindMember(
+      json::Value(rapidjson::StringRef(member.data(), member.size())));
+  if (it == input.MemberEnd()) return std::nullopt;
+  if (it->value.IsBool()) return it->value.GetBool();
+  if (!it->value.IsString()) return std::nullopt;
+  std::string_view text = json::AsView(it->value);
+  return text.size() == 4;  // validated: "true" or "false" in any case
+}
+
 }  // namespace sluice::model

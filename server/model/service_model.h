@@ -139,6 +139,8 @@ std::optional<int64_t> GetInteger(const json::Value& input,
                                   std::string_view member);
 std::optional<std::string_view> GetString(const json::Value& input,
                                           std::string_view member);
+// AWS also takes "true"/"false" in any case as strings for booleans.
+std::optional<bool> GetBool(const json::Value& input, std::string_view member);
 
 // How many UTF-16 code units `utf8` takes: the length Java, and so AWS,
 // compares with a model's length limits.

@@ -417,7 +417,12 @@ TEST(ValidateInputTest, DoublesAndLongsInFirehose) {
 
 TEST(GetTest, ReadsValidatedMembers) {
   json::Document doc;
-  doc.Parse(R"({"Limit": 2.7, "Name": "n", "Null": null})");
+  doc.Parse(R"({"Limit": 2.7, "Name": "n", "Null": null, "Yes": true,
+                 "No": "False", "AlsoYes": "TRUE"})");
+  EXPECT_EQ(GetBool(doc, "Yes"), true);
+  EXPECT_EQ(GetBool(doc, "No"), false);
+  EXPECT_EQ(GetBool(doc, "AlsoYes"), true);
+  EXPECT_EQ(GetBool(doc, "Null"), std::nullopt);
   EXPECT_EQ(GetInteger(doc, "Limit"), 2);
   EXPECT_EQ(GetInteger(doc, "Absent"), std::nullopt);
   EXPECT_EQ(GetString(doc, "Name"), "n");
