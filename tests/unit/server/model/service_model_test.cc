@@ -405,14 +405,25 @@ TEST(ValidateInputTest, TypeErrorsWinOverViolations) {
                        "TruncatingBigNumber can not be converted to a Blob"));
 }
 
-TEST(ValidateInputTest, DoublesAndLongsInFirehose) {
-  // Firehose's only double (a sampling proportion) is bounded 0..1.
-  const Shape* shape = nullptr;
-  for (const Shape& s : FirehoseModel().tables().shapes) {
-    if (s.name == "Proportion") shape = &s;
-  }
-  ASSERT_NE(shape, nullptr);
-  EXPECT_EQ(shape->type, ShapeType::kDouble);
+TEST(ValidateInputTest, ChecksDoublesDeepInFirehoseConfigurations) {
+  auto create = [](std::string tolerance) {
+    return Validate(FirehoseModel(), "CreateDeliveryStream",
+                    R"({"DeliveryStreamName": "d",
+        "ExtendedS3DestinationConfiguration": {
+          "RoleARN": "arn:aws:iam::123456789012:role/r",
+          "BucketARN": "arn:aws:s3:::b",
+          "DataFormatConversionConfiguration": {"OutputFormatConfiguration":
+            {"Serializer": {"OrcSerDe": {"PaddingTolerance": )" +
+                        tolerance + "}}}}}}");
+  };
+  EXPECT_TRUE(create("0.25").ok());
+  EXPECT_EQ(create("1.5"),
+            Invalid("1 validation error detected: Value '1.5' at "
+                    "'extendedS3DestinationConfiguration."
+                    "dataFormatConversionConfiguration."
+                    "outputFormatConfiguration.serializer.orcSerDe."
+                    "paddingTolerance' failed to satisfy constraint: Member "
+                    "must have value less than or equal to 1"));
 }
 
 TEST(GetTest, ReadsValidatedMembers) {
