@@ -110,6 +110,31 @@ TEST(ValidateInputTest, ListsViolationsInAwsOrder) {
                     "Member must have length greater than or equal to 1"));
 }
 
+TEST(ValidateInputTest, ListStreamsAnswersAsAwsDid) {
+  EXPECT_EQ(
+      Kinesis("ListStreams", R"({"ExclusiveStartStreamName": "", "Limit": 0})"),
+      Invalid("3 validation errors detected: "
+              "Value '0' at 'limit' failed to satisfy constraint: Member must "
+              "have value greater than or equal to 1; "
+              "Value '' at 'exclusiveStartStreamName' failed to satisfy "
+              "constraint: Member must satisfy regular expression pattern: "
+              "[a-zA-Z0-9_.-]+; "
+              "Value '' at 'exclusiveStartStreamName' failed to satisfy "
+              "constraint: Member must have length greater than or equal to "
+              "1"));
+  std::string name(129, 'a');
+  EXPECT_EQ(Kinesis("ListStreams", R"({"ExclusiveStartStreamName": ")" + name +
+                                       R"(", "Limit": 1000000})"),
+            Invalid("2 validation errors detected: "
+                    "Value '1000000' at 'limit' failed to satisfy constraint: "
+                    "Member must have value less than or equal to 10000; "
+                    "Value '" +
+                    name +
+                    "' at 'exclusiveStartStreamName' failed to satisfy "
+                    "constraint: Member must have length less than or equal "
+                    "to 128"));
+}
+
 // AWS stops at ten and counts only those: 501 bad records and a bad name
 // answer "10 validation errors detected".
 TEST(ValidateInputTest, ReportsAtMostTenViolations) {
