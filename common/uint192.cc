@@ -13,6 +13,25 @@ __extension__ typedef unsigned __int128 Uint128;
 constexpr uint64_t kTenPow19 = 10'000'000'000'000'000'000ULL;
 constexpr size_t kMaxDigits = 58;  // 2^192 - 1 has 58 digits
 
+// (high:low) / divisor, with the remainder in `remainder`.
+// REQUIRES: high < divisor, so the quotient fits in 64 bits. On x86-64 this
+// is one divq; the generic 128-bit division is a much slower library call,
+// and sequence numbers are formatted for every record a reader returns.
+inline uint64_t DivideWithRemainder(uint64_t high, uint64_t low,
+                                    uint64_t divisor, uint64_t& remainder) {
+#if defined(__x86_64__)
+  uint64_t quotient;
+  __asm__("divq %4"
+          : "=a"(quotient), "=d"(remainder)
+          : "a"(low), "d"(high), "rm"(divisor));
+  return quotient;
+#else
+  Uint128 numerator = (Uint128{high} << 64) | low;
+  remainder = static_cast<uint64_t>(numerator % divisor);
+  return static_cast<uint64_t>(numerator / divisor);
+#endif
+}
+
 }  // namespace
 
 void Uint192::SetBits(unsigned low_bit, unsigned width, uint64_t value) {
@@ -42,18 +61,21 @@ uint64_t Uint192::GetBits(unsigned low_bit, unsigned width) const {
 
 std::string Uint192::ToDecimal() const {
   // Repeatedly divide by 10^19; each remainder is 19 digits of the answer.
+  // Leading zero words are skipped, so a 56-digit number costs six
+  // 128-by-64-bit divisions.
   std::array<uint64_t, 3> n = words_;
+  size_t top = 3;
+  while (top > 0 && n[top - 1] == 0) --top;
   uint64_t chunks[4];
   int chunk_count = 0;
   do {
-    Uint128 remainder = 0;
-    for (int i = 2; i >= 0; --i) {
-      Uint128 current = (remainder << 64) | n[static_cast<size_t>(i)];
-      n[static_cast<size_t>(i)] = static_cast<uint64_t>(current / kTenPow19);
-      remainder = current % kTenPow19;
+    uint64_t remainder = 0;
+    for (size_t i = top; i-- > 0;) {
+      n[i] = DivideWithRemainder(remainder, n[i], kTenPow19, remainder);
     }
-    chunks[chunk_count++] = static_cast<uint64_t>(remainder);
-  } while (n[0] != 0 || n[1] != 0 || n[2] != 0);
+    chunks[chunk_count++] = remainder;
+    while (top > 0 && n[top - 1] == 0) --top;
+  } while (top > 0);
 
   std::string out = std::to_string(chunks[chunk_count - 1]);
   for (int i = chunk_count - 2; i >= 0; --i) {

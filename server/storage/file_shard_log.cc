@@ -23,6 +23,9 @@ constexpr size_t kCleanMarkerBytes = 44;
 constexpr size_t kMinReadChunkBytes = 16 << 10;
 constexpr size_t kMaxReadChunkBytes = 1 << 20;
 constexpr size_t kSeekChunkBytes = 16 << 10;
+// GetRecords returns at most 10,000 records; reserving up to that many avoids
+// regrowing the result vector without trusting a huge max_records.
+constexpr uint64_t kMaxReservedRecords = 10000;
 
 // What a clean shutdown knew, so the next open need not scan
 // (docs/storage-format.md, "Clean-shutdown marker").
@@ -450,6 +453,10 @@ Result<ReadResult> FileShardLog::Read(uint64_t from_offset, size_t max_records,
   uint64_t offset = from_offset;
   size_t total_bytes = 0;
   bool full = max_records == 0;
+  if (offset < tip) {
+    result.records.reserve(static_cast<size_t>(
+        std::min<uint64_t>({max_records, tip - offset, kMaxReservedRecords})));
+  }
   while (!full && offset < tip) {
     std::shared_ptr<Segment> segment;
     {
