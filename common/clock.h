@@ -8,7 +8,8 @@
 
 namespace sluice {
 
-// Milliseconds since the Unix epoch, UTC; the resolution of every AWS timestamp.
+// Milliseconds since the Unix epoch, UTC; the resolution of every AWS
+// timestamp.
 using EpochMillis = int64_t;
 
 // Thread-safe. Implementations must be callable from any thread.

@@ -32,30 +32,51 @@ const ErrorInfo& InfoFor(ErrorCode code) {
   static const ErrorInfo kInvalidKms{"InvalidKMSResourceException", 400};
   static const ErrorInfo kInternalFailure{"InternalFailureException", 500};
   static const ErrorInfo kServiceUnavailable{"ServiceUnavailableException",
-                                            503};
+                                             503};
 
   switch (code) {
-    case ErrorCode::kOk: return kOk;
-    case ErrorCode::kUnknownOperation: return kUnknownOperation;
-    case ErrorCode::kSerialization: return kSerialization;
-    case ErrorCode::kMissingAuthenticationToken: return kMissingToken;
-    case ErrorCode::kIncompleteSignature: return kIncompleteSignature;
-    case ErrorCode::kInvalidSignature: return kInvalidSignature;
-    case ErrorCode::kUnrecognizedClient: return kUnrecognizedClient;
-    case ErrorCode::kAccessDenied: return kAccessDenied;
-    case ErrorCode::kValidation: return kValidation;
-    case ErrorCode::kInvalidArgument: return kInvalidArgument;
-    case ErrorCode::kResourceNotFound: return kResourceNotFound;
-    case ErrorCode::kResourceInUse: return kResourceInUse;
-    case ErrorCode::kLimitExceeded: return kLimitExceeded;
-    case ErrorCode::kProvisionedThroughputExceeded: return kThroughput;
-    case ErrorCode::kExpiredIterator: return kExpiredIterator;
-    case ErrorCode::kExpiredNextToken: return kExpiredNextToken;
-    case ErrorCode::kConcurrentModification: return kConcurrentModification;
-    case ErrorCode::kInvalidSource: return kInvalidSource;
-    case ErrorCode::kInvalidKmsResource: return kInvalidKms;
-    case ErrorCode::kInternalFailure: return kInternalFailure;
-    case ErrorCode::kServiceUnavailable: return kServiceUnavailable;
+    case ErrorCode::kOk:
+      return kOk;
+    case ErrorCode::kUnknownOperation:
+      return kUnknownOperation;
+    case ErrorCode::kSerialization:
+      return kSerialization;
+    case ErrorCode::kMissingAuthenticationToken:
+      return kMissingToken;
+    case ErrorCode::kIncompleteSignature:
+      return kIncompleteSignature;
+    case ErrorCode::kInvalidSignature:
+      return kInvalidSignature;
+    case ErrorCode::kUnrecognizedClient:
+      return kUnrecognizedClient;
+    case ErrorCode::kAccessDenied:
+      return kAccessDenied;
+    case ErrorCode::kValidation:
+      return kValidation;
+    case ErrorCode::kInvalidArgument:
+      return kInvalidArgument;
+    case ErrorCode::kResourceNotFound:
+      return kResourceNotFound;
+    case ErrorCode::kResourceInUse:
+      return kResourceInUse;
+    case ErrorCode::kLimitExceeded:
+      return kLimitExceeded;
+    case ErrorCode::kProvisionedThroughputExceeded:
+      return kThroughput;
+    case ErrorCode::kExpiredIterator:
+      return kExpiredIterator;
+    case ErrorCode::kExpiredNextToken:
+      return kExpiredNextToken;
+    case ErrorCode::kConcurrentModification:
+      return kConcurrentModification;
+    case ErrorCode::kInvalidSource:
+      return kInvalidSource;
+    case ErrorCode::kInvalidKmsResource:
+      return kInvalidKms;
+    case ErrorCode::kInternalFailure:
+      return kInternalFailure;
+    case ErrorCode::kServiceUnavailable:
+      return kServiceUnavailable;
   }
   return kInternalFailure;  // unreachable with a valid enum value
 }

@@ -27,8 +27,8 @@ using Value = rapidjson::Value;
 
 // Parse flags for request bodies: strict UTF-8, nothing but whitespace after
 // the document, full-precision doubles.
-inline constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag |
-                                        rapidjson::kParseFullPrecisionFlag;
+inline constexpr unsigned kParseFlags =
+    rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
 
 inline std::string_view AsView(const Value& v) {
   return std::string_view(v.GetString(), v.GetStringLength());

@@ -43,7 +43,7 @@ class Line {
 
 // SLUICE_LOG(kInfo) << "listening on " << port;  -- formats nothing unless the
 // level is enabled.
-#define SLUICE_LOG(level)                                      \
+#define SLUICE_LOG(level)                                     \
   if (!::sluice::log::Enabled(::sluice::log::Level::level)) { \
-  } else                                                       \
+  } else                                                      \
     ::sluice::log::Line(::sluice::log::Level::level)

@@ -27,7 +27,51 @@ uint64_t Get(const Uint192& n, Field field) {
   return n.GetBits(field.low_bit, field.width);
 }
 
+// 2^80 in decimal: one more offset, the field at bit 80.
+constexpr std::string_view kTwoPow80 = "1208925819614629174706176";
+constexpr uint64_t kArrivalSecondsMask = (uint64_t{1} << 36) - 1;
+
+// Adds kTwoPow80 to the decimal number in `digits`, in place.
+void AddTwoPow80(std::string& digits) {
+  size_t i = digits.size();
+  size_t j = kTwoPow80.size();
+  int carry = 0;
+  while (j > 0 || carry != 0) {
+    int add = carry;
+    if (j > 0) add += kTwoPow80[--j] - '0';
+    if (i == 0) {  // the sum grew a digit
+      digits.insert(digits.begin(), static_cast<char>('0' + add));
+      return;
+    }
+    --i;
+    int sum = (digits[i] - '0') + add;
+    carry = sum / 10;
+    digits[i] = static_cast<char>('0' + sum % 10);
+  }
+}
+
 }  // namespace
+
+SequenceNumberFormatter::SequenceNumberFormatter(
+    uint64_t shard_creation_seconds, uint32_t shard_index) {
+  last_parts_.shard_creation_seconds = shard_creation_seconds;
+  last_parts_.shard_index = shard_index;
+}
+
+const std::string& SequenceNumberFormatter::Format(uint64_t offset,
+                                                   uint64_t arrival_seconds) {
+  arrival_seconds &= kArrivalSecondsMask;  // as the encoder stores it
+  if (!last_.empty() && offset == last_parts_.offset + 1 && offset != 0 &&
+      arrival_seconds == last_parts_.arrival_seconds) {
+    AddTwoPow80(last_);
+  } else {
+    last_parts_.arrival_seconds = arrival_seconds;
+    last_parts_.offset = offset;
+    last_ = EncodeSequenceNumber(last_parts_);
+  }
+  last_parts_.offset = offset;
+  return last_;
+}
 
 std::string EncodeSequenceNumber(const SequenceNumberParts& parts) {
   Uint192 n;

@@ -1,6 +1,7 @@
 // Status and Result: the one error model of Sluice, shaped like the AWS wire.
 // A Status is an ErrorCode plus a human message; common/error_code.cc maps each
-// code to its AWS `__type` and HTTP status. Exceptions never cross our functions.
+// code to its AWS `__type` and HTTP status. Exceptions never cross our
+// functions.
 #pragma once
 
 #include <cassert>

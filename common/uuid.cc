@@ -10,8 +10,8 @@ std::string NewUuid() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
   uint64_t high = generator();
   uint64_t low = generator();
-  high = (high & ~0xF000ULL) | 0x4000ULL;                  // version 4
-  low = (low & ~(0xC0ULL << 56)) | (0x80ULL << 56);        // RFC 4122 variant
+  high = (high & ~0xF000ULL) | 0x4000ULL;            // version 4
+  low = (low & ~(0xC0ULL << 56)) | (0x80ULL << 56);  // RFC 4122 variant
 
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(36, '-');

@@ -10,6 +10,7 @@
 
 #include "common/crc32c.h"
 #include "common/log.h"
+#include "common/sequence_number.h"
 
 namespace sluice::storage {
 namespace {
@@ -68,6 +69,18 @@ std::optional<CleanMarker> ReadCleanMarker(const std::filesystem::path& path) {
   std::memcpy(&marker.tail_bytes, in + 20, 8);
   std::memcpy(&marker.last_arrival_millis, in + 28, 8);
   return marker;
+}
+
+// One read buffer per thread, reused across calls: allocating a fresh
+// megabyte per Read cost page faults on every call. Trimmed back after a
+// huge record so a thread does not keep 10 MiB forever.
+std::string& ReadBuffer() {
+  thread_local std::string buffer;
+  if (buffer.size() > kMaxReadChunkBytes) {
+    buffer.resize(kMaxReadChunkBytes);
+    buffer.shrink_to_fit();
+  }
+  return buffer;
 }
 
 Status InvalidRecord(std::string_view why) {
@@ -450,6 +463,8 @@ Result<ReadResult> FileShardLog::Read(uint64_t from_offset, size_t max_records,
   const size_t chunk_bytes =
       std::clamp(std::min(max_bytes, max_records * size_t{1024}),
                  kMinReadChunkBytes, kMaxReadChunkBytes);
+  SequenceNumberFormatter sequence_numbers(options_.identity.creation_seconds,
+                                           options_.identity.shard_index);
   uint64_t offset = from_offset;
   size_t total_bytes = 0;
   bool full = max_records == 0;
@@ -475,7 +490,7 @@ Result<ReadResult> FileShardLog::Read(uint64_t from_offset, size_t max_records,
     }
     IndexEntry start = segment->EntryAtOrBefore(offset);
     FrameCursor cursor(*segment, start.position, segment->published_bytes(),
-                       chunk_bytes);
+                       chunk_bytes, ReadBuffer());
     while (!full && !cursor.at_end()) {
       uint64_t position = cursor.position();
       Result<DecodedFrame> frame = cursor.Next();
@@ -498,8 +513,8 @@ Result<ReadResult> FileShardLog::Read(uint64_t from_offset, size_t max_records,
       total_bytes += record_bytes;
       StoredRecord& record = result.records.emplace_back();
       record.offset = fields.offset;
-      record.sequence_number = SequenceNumberFor(
-          options_.identity, fields.offset, fields.arrival_millis);
+      record.sequence_number = sequence_numbers.Format(
+          fields.offset, ArrivalSeconds(fields.arrival_millis));
       record.arrival_millis = fields.arrival_millis;
       record.partition_key = fields.partition_key;
       if (fields.explicit_hash_key) {
@@ -544,7 +559,7 @@ Result<uint64_t> FileShardLog::SeekTime(EpochMillis time) {
   const Segment& segment = *segments[chosen];
   std::optional<IndexEntry> start = segment.LastEntryBefore(time);
   FrameCursor cursor(segment, start ? start->position : 0,
-                     segment.published_bytes(), kSeekChunkBytes);
+                     segment.published_bytes(), kSeekChunkBytes, ReadBuffer());
   while (!cursor.at_end()) {
     uint64_t position = cursor.position();
     Result<DecodedFrame> frame = cursor.Next();
