@@ -35,18 +35,17 @@ constexpr uint64_t kArrivalSecondsMask = (uint64_t{1} << 36) - 1;
 void AddTwoPow80(std::string& digits) {
   size_t i = digits.size();
   size_t j = kTwoPow80.size();
-  int carry = 0;
+  char carry = 0;
   while (j > 0 || carry != 0) {
-    int add = carry;
-    if (j > 0) add += kTwoPow80[--j] - '0';
+    char add = carry;
+    if (j > 0) add = static_cast<char>(add + kTwoPow80[--j] - '0');
     if (i == 0) {  // the sum grew a digit
       digits.insert(digits.begin(), static_cast<char>('0' + add));
       return;
     }
-    --i;
-    int sum = (digits[i] - '0') + add;
-    carry = sum / 10;
-    digits[i] = static_cast<char>('0' + sum % 10);
+    char sum = static_cast<char>(digits[--i] + add);
+    carry = sum > '9' ? 1 : 0;
+    digits[i] = carry ? static_cast<char>(sum - 10) : sum;
   }
 }
 

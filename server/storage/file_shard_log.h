@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/sequence_number.h"
 #include "server/storage/file_ops.h"
 #include "server/storage/segment.h"
 #include "server/storage/shard_log.h"
@@ -88,10 +89,11 @@ class FileShardLog final : public ShardLog {
 
   // Serialises appends, rolls, retention and Close.
   std::mutex append_mu_;
-  bool closed_ = false;                    // guarded by append_mu_
-  EpochMillis last_arrival_millis_ = 0;    // guarded by append_mu_
-  std::string encode_buffer_;              // guarded by append_mu_
-  std::vector<uint64_t> frame_positions_;  // guarded by append_mu_
+  bool closed_ = false;                              // guarded by append_mu_
+  EpochMillis last_arrival_millis_ = 0;              // guarded by append_mu_
+  std::string encode_buffer_;                        // guarded by append_mu_
+  std::vector<uint64_t> frame_positions_;            // guarded by append_mu_
+  SequenceNumberFormatter append_sequence_numbers_;  // guarded by append_mu_
 
   // Readers copy what they need under segments_mu_ and read without it.
   // Changed only with append_mu_ also held, so the writer may read it bare.
