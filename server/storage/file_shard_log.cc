@@ -298,23 +298,24 @@ Result<std::vector<AppendedRecord>> FileShardLog::AppendBatch(
 
     const uint64_t start_position = tail->published_bytes();
     uint64_t offset = tip_.load(std::memory_order_relaxed);
+    EpochMillis arrival = last_arrival_millis_;
     encode_buffer_.clear();
     frame_positions_.clear();
     for (size_t i = 0; i < records.size(); ++i) {
       const RecordToAppend& record = records[i];
       // Arrival times never go backwards within a shard (format doc, Frame).
-      last_arrival_millis_ =
-          std::max(last_arrival_millis_, record.arrival_millis);
+      arrival = std::max(arrival, record.arrival_millis);
       appended[i].offset = offset;
-      appended[i].arrival_millis = last_arrival_millis_;
+      appended[i].arrival_millis = arrival;
       frame_positions_.push_back(start_position + encode_buffer_.size());
-      EncodeFrame({offset, last_arrival_millis_, record.partition_key,
+      EncodeFrame({offset, arrival, record.partition_key,
                    record.explicit_hash_key, record.data},
                   encode_buffer_);
       ++offset;
     }
     Status written = tail->Write(ops_, encode_buffer_);
     if (!written.ok()) return Fail(written);
+    last_arrival_millis_ = arrival;
 
     for (size_t i = 0; i < records.size(); ++i) {
       tail->MaybeIndex(
