@@ -109,9 +109,7 @@ Result<std::unique_ptr<FileShardLog>> FileShardLog::Open(
   std::unique_ptr<FileShardLog> log(new FileShardLog(std::move(options)));
   Status recovered = log->Recover();
   if (!recovered.ok()) return recovered;
-  if (log->options_.fsync_mode == FsyncMode::kInterval) {
-    log->flusher_ = std::thread([raw = log.get()] { raw->RunFlusher(); });
-  }
+  log->StartFlusher();
   return log;
 }
 
@@ -417,6 +415,15 @@ Status FileShardLog::Sync() {
   return WaitDurable(tip_.load(std::memory_order_acquire));
 }
 
+void FileShardLog::StartFlusher() {
+  if (options_.fsync_mode != FsyncMode::kInterval) return;
+  if (options_.syncer != nullptr) {
+    options_.syncer->Add(this);
+  } else {
+    flusher_ = std::thread([this] { RunFlusher(); });
+  }
+}
+
 void FileShardLog::RunFlusher() {
   std::unique_lock lock(sync_mu_);
   while (!stop_flusher_) {
@@ -433,6 +440,10 @@ void FileShardLog::RunFlusher() {
 }
 
 void FileShardLog::StopFlusher() {
+  if (options_.fsync_mode == FsyncMode::kInterval &&
+      options_.syncer != nullptr) {
+    options_.syncer->Remove(this);  // idempotent
+  }
   {
     std::lock_guard lock(sync_mu_);
     stop_flusher_ = true;

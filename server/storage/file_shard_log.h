@@ -16,6 +16,7 @@
 
 #include "common/sequence_number.h"
 #include "server/storage/file_ops.h"
+#include "server/storage/periodic_syncer.h"
 #include "server/storage/segment.h"
 #include "server/storage/shard_log.h"
 
@@ -32,12 +33,17 @@ struct FileShardLogOptions {
   uint64_t segment_bytes = kDefaultSegmentBytes;
   uint64_t index_interval_bytes = kDefaultIndexIntervalBytes;
   FileOps* file_ops = &FileOps::Posix();  // must outlive the log
+  // With FsyncMode::kInterval: the shared thread that syncs this log, or null
+  // for a flusher thread of its own. Must outlive the log; its interval
+  // overrides fsync_interval.
+  PeriodicSyncer* syncer = nullptr;
 };
 
 // Owned by the stream store, one per shard; thread-safe (see ShardLog).
 // Open() runs recovery; Close() records a clean shutdown. With
-// FsyncMode::kInterval the log runs one background thread that fsyncs the tail
-// every interval; it stops in Close() or the destructor.
+// FsyncMode::kInterval the tail is fsynced every interval by the shared
+// PeriodicSyncer if one is given, else by a thread of the log's own; either
+// stops touching the log in Close() or the destructor.
 // After a failed write or fsync every later append returns that same Status.
 class FileShardLog final : public ShardLog {
  public:
@@ -77,6 +83,7 @@ class FileShardLog final : public ShardLog {
   // Records `status` as the sticky failure (the first one wins); returns it.
   Status Fail(const Status& status);
   Status CurrentFailure();
+  void StartFlusher();
   void RunFlusher();
   void StopFlusher();
 

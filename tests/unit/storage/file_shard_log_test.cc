@@ -391,6 +391,36 @@ TEST_F(FileShardLogTest, AFailedBackgroundFsyncFailsLaterAppends) {
   EXPECT_EQ(log->Sync(), failure);
 }
 
+TEST_F(FileShardLogTest, ASharedSyncerFsyncsEveryRegisteredLog) {
+  PeriodicSyncer syncer(std::chrono::milliseconds(1));
+  FaultyFileOps first_ops;
+  FaultyFileOps second_ops;
+  FileShardLogOptions options = Options();
+  options.fsync_mode = FsyncMode::kInterval;
+  options.syncer = &syncer;
+  options.file_ops = &first_ops;
+  auto first = Open(options);
+  options.directory = dir_.path() / "other-shard";
+  options.file_ops = &second_ops;
+  auto second = Open(options);
+  int first_before = first_ops.syncs();
+  int second_before = second_ops.syncs();
+  AppendNumbered(*first, 1);
+  AppendNumbered(*second, 1);
+  EXPECT_TRUE(testing::PollUntil([&] {
+    return first_ops.syncs() > first_before &&
+           second_ops.syncs() > second_before;
+  }));
+  // A log that goes away is unregistered; the syncer carries on with the
+  // others (ASan would catch a stale pointer).
+  first.reset();
+  second_before = second_ops.syncs();
+  AppendNumbered(*second, 1);
+  EXPECT_TRUE(
+      testing::PollUntil([&] { return second_ops.syncs() > second_before; }));
+  ASSERT_TRUE(second->Close().ok());
+}
+
 TEST_F(FileShardLogTest, OpenReportsADirectoryItCannotCreate) {
   testing::WriteFile(dir_.path() / "file", "in the way");
   FileShardLogOptions options = Options();
