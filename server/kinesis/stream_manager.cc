@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "server/storage/file_shard_log.h"
 #include "server/storage/memory_shard_log.h"
+#include "server/storage/periodic_syncer.h"
 
 namespace sluice::kinesis {
 namespace {
@@ -24,7 +25,8 @@ class FileLogFactory final : public LogFactory {
  public:
   FileLogFactory(std::string data_dir, storage::FsyncMode fsync_mode)
       : root_(std::filesystem::path(data_dir) / "streams"),
-        fsync_mode_(fsync_mode) {}
+        fsync_mode_(fsync_mode),
+        syncer_(storage::kDefaultFsyncInterval) {}
 
   Result<std::unique_ptr<storage::ShardLog>> Open(
       int64_t stream_id, const storage::ShardIdentity& identity) override {
@@ -33,6 +35,7 @@ class FileLogFactory final : public LogFactory {
         StreamDir(stream_id) / std::to_string(identity.shard_index);
     options.identity = identity;
     options.fsync_mode = fsync_mode_;
+    options.syncer = &syncer_;  // one thread for every shard, not one each
     auto log = storage::FileShardLog::Open(std::move(options));
     if (!log.ok()) return log.status();
     return std::unique_ptr<storage::ShardLog>(std::move(*log));
@@ -56,6 +59,8 @@ class FileLogFactory final : public LogFactory {
 
   std::filesystem::path root_;
   storage::FsyncMode fsync_mode_;
+  // Outlives the logs: the StreamManager closes them before its factory goes.
+  storage::PeriodicSyncer syncer_;
 };
 
 storage::ShardIdentity IdentityOf(const catalog::ShardRecord& shard) {

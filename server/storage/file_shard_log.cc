@@ -10,6 +10,7 @@
 
 #include "common/crc32c.h"
 #include "common/log.h"
+#include "common/sequence_number.h"
 
 namespace sluice::storage {
 namespace {
@@ -23,6 +24,9 @@ constexpr size_t kCleanMarkerBytes = 44;
 constexpr size_t kMinReadChunkBytes = 16 << 10;
 constexpr size_t kMaxReadChunkBytes = 1 << 20;
 constexpr size_t kSeekChunkBytes = 16 << 10;
+// GetRecords returns at most 10,000 records; reserving up to that many avoids
+// regrowing the result vector without trusting a huge max_records.
+constexpr uint64_t kMaxReservedRecords = 10000;
 
 // What a clean shutdown knew, so the next open need not scan
 // (docs/storage-format.md, "Clean-shutdown marker").
@@ -67,6 +71,18 @@ std::optional<CleanMarker> ReadCleanMarker(const std::filesystem::path& path) {
   return marker;
 }
 
+// One read buffer per thread, reused across calls: allocating a fresh
+// megabyte per Read cost page faults on every call. Trimmed back after a
+// huge record so a thread does not keep 10 MiB forever.
+std::string& ReadBuffer() {
+  thread_local std::string buffer;
+  if (buffer.size() > kMaxReadChunkBytes) {
+    buffer.resize(kMaxReadChunkBytes);
+    buffer.shrink_to_fit();
+  }
+  return buffer;
+}
+
 Status InvalidRecord(std::string_view why) {
   return Status(ErrorCode::kInvalidArgument,
                 std::string("record cannot be stored: ") + std::string(why));
@@ -75,7 +91,10 @@ Status InvalidRecord(std::string_view why) {
 }  // namespace
 
 FileShardLog::FileShardLog(FileShardLogOptions options)
-    : options_(std::move(options)), ops_(*options_.file_ops) {}
+    : options_(std::move(options)),
+      ops_(*options_.file_ops),
+      append_sequence_numbers_(options_.identity.creation_seconds,
+                               options_.identity.shard_index) {}
 
 FileShardLog::~FileShardLog() { StopFlusher(); }
 
@@ -90,9 +109,7 @@ Result<std::unique_ptr<FileShardLog>> FileShardLog::Open(
   std::unique_ptr<FileShardLog> log(new FileShardLog(std::move(options)));
   Status recovered = log->Recover();
   if (!recovered.ok()) return recovered;
-  if (log->options_.fsync_mode == FsyncMode::kInterval) {
-    log->flusher_ = std::thread([raw = log.get()] { raw->RunFlusher(); });
-  }
+  log->StartFlusher();
   return log;
 }
 
@@ -279,28 +296,35 @@ Result<std::vector<AppendedRecord>> FileShardLog::AppendBatch(
 
     const uint64_t start_position = tail->published_bytes();
     uint64_t offset = tip_.load(std::memory_order_relaxed);
+    EpochMillis arrival = last_arrival_millis_;
     encode_buffer_.clear();
     frame_positions_.clear();
     for (size_t i = 0; i < records.size(); ++i) {
       const RecordToAppend& record = records[i];
       // Arrival times never go backwards within a shard (format doc, Frame).
-      last_arrival_millis_ =
-          std::max(last_arrival_millis_, record.arrival_millis);
+      arrival = std::max(arrival, record.arrival_millis);
       appended[i].offset = offset;
-      appended[i].arrival_millis = last_arrival_millis_;
+      appended[i].arrival_millis = arrival;
       frame_positions_.push_back(start_position + encode_buffer_.size());
-      EncodeFrame({offset, last_arrival_millis_, record.partition_key,
+      EncodeFrame({offset, arrival, record.partition_key,
                    record.explicit_hash_key, record.data},
                   encode_buffer_);
       ++offset;
     }
     Status written = tail->Write(ops_, encode_buffer_);
     if (!written.ok()) return Fail(written);
+    last_arrival_millis_ = arrival;
 
     for (size_t i = 0; i < records.size(); ++i) {
       tail->MaybeIndex(
           {appended[i].offset, frame_positions_[i], appended[i].arrival_millis},
           options_.index_interval_bytes);
+    }
+    // Consecutive offsets: the formatter mostly adds 2^80 to the previous
+    // number, far cheaper than converting each one outside the lock.
+    for (AppendedRecord& record : appended) {
+      record.sequence_number = append_sequence_numbers_.Format(
+          record.offset, ArrivalSeconds(record.arrival_millis));
     }
     tail->index_file_current = false;
     tail->Publish(start_position + encode_buffer_.size());
@@ -311,12 +335,6 @@ Result<std::vector<AppendedRecord>> FileShardLog::AppendBatch(
   if (options_.fsync_mode == FsyncMode::kAlways) {
     Status durable = WaitDurable(end_offset);
     if (!durable.ok()) return durable;
-  }
-  // Encoding is pure arithmetic; done outside the lock so concurrent
-  // appenders overlap it.
-  for (AppendedRecord& record : appended) {
-    record.sequence_number = SequenceNumberFor(options_.identity, record.offset,
-                                               record.arrival_millis);
   }
   return appended;
 }
@@ -397,6 +415,15 @@ Status FileShardLog::Sync() {
   return WaitDurable(tip_.load(std::memory_order_acquire));
 }
 
+void FileShardLog::StartFlusher() {
+  if (options_.fsync_mode != FsyncMode::kInterval) return;
+  if (options_.syncer != nullptr) {
+    options_.syncer->Add(this);
+  } else {
+    flusher_ = std::thread([this] { RunFlusher(); });
+  }
+}
+
 void FileShardLog::RunFlusher() {
   std::unique_lock lock(sync_mu_);
   while (!stop_flusher_) {
@@ -413,6 +440,10 @@ void FileShardLog::RunFlusher() {
 }
 
 void FileShardLog::StopFlusher() {
+  if (options_.fsync_mode == FsyncMode::kInterval &&
+      options_.syncer != nullptr) {
+    options_.syncer->Remove(this);  // idempotent
+  }
   {
     std::lock_guard lock(sync_mu_);
     stop_flusher_ = true;
@@ -447,9 +478,15 @@ Result<ReadResult> FileShardLog::Read(uint64_t from_offset, size_t max_records,
   const size_t chunk_bytes =
       std::clamp(std::min(max_bytes, max_records * size_t{1024}),
                  kMinReadChunkBytes, kMaxReadChunkBytes);
+  SequenceNumberFormatter sequence_numbers(options_.identity.creation_seconds,
+                                           options_.identity.shard_index);
   uint64_t offset = from_offset;
   size_t total_bytes = 0;
   bool full = max_records == 0;
+  if (offset < tip) {
+    result.records.reserve(static_cast<size_t>(
+        std::min<uint64_t>({max_records, tip - offset, kMaxReservedRecords})));
+  }
   while (!full && offset < tip) {
     std::shared_ptr<Segment> segment;
     {
@@ -468,7 +505,7 @@ Result<ReadResult> FileShardLog::Read(uint64_t from_offset, size_t max_records,
     }
     IndexEntry start = segment->EntryAtOrBefore(offset);
     FrameCursor cursor(*segment, start.position, segment->published_bytes(),
-                       chunk_bytes);
+                       chunk_bytes, ReadBuffer());
     while (!full && !cursor.at_end()) {
       uint64_t position = cursor.position();
       Result<DecodedFrame> frame = cursor.Next();
@@ -491,8 +528,8 @@ Result<ReadResult> FileShardLog::Read(uint64_t from_offset, size_t max_records,
       total_bytes += record_bytes;
       StoredRecord& record = result.records.emplace_back();
       record.offset = fields.offset;
-      record.sequence_number = SequenceNumberFor(
-          options_.identity, fields.offset, fields.arrival_millis);
+      record.sequence_number = sequence_numbers.Format(
+          fields.offset, ArrivalSeconds(fields.arrival_millis));
       record.arrival_millis = fields.arrival_millis;
       record.partition_key = fields.partition_key;
       if (fields.explicit_hash_key) {
@@ -537,7 +574,7 @@ Result<uint64_t> FileShardLog::SeekTime(EpochMillis time) {
   const Segment& segment = *segments[chosen];
   std::optional<IndexEntry> start = segment.LastEntryBefore(time);
   FrameCursor cursor(segment, start ? start->position : 0,
-                     segment.published_bytes(), kSeekChunkBytes);
+                     segment.published_bytes(), kSeekChunkBytes, ReadBuffer());
   while (!cursor.at_end()) {
     uint64_t position = cursor.position();
     Result<DecodedFrame> frame = cursor.Next();

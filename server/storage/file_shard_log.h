@@ -14,7 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/sequence_number.h"
 #include "server/storage/file_ops.h"
+#include "server/storage/periodic_syncer.h"
 #include "server/storage/segment.h"
 #include "server/storage/shard_log.h"
 
@@ -31,12 +33,17 @@ struct FileShardLogOptions {
   uint64_t segment_bytes = kDefaultSegmentBytes;
   uint64_t index_interval_bytes = kDefaultIndexIntervalBytes;
   FileOps* file_ops = &FileOps::Posix();  // must outlive the log
+  // With FsyncMode::kInterval: the shared thread that syncs this log, or null
+  // for a flusher thread of its own. Must outlive the log; its interval
+  // overrides fsync_interval.
+  PeriodicSyncer* syncer = nullptr;
 };
 
 // Owned by the stream store, one per shard; thread-safe (see ShardLog).
 // Open() runs recovery; Close() records a clean shutdown. With
-// FsyncMode::kInterval the log runs one background thread that fsyncs the tail
-// every interval; it stops in Close() or the destructor.
+// FsyncMode::kInterval the tail is fsynced every interval by the shared
+// PeriodicSyncer if one is given, else by a thread of the log's own; either
+// stops touching the log in Close() or the destructor.
 // After a failed write or fsync every later append returns that same Status.
 class FileShardLog final : public ShardLog {
  public:
@@ -76,6 +83,7 @@ class FileShardLog final : public ShardLog {
   // Records `status` as the sticky failure (the first one wins); returns it.
   Status Fail(const Status& status);
   Status CurrentFailure();
+  void StartFlusher();
   void RunFlusher();
   void StopFlusher();
 
@@ -88,10 +96,11 @@ class FileShardLog final : public ShardLog {
 
   // Serialises appends, rolls, retention and Close.
   std::mutex append_mu_;
-  bool closed_ = false;                    // guarded by append_mu_
-  EpochMillis last_arrival_millis_ = 0;    // guarded by append_mu_
-  std::string encode_buffer_;              // guarded by append_mu_
-  std::vector<uint64_t> frame_positions_;  // guarded by append_mu_
+  bool closed_ = false;                              // guarded by append_mu_
+  EpochMillis last_arrival_millis_ = 0;              // guarded by append_mu_
+  std::string encode_buffer_;                        // guarded by append_mu_
+  std::vector<uint64_t> frame_positions_;            // guarded by append_mu_
+  SequenceNumberFormatter append_sequence_numbers_;  // guarded by append_mu_
 
   // Readers copy what they need under segments_mu_ and read without it.
   // Changed only with append_mu_ also held, so the writer may read it bare.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/sequence_number.h"
+
 namespace sluice::storage {
 
 Result<std::vector<AppendedRecord>> MemoryShardLog::AppendBatch(
@@ -44,6 +46,8 @@ Result<ReadResult> MemoryShardLog::Read(uint64_t from_offset,
   uint64_t offset = std::max(from_offset, trim_horizon_);
   if (from_offset > tip) offset = from_offset;
   size_t total_bytes = 0;
+  SequenceNumberFormatter sequence_numbers(identity_.creation_seconds,
+                                           identity_.shard_index);
   while (offset < tip && result.records.size() < max_records) {
     const Entry& entry = entries_[offset - trim_horizon_];
     size_t record_bytes = entry.partition_key.size() + entry.data.size();
@@ -54,7 +58,7 @@ Result<ReadResult> MemoryShardLog::Read(uint64_t from_offset,
     StoredRecord& record = result.records.emplace_back();
     record.offset = offset;
     record.sequence_number =
-        SequenceNumberFor(identity_, offset, entry.arrival_millis);
+        sequence_numbers.Format(offset, ArrivalSeconds(entry.arrival_millis));
     record.arrival_millis = entry.arrival_millis;
     record.partition_key = entry.partition_key;
     record.explicit_hash_key = entry.explicit_hash_key;

@@ -220,7 +220,8 @@ Result<SegmentScan> Segment::Scan(uint64_t index_interval_bytes) const {
   SegmentScan scan;
   scan.file_bytes = FileBytes();
   scan.next_offset = base_offset_;
-  FrameCursor cursor(*this, 0, scan.file_bytes, kScanChunkBytes);
+  std::string buffer;
+  FrameCursor cursor(*this, 0, scan.file_bytes, kScanChunkBytes, buffer);
   while (!cursor.at_end()) {
     uint64_t position = cursor.position();
     Result<DecodedFrame> frame = cursor.Next();
@@ -303,30 +304,34 @@ Status Segment::WriteIndexFile(FileOps& ops) {
 }
 
 FrameCursor::FrameCursor(const Segment& segment, uint64_t position,
-                         uint64_t end_position, size_t chunk_bytes)
+                         uint64_t end_position, size_t chunk_bytes,
+                         std::string& buffer)
     : segment_(segment),
       position_(position),
       end_position_(end_position),
       chunk_bytes_(chunk_bytes),
+      buffer_(buffer),
       buffer_position_(position) {}
 
 Result<DecodedFrame> FrameCursor::Next() {
   auto buffered = [&] {
-    uint64_t skip = position_ - buffer_position_;
-    return std::string_view(buffer_).substr(
-        std::min<uint64_t>(skip, buffer_.size()));
+    uint64_t skip =
+        std::min<uint64_t>(position_ - buffer_position_, buffered_bytes_);
+    return std::string_view(buffer_.data() + skip, buffered_bytes_ - skip);
   };
   DecodedFrame frame = DecodeFrame(buffered());
-  uint64_t buffer_end = buffer_position_ + buffer_.size();
+  uint64_t buffer_end = buffer_position_ + buffered_bytes_;
   if (frame.check == FrameCheck::kTruncated && buffer_end < end_position_) {
     // Refill from the frame's start with at least the whole frame.
     size_t wanted = std::max(chunk_bytes_, frame.frame_bytes);
     size_t size = static_cast<size_t>(
         std::min<uint64_t>(wanted, end_position_ - position_));
-    buffer_.resize(size);
+    if (buffer_.size() < size) buffer_.resize(size);
     buffer_position_ = position_;
+    buffered_bytes_ = 0;
     Status read = segment_.ReadAt(position_, size, buffer_.data());
     if (!read.ok()) return read;
+    buffered_bytes_ = size;
     frame = DecodeFrame(buffered());
   }
   if (frame.check == FrameCheck::kComplete) position_ += frame.frame_bytes;

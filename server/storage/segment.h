@@ -122,8 +122,10 @@ class Segment {
 // positions. Not thread-safe; one per reader call.
 class FrameCursor {
  public:
+  // `buffer` holds the chunk read last; handing the same buffer to the next
+  // cursor saves a fresh, page-faulting allocation per call.
   FrameCursor(const Segment& segment, uint64_t position, uint64_t end_position,
-              size_t chunk_bytes);
+              size_t chunk_bytes, std::string& buffer);
 
   uint64_t position() const { return position_; }  // of the next frame
   bool at_end() const { return position_ >= end_position_; }
@@ -139,7 +141,8 @@ class FrameCursor {
   uint64_t position_;
   const uint64_t end_position_;
   const size_t chunk_bytes_;
-  std::string buffer_;
+  std::string& buffer_;
+  size_t buffered_bytes_ = 0;     // valid bytes at the start of buffer_
   uint64_t buffer_position_ = 0;  // file position of buffer_[0]
 };
 

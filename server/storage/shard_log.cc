@@ -36,8 +36,7 @@ std::string SequenceNumberFor(const ShardIdentity& identity, uint64_t offset,
   parts.shard_creation_seconds = identity.creation_seconds;
   parts.shard_index = identity.shard_index;
   parts.offset = offset;
-  parts.arrival_seconds =
-      arrival_millis > 0 ? static_cast<uint64_t>(arrival_millis / 1000) : 0;
+  parts.arrival_seconds = ArrivalSeconds(arrival_millis);
   return EncodeSequenceNumber(parts);
 }
 

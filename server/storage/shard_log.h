@@ -122,4 +122,9 @@ class ShardLog {
 std::string SequenceNumberFor(const ShardIdentity& identity, uint64_t offset,
                               EpochMillis arrival_millis);
 
+// Whole epoch seconds of an arrival time, as sequence numbers carry it.
+inline uint64_t ArrivalSeconds(EpochMillis arrival_millis) {
+  return arrival_millis > 0 ? static_cast<uint64_t>(arrival_millis / 1000) : 0;
+}
+
 }  // namespace sluice::storage

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/uint192.h"
 
@@ -74,6 +76,33 @@ TEST(SequenceNumberTest, SortsLikeOffsetsAsNumbersAndStrings) {
     ASSERT_EQ(next.size(), previous.size());  // so string order = number order
     EXPECT_LT(previous, next);
     previous = next;
+  }
+}
+
+TEST(SequenceNumberFormatterTest, MatchesTheEncoderForRunsAndJumps) {
+  SequenceNumberFormatter formatter(kSampleParts.shard_creation_seconds,
+                                    kSampleParts.shard_index);
+  SequenceNumberParts parts = kSampleParts;
+  // Runs of consecutive offsets in one second, jumps, a new second, a run
+  // through a decimal carry chain, and the top of the offset range.
+  std::vector<std::pair<uint64_t, uint64_t>> cases;
+  for (uint64_t offset = 0; offset < 300; ++offset) {
+    cases.push_back({offset, 1700000000 + offset / 100});
+  }
+  for (uint64_t offset = 999990; offset < 1000010; ++offset) {
+    cases.push_back({offset, 1700000500});
+  }
+  cases.push_back({~uint64_t{0} - 1, 1700000600});
+  cases.push_back({~uint64_t{0}, 1700000600});
+  cases.push_back({0, 1700000600});
+  cases.push_back({1, (uint64_t{1} << 40) + 5});  // arrival wider than 36 bits
+  for (auto [offset, arrival] : cases) {
+    parts.offset = offset;
+    parts.arrival_seconds = arrival;
+    SequenceNumberParts stored = parts;
+    stored.arrival_seconds &= (uint64_t{1} << 36) - 1;
+    ASSERT_EQ(formatter.Format(offset, arrival), EncodeSequenceNumber(stored))
+        << "offset " << offset;
   }
 }
 
