@@ -18,6 +18,8 @@ namespace sluice::model {
 
 namespace {
 
+inline constexpr size_t kMaxRegexInput = 8192;  // UTF-16 units
+
 enum class MatcherKind {
   kNameChars,  // [a-zA-Z0-9_.-]+
   kDecimal,    // 0|([1-9]\d{0,N})
@@ -172,6 +174,11 @@ class CompiledPatterns {
       case MatcherKind::kTagChars:
         return MatchTagChars(text, m.refuse_aws);
       case MatcherKind::kRegex:
+        // libstdc++ matches recursively, one frame per character: 100,000
+        // characters overflow the stack. Every shape with such a pattern
+        // allows at most 5,120 characters, so a longer value is refused for
+        // its length and the pattern's verdict is not needed.
+        if (Utf16Length(text) > kMaxRegexInput) return true;
         return std::regex_match(ToCodePoints(text), m.regex);
       case MatcherKind::kUnsupported:
         return true;

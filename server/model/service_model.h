@@ -109,7 +109,9 @@ class ServiceModel {
   }
 
   // Whether `text` (UTF-8) matches pattern `index` as Java's
-  // Pattern.matches() would.
+  // Pattern.matches() would. Values over 8192 UTF-16 units are not tried
+  // against std::regex patterns (they are taken as matching): no model shape
+  // with such a pattern allows them, so their length is refused anyway.
   bool Matches(int index, std::string_view text) const;
   // Patterns that could not be compiled (each then matches everything);
   // empty unless a model update brought a construct we do not handle.

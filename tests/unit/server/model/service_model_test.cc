@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "common/base64.h"
@@ -34,6 +35,18 @@ Status Unreadable(std::string message) {
 TEST(ServiceModelTest, EveryPatternCompiles) {
   EXPECT_TRUE(KinesisModel().UnsupportedPatterns().empty());
   EXPECT_TRUE(FirehoseModel().UnsupportedPatterns().empty());
+}
+
+// std::regex recurses per character; a huge value must not overflow the
+// stack (its length limit refuses it instead).
+TEST(ServiceModelTest, HugeValuesDoNotReachStdRegex) {
+  const ServiceModel& model = FirehoseModel();
+  auto patterns = model.tables().patterns;
+  auto it = std::find(patterns.begin(), patterns.end(), "https:.*");
+  ASSERT_NE(it, patterns.end());
+  int index = static_cast<int>(it - patterns.begin());
+  EXPECT_TRUE(model.Matches(index, "https:" + std::string(1000000, 'a')));
+  EXPECT_FALSE(model.Matches(index, "http:" + std::string(1000, 'a')));
 }
 
 TEST(ServiceModelTest, FindsOperationsByName) {
