@@ -22,31 +22,25 @@ constexpr std::array<int8_t, 256> kDecode = MakeDecodeTable();
 }  // namespace
 
 std::string Base64Encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
+  std::string out((bytes.size() + 2) / 3 * 4, '=');
   auto at = [&](size_t k) {
     return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k]));
   };
+  char* o = out.data();
+  size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     uint32_t n = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
+    *o++ = kAlphabet[(n >> 18) & 63];
+    *o++ = kAlphabet[(n >> 12) & 63];
+    *o++ = kAlphabet[(n >> 6) & 63];
+    *o++ = kAlphabet[n & 63];
   }
   size_t rest = bytes.size() - i;
-  if (rest == 1) {
-    uint32_t n = at(i) << 16;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (rest == 2) {
-    uint32_t n = (at(i) << 16) | (at(i + 1) << 8);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += '=';
+  if (rest > 0) {  // the '=' padding is already in place
+    uint32_t n = (at(i) << 16) | (rest == 2 ? at(i + 1) << 8 : 0);
+    *o++ = kAlphabet[(n >> 18) & 63];
+    *o++ = kAlphabet[(n >> 12) & 63];
+    if (rest == 2) *o++ = kAlphabet[(n >> 6) & 63];
   }
   return out;
 }

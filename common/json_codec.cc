@@ -1,7 +1,6 @@
 #include "common/json_codec.h"
 
-#include <cinttypes>
-#include <cstdio>
+#include <charconv>
 #include <string>
 
 #include "common/base64.h"
@@ -28,7 +27,14 @@ class JsonEncoder final : public Encoder {
   void Int(int64_t value) override { writer_.Int64(value); }
   void Double(double value) override { writer_.Double(value); }
   void Null() override { writer_.Null(); }
-  void Blob(std::string_view bytes) override { String(Base64Encode(bytes)); }
+  void Blob(std::string_view bytes) override {
+    // Base64 never needs JSON escaping, so it goes in raw, quotes and all,
+    // instead of through the writer's per-character escaping.
+    scratch_.assign(1, '"');
+    scratch_ += Base64Encode(bytes);
+    scratch_ += '"';
+    writer_.RawValue(scratch_.data(), scratch_.size(), rapidjson::kStringType);
+  }
   void Timestamp(EpochMillis millis) override {
     // Seconds with exactly three decimals; floor division keeps pre-1970
     // instants right too.
@@ -39,9 +45,13 @@ class JsonEncoder final : public Encoder {
       seconds -= 1;
     }
     char text[32];
-    int n = std::snprintf(text, sizeof text, "%" PRId64 ".%03" PRId64, seconds,
-                          fraction);
-    writer_.RawValue(text, static_cast<size_t>(n), rapidjson::kNumberType);
+    char* end = std::to_chars(text, text + sizeof text - 4, seconds).ptr;
+    *end++ = '.';
+    *end++ = static_cast<char>('0' + fraction / 100);
+    *end++ = static_cast<char>('0' + fraction / 10 % 10);
+    *end++ = static_cast<char>('0' + fraction % 10);
+    writer_.RawValue(text, static_cast<size_t>(end - text),
+                     rapidjson::kNumberType);
   }
 
   bool Empty() const override { return buffer_.GetSize() == 0; }
@@ -56,6 +66,7 @@ class JsonEncoder final : public Encoder {
 
   rapidjson::StringBuffer buffer_;
   rapidjson::Writer<rapidjson::StringBuffer> writer_;
+  std::string scratch_;  // reused for each blob
 };
 
 }  // namespace
