@@ -64,7 +64,41 @@ std::unique_ptr<Encoder> NewJsonEncoder() {
   return std::make_unique<JsonEncoder>();
 }
 
+namespace {
+
+// No AWS input shape nests deeper than a handful of levels; Jackson, which
+// parses for AWS, stops at 1000.
+constexpr int kMaxJsonDepth = 1000;
+
+// True when no array or object in `text` nests deeper than kMaxJsonDepth.
+// Checked before parsing because a DOM that deep would overflow the stack
+// when it is destroyed, even though the parser itself is iterative.
+bool NestingWithinLimit(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // skip the escaped character
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) return false;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 bool DecodeJsonObject(std::string_view body, json::Document& out) {
+  if (!NestingWithinLimit(body)) return false;
   out.Parse<json::kParseFlags>(body.data(), body.size());
   return !out.HasParseError() && out.IsObject();
 }

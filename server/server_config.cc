@@ -173,6 +173,14 @@ const Setting kSettings[] = {
        c.kinesis.shard_limit = static_cast<uint32_t>(v.number);
        return std::string();
      }},
+    {"--enforce-limits", "kinesis", "enforce_limits", nullptr,
+     "per-shard throughput limits as on AWS (1 MiB/s and 1000 records/s in, "
+     "2 MiB/s and 5 reads/s out)",
+     Kind::kBool, 0, 0,
+     [](ServerConfig& c, const Value& v) {
+       c.kinesis.enforce_limits = v.flag;
+       return std::string();
+     }},
     {"--region", "aws", "region", "R",
      "region when a request's credential scope names none", Kind::kString, 0, 0,
      StoreRegion},

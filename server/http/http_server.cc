@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,11 @@ struct HttpServer::Impl {
   net::io_context ioc;
   net::thread_pool workers;
   SessionEnvironment env;
+  // Keeps the I/O threads running while a request is on the worker pool and
+  // nothing else is pending (after shutdown has closed the acceptor, say), so
+  // that its answer still has a thread to be written on.
+  std::optional<net::executor_work_guard<net::io_context::executor_type>>
+      keep_running;
   std::shared_ptr<Listener> listener;
   std::vector<std::thread> io_threads;
   uint16_t port = 0;
@@ -63,6 +69,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(
   impl->port = impl->listener->local_endpoint().port();
   impl->listener->Start();
 
+  impl->keep_running.emplace(impl->ioc.get_executor());
   unsigned threads = Impl::IoThreadCount(options);
   for (unsigned i = 0; i < threads; ++i) {
     impl->io_threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
@@ -87,6 +94,7 @@ void HttpServer::Shutdown() {
   }
   // Handlers still running finish before the pool joins; their answers go
   // nowhere once the I/O threads have stopped.
+  impl_->keep_running.reset();
   impl_->ioc.stop();
   for (auto& thread : impl_->io_threads) thread.join();
   impl_->workers.join();

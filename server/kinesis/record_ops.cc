@@ -200,12 +200,16 @@ Status KinesisApi::PutRecords(const Context& context, const json::Value& input,
       output.Key("ShardId");
       output.String(catalog::ShardIdFor(outcome.shard_index));
     } else {
-      // AWS reports a storage failure per entry and leaves retrying it to
-      // the client.
+      // Throttling and storage failures are reported per entry; retrying
+      // them is the client's job, as on AWS.
+      bool throttled =
+          outcome.status.code() == ErrorCode::kProvisionedThroughputExceeded;
       output.Key("ErrorCode");
-      output.String("InternalFailure");
+      output.String(throttled ? "ProvisionedThroughputExceededException"
+                              : "InternalFailure");
       output.Key("ErrorMessage");
-      output.String("Internal service failure.");
+      output.String(throttled ? outcome.status.message()
+                              : "Internal service failure.");
     }
     output.EndObject();
   }
@@ -337,11 +341,22 @@ Status KinesisApi::GetRecords(const Context& context, const json::Value& input,
   }
   if (Status s = CheckReadable(record_of_stream); !s.ok()) return s;
   const LiveShard& shard = stream->shards[position->shard_index];
+  EpochMillis now = streams_.clock().NowMillis();
+  bool enforce = streams_.options().enforce_limits;
+  if (enforce && !shard.throughput->AdmitRead(now)) {
+    return RateExceeded(record_of_stream, shard.record);
+  }
 
   auto read = shard.log->Read(position->offset, static_cast<size_t>(limit),
                               kGetRecordsMaxBytes);
   if (!read.ok()) return read.status();
-  EpochMillis now = streams_.clock().NowMillis();
+  if (enforce) {
+    size_t bytes = 0;
+    for (const storage::StoredRecord& record : read->records) {
+      bytes += record.data.size() + record.partition_key.size();
+    }
+    shard.throughput->ChargeRead(bytes, now);
+  }
   // Whole segments are trimmed in the background; a record past retention
   // inside a kept segment is skipped here, as AWS no longer has it.
   EpochMillis oldest_kept =

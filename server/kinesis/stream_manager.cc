@@ -91,6 +91,13 @@ Status StreamNotFound(const StreamKey& key) {
                     " not found.");
 }
 
+Status RateExceeded(const catalog::StreamRecord& stream,
+                    const catalog::ShardRecord& shard) {
+  return Status(ErrorCode::kProvisionedThroughputExceeded,
+                "Rate exceeded for shard " + shard.ShardId() + " in stream " +
+                    stream.name + " under account " + stream.account_id + ".");
+}
+
 Status StreamNotActive(const catalog::StreamRecord& stream) {
   return Status(ErrorCode::kResourceInUse,
                 "Stream " + stream.name + " under account " +
@@ -459,7 +466,16 @@ std::vector<PutOutcome> StreamManager::Put(
           Status(ErrorCode::kInternalFailure, "Internal service failure.");
       continue;
     }
-    by_shard[*(it - 1)].push_back(r);
+    size_t shard = *(it - 1);
+    if (options_.enforce_limits &&
+        !stream.shards[shard].throughput->AdmitWrite(
+            record.data.size() + record.partition_key.size(), now)) {
+      outcomes[r].shard_index = stream.shards[shard].record.shard_index;
+      outcomes[r].status =
+          RateExceeded(stream.record, stream.shards[shard].record);
+      continue;
+    }
+    by_shard[shard].push_back(r);
   }
 
   std::vector<storage::RecordToAppend> batch;

@@ -24,6 +24,7 @@
 #include "common/hash_key.h"
 #include "common/status.h"
 #include "server/catalog/catalog.h"
+#include "server/kinesis/throughput.h"
 #include "server/storage/shard_log.h"
 
 namespace sluice::kinesis {
@@ -49,6 +50,9 @@ struct StreamManagerOptions {
   // Open shards per account and region (AWS: 500 in the big regions, else
   // 200).
   uint32_t shard_limit = 500;
+  // Per-shard throughput limits (throughput.h); off by default so tests and
+  // CI never see throttling they did not ask for.
+  bool enforce_limits = false;
   // How often retention and due state changes run in the background.
   std::chrono::milliseconds maintenance_interval{1000};
 
@@ -72,11 +76,14 @@ std::unique_ptr<LogFactory> NewMemoryLogFactory();
 std::unique_ptr<LogFactory> NewFileLogFactory(std::string data_dir,
                                               storage::FsyncMode fsync_mode);
 
-// One shard of a live stream. The log is thread-safe on its own.
+// One shard of a live stream. The log and the throughput gate are
+// thread-safe on their own.
 struct LiveShard {
   catalog::ShardRecord record;
   HashKeyRange range;
   std::unique_ptr<storage::ShardLog> log;
+  std::unique_ptr<ShardThroughput> throughput =
+      std::make_unique<ShardThroughput>();
 };
 
 // One live stream. `mu` guards `record` and the shard list's shape; shard
@@ -212,6 +219,9 @@ class StreamManager {
 
 // "Stream <name> under account <account> not found."
 Status StreamNotFound(const StreamKey& key);
+// "Rate exceeded for shard <id> in stream <name> under account <account>."
+Status RateExceeded(const catalog::StreamRecord& stream,
+                    const catalog::ShardRecord& shard);
 // "Stream <name> under account <account> not ACTIVE, instead in state <S>"
 Status StreamNotActive(const catalog::StreamRecord& stream);
 

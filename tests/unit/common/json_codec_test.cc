@@ -44,5 +44,19 @@ TEST(DecodeJsonObjectTest, AcceptsOnlyOneObject) {
   EXPECT_FALSE(DecodeJsonObject("{\"a\": \"\xff\"}", doc));  // not UTF-8
 }
 
+TEST(DecodeJsonObjectTest, RefusesNestingDeeperThanAThousandLevels) {
+  json::Document doc;
+  auto nested = [](int depth) {
+    return "{\"a\":" + std::string(static_cast<size_t>(depth), '[') +
+           std::string(static_cast<size_t>(depth), ']') + "}";
+  };
+  EXPECT_TRUE(DecodeJsonObject(nested(999), doc));
+  EXPECT_FALSE(DecodeJsonObject(nested(1000), doc));
+  EXPECT_FALSE(DecodeJsonObject(nested(1000000), doc));
+  // Brackets inside strings are text, not nesting.
+  EXPECT_TRUE(
+      DecodeJsonObject("{\"a\":\"" + std::string(5000, '[') + "\\\"\"}", doc));
+}
+
 }  // namespace
 }  // namespace sluice

@@ -1,0 +1,88 @@
+"""The AWS CLI (v1, `aws` on PATH) against the real binary, with dummy
+credentials and none of the machine's AWS configuration."""
+
+import json
+import os
+import shutil
+import subprocess
+import unittest
+
+from sluice_process import NOT_BUILT_OPERATION, start_server, stop_cleanly
+
+CLI_DEADLINE_S = 60
+
+
+class AwsCliTest(unittest.TestCase):
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.aws = shutil.which("aws")
+        if cls.aws is None:
+            raise AssertionError("the AWS CLI (`aws`) is not on PATH; install it "
+                                 "(pip install awscli) to run this test")
+        cls.server = start_server(cls)
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_cleanly(cls.server)
+
+    def run_aws(self, *args):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(
+            AWS_ACCESS_KEY_ID="x",
+            AWS_SECRET_ACCESS_KEY="y",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            AWS_EC2_METADATA_DISABLED="true",
+            AWS_MAX_ATTEMPTS="1",  # the first answer, not a retried one
+        )
+        return subprocess.run(
+            [self.aws, "--endpoint-url", self.server.endpoint, "--output", "json",
+             "--cli-connect-timeout", "10", "--cli-read-timeout", "30", *args],
+            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=CLI_DEADLINE_S)
+
+    def test_list_streams(self):
+        result = self.run_aws("kinesis", "list-streams")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        answer = json.loads(result.stdout)
+        self.assertEqual(answer["StreamNames"], [])
+        self.assertEqual(answer.get("StreamSummaries", []), [])
+
+    def test_list_streams_without_pagination(self):
+        result = self.run_aws("kinesis", "list-streams", "--no-paginate",
+                              "--limit", "3")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        answer = json.loads(result.stdout)
+        self.assertEqual(answer["StreamNames"], [])
+        self.assertIs(answer["HasMoreStreams"], False)
+
+    # `--limit 0` never reaches the server: the CLI refuses it itself
+    # ("Parameter validation failed"). A bad stream name is not checked by the
+    # CLI, so it carries the server's ValidationException to the user.
+    def test_validation_error_reaches_the_user(self):
+        result = self.run_aws("kinesis", "list-streams", "--no-paginate",
+                              "--exclusive-start-stream-name", "bad name!")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertEqual(result.stdout, "")
+        self.assertIn(
+            "An error occurred (ValidationException) when calling the ListStreams "
+            "operation: 1 validation error detected: Value 'bad name!' at "
+            "'exclusiveStartStreamName' failed to satisfy constraint: Member must "
+            "satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            result.stderr)
+
+    def test_operation_not_built_yet_is_unknown(self):
+        self.assertEqual(NOT_BUILT_OPERATION, "UpdateStreamWarmThroughput")
+        result = self.run_aws("kinesis", "update-stream-warm-throughput",
+                              "--stream-name", "s", "--warm-throughput-mi-bps", "10")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("An error occurred (UnknownOperationException) when "
+                      "calling the UpdateStreamWarmThroughput operation",
+                      result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
