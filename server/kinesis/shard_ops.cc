@@ -1,5 +1,6 @@
 // ListShards: which shards (shard_filter.h), and paging through them with
 // NextToken.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
