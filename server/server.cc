@@ -79,6 +79,50 @@ Result<std::string> LoadOrCreateIteratorKey(const std::string& dir) {
   return key;
 }
 
+// Creates the streams the config file declares that do not exist yet. An
+// existing one is left as it is, even if the file now says otherwise, so a
+// restart never reshards, retags or drops data.
+Status CreateDeclaredStreams(const ServerConfig& config,
+                             kinesis::StreamManager& streams,
+                             catalog::Catalog& catalog) {
+  for (const DeclaredStream& declared : config.streams) {
+    kinesis::StreamKey key{declared.account_id.value_or(config.account_id),
+                           declared.region.value_or(config.region),
+                           declared.name};
+    auto fail = [&](const Status& s) {
+      return Status(s.code(),
+                    "cannot create stream '" + key.name +
+                        "' declared in the config file: " + s.message());
+    };
+    if (streams.Find(key).ok()) continue;
+    kinesis::StreamManager::NewStream request;
+    request.key = key;
+    request.mode = declared.mode;
+    request.shard_count = declared.mode == catalog::StreamMode::kOnDemand
+                              ? kinesis::kOnDemandShardCount
+                              : declared.shard_count;
+    auto created = streams.CreateStream(request);
+    if (!created.ok()) return fail(created.status());
+    if (declared.retention_hours != created->retention_hours) {
+      Status s = streams.UpdateStream(
+          key, /*through_updating=*/false, [&](catalog::StreamRecord& record) {
+            record.retention_hours = declared.retention_hours;
+            return Status::Ok();
+          });
+      if (!s.ok()) return fail(s);
+    }
+    if (!declared.tags.empty()) {
+      catalog::Tags tags(declared.tags.begin(), declared.tags.end());
+      if (Status s = catalog.TagResource(created->Arn(), tags); !s.ok())
+        return fail(s);
+    }
+    SLUICE_LOG(kInfo) << "created stream " << key.name << " in " << key.region
+                      << " for account " << key.account_id
+                      << " from the config file";
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 // Members in construction order; teardown runs in reverse: the front end goes
@@ -128,6 +172,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
           : kinesis::NewFileLogFactory(config.data_dir, config.fsync_mode),
       clock, config.kinesis);
   if (Status s = parts->streams->Start(); !s.ok()) return s;
+  if (Status s =
+          CreateDeclaredStreams(config, *parts->streams, *parts->catalog);
+      !s.ok()) {
+    return s;
+  }
 
   std::string iterator_key = kinesis::NewShardIteratorKey();
   if (!config.in_memory) {

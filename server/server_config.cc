@@ -43,23 +43,32 @@ std::string StoreLogLevel(ServerConfig& config, const Value& value) {
   return "";
 }
 
-std::string StoreRegion(ServerConfig& config, const Value& value) {
+// Each Check* returns what is wrong with a value, or "" when it is fine.
+std::string CheckRegion(const std::string& r) {
   // us-east-1, eu-central-2, us-gov-west-1, ...
-  const std::string& r = value.text;
   bool ok = !r.empty() && r.size() <= 32;
   for (char c : r)
     ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
-  if (!ok) return "must be a region name such as us-east-1";
-  config.region = r;
+  return ok ? "" : "must be a region name such as us-east-1";
+}
+
+std::string CheckAccountId(const std::string& a) {
+  bool ok = a.size() == 12;
+  for (char c : a) ok = ok && c >= '0' && c <= '9';
+  return ok ? "" : "must be 12 digits";
+}
+
+std::string StoreRegion(ServerConfig& config, const Value& value) {
+  if (std::string problem = CheckRegion(value.text); !problem.empty())
+    return problem;
+  config.region = value.text;
   return "";
 }
 
 std::string StoreAccountId(ServerConfig& config, const Value& value) {
-  const std::string& a = value.text;
-  bool ok = a.size() == 12;
-  for (char c : a) ok = ok && c >= '0' && c <= '9';
-  if (!ok) return "must be 12 digits";
-  config.account_id = a;
+  if (std::string problem = CheckAccountId(value.text); !problem.empty())
+    return problem;
+  config.account_id = value.text;
   return "";
 }
 
@@ -243,6 +252,139 @@ std::string StoreText(const Setting& s, const std::string& text,
   return s.store(config, value);
 }
 
+// Kinesis's own limits, so a declared stream fails at startup for the same
+// reasons CreateStream would.
+constexpr int64_t kMaxDeclaredShards = 100000;
+constexpr int64_t kMinRetentionHours = 24;
+constexpr int64_t kMaxRetentionHours = 8760;
+constexpr size_t kMaxStreamNameLength = 128;
+constexpr size_t kMaxTags = 50;
+constexpr size_t kMaxTagKeyLength = 128;
+constexpr size_t kMaxTagValueLength = 256;
+
+std::string CheckStreamName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= kMaxStreamNameLength;
+  for (char c : name) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-');
+  }
+  return ok ? "" : "must be 1 to 128 letters, digits, '_', '.' or '-'";
+}
+
+std::string AsString(const json::Value& value) {
+  return std::string(value.GetString(), value.GetStringLength());
+}
+
+// Reads streams[index] into `out`; returns the problem, naming its path
+// ("'streams[1].shard_count' must be ..."), or "".
+std::string ParseDeclaredStream(const json::Value& item, size_t index,
+                                DeclaredStream& out) {
+  const std::string path = "streams[" + std::to_string(index) + "]";
+  if (!item.IsObject()) return "'" + path + "' must be an object";
+  std::optional<int64_t> shard_count;
+  std::optional<std::string> mode;
+  bool has_name = false;
+  for (auto& member : item.GetObject()) {
+    std::string key = AsString(member.name);
+    const json::Value& value = member.value;
+    std::string where = "'" + path + "." + key + "' ";
+    if (key == "name") {
+      if (!value.IsString()) return where + "must be a string";
+      out.name = AsString(value);
+      if (std::string problem = CheckStreamName(out.name); !problem.empty())
+        return where + problem;
+      has_name = true;
+    } else if (key == "shard_count") {
+      if (!value.IsInt64() || value.GetInt64() < 1 ||
+          value.GetInt64() > kMaxDeclaredShards) {
+        return where + "must be an integer from 1 to " +
+               std::to_string(kMaxDeclaredShards);
+      }
+      shard_count = value.GetInt64();
+    } else if (key == "mode") {
+      if (!value.IsString() || !catalog::ParseStreamMode(json::AsView(value))) {
+        return where + "must be PROVISIONED or ON_DEMAND";
+      }
+      mode = AsString(value);
+    } else if (key == "retention_hours") {
+      if (!value.IsInt64() || value.GetInt64() < kMinRetentionHours ||
+          value.GetInt64() > kMaxRetentionHours) {
+        return where + "must be an integer from " +
+               std::to_string(kMinRetentionHours) + " to " +
+               std::to_string(kMaxRetentionHours);
+      }
+      out.retention_hours = static_cast<int>(value.GetInt64());
+    } else if (key == "tags") {
+      if (!value.IsObject()) return where + "must be an object of strings";
+      if (value.MemberCount() > kMaxTags) {
+        return where + "has " + std::to_string(value.MemberCount()) +
+               " tags; at most " + std::to_string(kMaxTags) + " are allowed";
+      }
+      for (auto& tag : value.GetObject()) {
+        std::string tag_key = AsString(tag.name);
+        std::string tag_where = "'" + path + ".tags." + tag_key + "' ";
+        if (tag_key.empty() || tag_key.size() > kMaxTagKeyLength) {
+          return tag_where + "key must be 1 to 128 characters";
+        }
+        if (!tag.value.IsString()) return tag_where + "must be a string";
+        if (tag.value.GetStringLength() > kMaxTagValueLength) {
+          return tag_where + "must be at most 256 characters";
+        }
+        out.tags[tag_key] = AsString(tag.value);
+      }
+    } else if (key == "region") {
+      if (!value.IsString()) return where + "must be a string";
+      if (std::string problem = CheckRegion(AsString(value)); !problem.empty())
+        return where + problem;
+      out.region = AsString(value);
+    } else if (key == "account_id") {
+      if (!value.IsString()) return where + "must be a string";
+      if (std::string problem = CheckAccountId(AsString(value));
+          !problem.empty()) {
+        return where + problem;
+      }
+      out.account_id = AsString(value);
+    } else {
+      return "unknown key '" + path + "." + key + "'";
+    }
+  }
+  if (!has_name) return "'" + path + ".name' is missing";
+  // CreateStream's rules: a shard count means PROVISIONED; ON_DEMAND takes
+  // none; neither means ON_DEMAND.
+  if (mode == "ON_DEMAND" && shard_count) {
+    return "'" + path + ".shard_count' is not allowed with mode ON_DEMAND";
+  }
+  if (mode == "PROVISIONED" && !shard_count) {
+    return "'" + path + ".shard_count' is required with mode PROVISIONED";
+  }
+  if (shard_count) {
+    out.mode = catalog::StreamMode::kProvisioned;
+    out.shard_count = static_cast<uint32_t>(*shard_count);
+  }
+  return "";
+}
+
+std::string ParseDeclaredStreams(const json::Value& array,
+                                 std::vector<DeclaredStream>& out) {
+  if (!array.IsArray()) return "'streams' must be an array";
+  out.clear();
+  for (size_t i = 0; i < array.Size(); ++i) {
+    DeclaredStream stream;
+    std::string problem = ParseDeclaredStream(
+        array[static_cast<rapidjson::SizeType>(i)], i, stream);
+    if (!problem.empty()) return problem;
+    for (size_t j = 0; j < out.size(); ++j) {
+      if (out[j].name == stream.name && out[j].region == stream.region &&
+          out[j].account_id == stream.account_id) {
+        return "'streams[" + std::to_string(i) + "].name' repeats stream '" +
+               stream.name + "' of streams[" + std::to_string(j) + "]";
+      }
+    }
+    out.push_back(std::move(stream));
+  }
+  return "";
+}
+
 }  // namespace
 
 Result<ServerConfig> LoadConfigFile(const std::string& path,
@@ -280,6 +422,11 @@ Result<ServerConfig> LoadConfigFile(const std::string& path,
       if (!*section && sections.count(key)) {
         if (!member.value.IsObject()) return "'" + key + "' must be an object";
         continue;  // applied below
+      }
+      if (!*section && key == "streams") {
+        std::string problem = ParseDeclaredStreams(member.value, base.streams);
+        if (!problem.empty()) return problem;
+        continue;
       }
       const Setting* found = nullptr;
       for (const Setting& s : kSettings) {

@@ -1,9 +1,11 @@
 // Everything `sluice serve` can be told: embedded defaults, then the JSON
 // config file (--config), then command-line flags, each overriding the last.
-// Later parts of Sluice add sections to the file (streams to create at start,
-// delivery streams, consumers).
+// Later parts of Sluice add sections to the file (delivery streams,
+// consumers). The file's "streams" array declares streams that exist from
+// startup on.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,6 +18,25 @@
 #include "server/storage/shard_log.h"
 
 namespace sluice {
+
+// A stream the config file declares: created at startup when absent, left as
+// it is when present (so a restart changes nothing), with the same rules as
+// CreateStream: a shard count means PROVISIONED, neither a shard count nor a
+// mode means ON_DEMAND.
+struct DeclaredStream {
+  std::string name;
+  catalog::StreamMode mode = catalog::StreamMode::kOnDemand;
+  uint32_t shard_count = 0;  // PROVISIONED only
+  int retention_hours = 24;
+  std::map<std::string, std::string> tags;
+  // Unset: the server's aws.region / aws.account_id, as they stand after
+  // flags are applied.
+  std::optional<std::string> region;
+  std::optional<std::string> account_id;
+
+  friend bool operator==(const DeclaredStream&,
+                         const DeclaredStream&) = default;
+};
 
 struct ServerConfig {
   http::HttpOptions http;
@@ -30,6 +51,8 @@ struct ServerConfig {
   // The account of every access key id that is not itself 12 digits.
   std::string account_id = "000000000000";
   log::Level log_level = log::Level::kInfo;
+  // From the config file only; no flag sets them.
+  std::vector<DeclaredStream> streams;
 
   friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };

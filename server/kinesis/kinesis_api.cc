@@ -23,6 +23,17 @@ constexpr Operation kOperations[] = {
     {"PutRecords", &KinesisApi::PutRecords},
     {"GetShardIterator", &KinesisApi::GetShardIterator},
     {"GetRecords", &KinesisApi::GetRecords},
+    {"ListShards", &KinesisApi::ListShards},
+    {"IncreaseStreamRetentionPeriod",
+     &KinesisApi::IncreaseStreamRetentionPeriod},
+    {"DecreaseStreamRetentionPeriod",
+     &KinesisApi::DecreaseStreamRetentionPeriod},
+    {"UpdateStreamMode", &KinesisApi::UpdateStreamMode},
+    {"UpdateMaxRecordSize", &KinesisApi::UpdateMaxRecordSize},
+    {"UpdateStreamWarmThroughput", &KinesisApi::UpdateStreamWarmThroughput},
+    {"DescribeLimits", &KinesisApi::DescribeLimits},
+    {"DescribeAccountSettings", &KinesisApi::DescribeAccountSettings},
+    {"UpdateAccountSettings", &KinesisApi::UpdateAccountSettings},
 };
 
 }  // namespace

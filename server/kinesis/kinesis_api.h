@@ -6,8 +6,9 @@
 // they answer UnknownOperationException.
 //
 // Handlers are split by subject: stream_ops.cc (create, delete, describe,
-// list, settings), record_ops.cc (put, iterators, get), shard_ops.cc
-// (ListShards and shard-level reads).
+// list), settings_ops.cc (retention, mode, record size, warm throughput,
+// limits, account settings), record_ops.cc (put, iterators, get),
+// shard_ops.cc (ListShards).
 #pragma once
 
 #include <optional>
@@ -19,6 +20,7 @@
 #include "common/status.h"
 #include "server/catalog/catalog.h"
 #include "server/http/api_router.h"
+#include "server/kinesis/account_settings.h"
 #include "server/kinesis/shard_iterator.h"
 #include "server/kinesis/stream_manager.h"
 
@@ -69,6 +71,30 @@ class KinesisApi {
   Status GetRecords(const Context& context, const json::Value& input,
                     Encoder& output);
 
+  // shard_ops.cc
+  Status ListShards(const Context& context, const json::Value& input,
+                    Encoder& output);
+
+  // settings_ops.cc
+  Status IncreaseStreamRetentionPeriod(const Context& context,
+                                       const json::Value& input,
+                                       Encoder& output);
+  Status DecreaseStreamRetentionPeriod(const Context& context,
+                                       const json::Value& input,
+                                       Encoder& output);
+  Status UpdateStreamMode(const Context& context, const json::Value& input,
+                          Encoder& output);
+  Status UpdateMaxRecordSize(const Context& context, const json::Value& input,
+                             Encoder& output);
+  Status UpdateStreamWarmThroughput(const Context& context,
+                                    const json::Value& input, Encoder& output);
+  Status DescribeLimits(const Context& context, const json::Value& input,
+                        Encoder& output);
+  Status DescribeAccountSettings(const Context& context,
+                                 const json::Value& input, Encoder& output);
+  Status UpdateAccountSettings(const Context& context, const json::Value& input,
+                               Encoder& output);
+
  private:
   // The stream a request names by StreamName and/or StreamARN, in the
   // caller's account and region.
@@ -77,11 +103,15 @@ class KinesisApi {
   // Resolves and finds it: kResourceNotFound when absent.
   Result<std::shared_ptr<LiveStream>> FindStream(const Context& context,
                                                  const json::Value& input);
+  // Increase/DecreaseStreamRetentionPeriod, which mirror each other.
+  Status ChangeRetention(const Context& context, const json::Value& input,
+                         bool increase);
 
   StreamManager& streams_;
   catalog::Catalog& catalog_;
   const ShardIteratorCodec& iterators_;
   const KinesisLimits limits_;
+  AccountSettings account_settings_;
 };
 
 // "arn:aws:kinesis:<region>:<account>:stream/<name>"
@@ -89,5 +119,10 @@ std::string StreamArn(const StreamKey& key);
 
 // Writes one shard as DescribeStream and ListShards show it.
 void WriteShard(Encoder& out, const catalog::ShardRecord& shard);
+
+// Writes "WarmThroughput" for an on-demand stream that has one set, as
+// DescribeStreamSummary shows it; nothing otherwise.
+// REQUIRES: stream.mu held.
+void WriteWarmThroughputIfAny(Encoder& out, const LiveStream& stream);
 
 }  // namespace sluice::kinesis

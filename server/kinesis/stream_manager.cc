@@ -323,6 +323,7 @@ bool StreamManager::AdvanceLocked(LiveStream& stream, EpochMillis now) {
   }
   stream.record = std::move(next);
   stream.transition_due_at = 0;
+  stream.warm_current_mibps = stream.warm_target_mibps;
   return false;
 }
 
@@ -519,13 +520,25 @@ void StreamManager::RunMaintenance() {
     if (!Find(key).ok()) continue;  // carries out due state changes
     EpochMillis now = clock_.NowMillis();
     std::shared_lock lock(stream->mu);
-    std::chrono::milliseconds retention =
-        std::chrono::hours(stream->record.retention_hours);
-    for (LiveShard& shard : stream->shards) {
-      if (Status s = shard.log->ApplyRetention(now, retention); !s.ok()) {
-        SLUICE_LOG(kError) << "retention of " << key.name << "/"
-                           << shard.record.ShardId() << ": " << s.ToString();
-      }
+    RetainLocked(*stream, now);
+  }
+}
+
+Status StreamManager::ApplyRetention(const StreamKey& key) {
+  auto stream = Find(key);
+  if (!stream.ok()) return stream.status();
+  std::shared_lock lock((*stream)->mu);
+  RetainLocked(**stream, clock_.NowMillis());
+  return Status::Ok();
+}
+
+void StreamManager::RetainLocked(const LiveStream& stream, EpochMillis now) {
+  std::chrono::milliseconds retention =
+      std::chrono::hours(stream.record.retention_hours);
+  for (const LiveShard& shard : stream.shards) {
+    if (Status s = shard.log->ApplyRetention(now, retention); !s.ok()) {
+      SLUICE_LOG(kError) << "retention of " << stream.record.name << "/"
+                         << shard.record.ShardId() << ": " << s.ToString();
     }
   }
 }

@@ -38,6 +38,9 @@ struct StreamKey {
   friend auto operator<=>(const StreamKey&, const StreamKey&) = default;
 };
 
+// Shards of a new on-demand stream: AWS starts one at 4 MB/s in.
+inline constexpr uint32_t kOnDemandShardCount = 4;
+
 struct StreamManagerOptions {
   // How long a stream stays CREATING, UPDATING or DELETING. 0 makes SDK
   // waiters return at once; ~500 ms mimics AWS.
@@ -93,6 +96,12 @@ struct LiveStream {
   // from 0 and a stream keeps every shard it ever had.
   std::vector<LiveShard> shards;
   EpochMillis transition_due_at = 0;  // guarded by mu; when the state moves on
+  // Warm throughput of an on-demand stream (UpdateStreamWarmThroughput), in
+  // MiB/s; guarded by mu. Kept in memory only: a restart forgets it, as it
+  // forgets the account's billing commitment that warm throughput needs.
+  // `current` catches up with `target` when the stream leaves UPDATING.
+  std::optional<int64_t> warm_target_mibps;
+  std::optional<int64_t> warm_current_mibps;
 };
 
 // Where a record went, or why it could not be stored.
@@ -157,6 +166,11 @@ class StreamManager {
   uint32_t OnDemandStreamCount(std::string_view account_id,
                                std::string_view region);
 
+  // Trims every shard log of the stream to its retention period now, rather
+  // than at the next maintenance run: DecreaseStreamRetentionPeriod makes
+  // older data unreadable at once.
+  Status ApplyRetention(const StreamKey& key);
+
   // --- Records --------------------------------------------------------------
 
   // Routes each record to the open shard whose range holds its hash key and
@@ -180,6 +194,8 @@ class StreamManager {
   // REQUIRES: stream.mu held exclusively. Moves CREATING/UPDATING on to
   // ACTIVE when due. Returns true when the stream's deletion is due.
   bool AdvanceLocked(LiveStream& stream, EpochMillis now);
+  // REQUIRES: stream.mu held (shared is enough; logs trim themselves).
+  void RetainLocked(const LiveStream& stream, EpochMillis now);
   Status RemoveStream(const StreamKey& key, int64_t stream_id);
   void MaintenanceLoop();
 

@@ -9,7 +9,6 @@
 namespace sluice::kinesis {
 namespace {
 
-inline constexpr uint32_t kOnDemandShardCount = 4;  // 4 MB/s in at start
 inline constexpr int64_t kDescribeStreamPageMax = 100;
 inline constexpr int64_t kListStreamsDefaultLimit = 100;
 inline constexpr size_t kMaxTagsPerStream = 50;
@@ -195,6 +194,7 @@ Status KinesisApi::DescribeStreamSummary(const Context& context,
   output.Int(0);  // enhanced fan-out consumers arrive with part 2
   output.Key("MaxRecordSizeInKiB");
   output.Int(record.max_record_size_kib);
+  WriteWarmThroughputIfAny(output, **stream);
   output.EndObject();
   output.EndObject();
   return Status::Ok();

@@ -75,12 +75,13 @@ class AwsCliTest(unittest.TestCase):
             result.stderr)
 
     def test_operation_not_built_yet_is_unknown(self):
-        self.assertEqual(NOT_BUILT_OPERATION, "UpdateStreamWarmThroughput")
-        result = self.run_aws("kinesis", "update-stream-warm-throughput",
-                              "--stream-name", "s", "--warm-throughput-mi-bps", "10")
+        self.assertEqual(NOT_BUILT_OPERATION, "RegisterStreamConsumer")
+        result = self.run_aws("kinesis", "register-stream-consumer",
+                              "--stream-arn", "arn:aws:kinesis:us-east-1:000000000000:stream/s",
+                              "--consumer-name", "c")
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("An error occurred (UnknownOperationException) when "
-                      "calling the UpdateStreamWarmThroughput operation",
+                      "calling the RegisterStreamConsumer operation",
                       result.stderr)
 
 

@@ -93,10 +93,10 @@ class Boto3KinesisTest(unittest.TestCase):
             "must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
 
     def test_operation_not_built_yet_raises_unknown_operation(self):
-        self.assertEqual(NOT_BUILT_OPERATION, "UpdateStreamWarmThroughput")
+        self.assertEqual(NOT_BUILT_OPERATION, "RegisterStreamConsumer")
         with self.assertRaises(ClientError) as raised:
-            kinesis_client(self.server).update_stream_warm_throughput(
-                StreamName="s", WarmThroughputMiBps=10)
+            kinesis_client(self.server).register_stream_consumer(
+                StreamARN="arn:aws:kinesis:us-east-1:000000000000:stream/s", ConsumerName="c")
         error = raised.exception.response
         self.assertEqual(error["Error"]["Code"], "UnknownOperationException")
         self.assertEqual(error["ResponseMetadata"]["HTTPStatusCode"], 400)

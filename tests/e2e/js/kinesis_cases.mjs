@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { importPackage, startSluice, stopSluice } from './sluice.mjs';
 
-const { KinesisClient, ListStreamsCommand, UpdateStreamWarmThroughputCommand } =
+const { KinesisClient, ListStreamsCommand, RegisterStreamConsumerCommand } =
   await importPackage('@aws-sdk/client-kinesis');
 
 // `extraOptions(port)` returns client options added to endpoint, region and
@@ -55,10 +55,10 @@ export function kinesisSuite(title, extraOptions = () => ({})) {
 
     // A real operation without a handler yet (NOT_BUILT_OPERATION in
     // ../sluice_process.py); pick another one when it is built.
-    it('UpdateStreamWarmThroughput (not built yet) rejects with UnknownOperationException', async () => {
-      const command = new UpdateStreamWarmThroughputCommand({
-        StreamName: 's',
-        WarmThroughputMiBps: 10,
+    it('RegisterStreamConsumer (not built yet) rejects with UnknownOperationException', async () => {
+      const command = new RegisterStreamConsumerCommand({
+        StreamARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/s',
+        ConsumerName: 'c',
       });
       await assert.rejects(client.send(command), (error) => {
         assert.equal(error.name, 'UnknownOperationException', error.stack);

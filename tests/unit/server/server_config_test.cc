@@ -54,6 +54,8 @@ TEST_F(ConfigFileTest, ShippedDefaultFileMatchesTheEmbeddedDefaults) {
   other.http.max_request_bytes = 4096;
   other.http.read_timeout = std::chrono::seconds(3);
   other.http.shutdown_grace = std::chrono::seconds(3);
+  other.streams.emplace_back();
+  other.streams.back().name = "replaced-by-the-empty-array";
   loaded = LoadConfigFile(SLUICE_SOURCE_DIR "/config/default.json", other);
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(*loaded, ServerConfig());
@@ -99,6 +101,121 @@ TEST_F(ConfigFileTest, ErrorsNameTheFileTheKeyAndTheProblem) {
                 .message()
                 .rfind("config file '" + path + "': invalid JSON at byte ", 0),
             0u);
+}
+
+TEST_F(ConfigFileTest, ReadsDeclaredStreams) {
+  auto loaded = LoadConfigFile(Write(R"({"streams": [
+    {"name": "orders", "shard_count": 2, "retention_hours": 48,
+     "tags": {"team": "data", "env": ""}},
+    {"name": "clicks", "mode": "ON_DEMAND", "region": "eu-west-1",
+     "account_id": "123456789012"},
+    {"name": "plain"},
+    {"name": "orders", "mode": "PROVISIONED", "shard_count": 1,
+     "region": "eu-west-1"}
+  ]})"),
+                               ServerConfig());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->streams.size(), 4u);
+
+  DeclaredStream orders;
+  orders.name = "orders";
+  orders.mode = catalog::StreamMode::kProvisioned;
+  orders.shard_count = 2;
+  orders.retention_hours = 48;
+  orders.tags = {{"team", "data"}, {"env", ""}};
+  EXPECT_EQ(loaded->streams[0], orders);
+
+  DeclaredStream clicks;
+  clicks.name = "clicks";
+  clicks.mode = catalog::StreamMode::kOnDemand;
+  clicks.region = "eu-west-1";
+  clicks.account_id = "123456789012";
+  EXPECT_EQ(loaded->streams[1], clicks);
+
+  // Neither a shard count nor a mode: ON_DEMAND, as CreateStream decides.
+  EXPECT_EQ(loaded->streams[2].mode, catalog::StreamMode::kOnDemand);
+  EXPECT_EQ(loaded->streams[2].retention_hours, 24);
+  EXPECT_FALSE(loaded->streams[2].region);
+  EXPECT_EQ(loaded->streams[3].shard_count, 1u);
+}
+
+TEST_F(ConfigFileTest, AFileWithoutStreamsKeepsTheBaseStreams) {
+  ServerConfig base;
+  base.streams.emplace_back();
+  base.streams.back().name = "kept";
+  auto loaded = LoadConfigFile(Write(R"({"log_level": "warn"})"), base);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->streams, base.streams);
+  loaded = LoadConfigFile(Write(R"({"streams": []})"), base);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(loaded->streams.empty());
+}
+
+TEST_F(ConfigFileTest, StreamErrorsNameThePathAndTheProblem) {
+  std::string prefix =
+      "config file '" + (dir_ / "sluice.json").string() + "': ";
+  auto error = [&](const std::string& streams) {
+    return LoadError(R"({"streams": )" + streams + "}").message();
+  };
+  EXPECT_EQ(error(R"({"name": "a"})"), prefix + "'streams' must be an array");
+  EXPECT_EQ(error(R"([{"name": "a"}, 5])"),
+            prefix + "'streams[1]' must be an object");
+  EXPECT_EQ(error(R"([{"shard_count": 1}])"),
+            prefix + "'streams[0].name' is missing");
+  EXPECT_EQ(error(R"([{"name": "a b"}])"),
+            prefix +
+                "'streams[0].name' must be 1 to 128 letters, digits, '_', '.' "
+                "or '-'");
+  EXPECT_EQ(error(R"([{"name": ")" + std::string(129, 'a') + R"("}])"),
+            prefix +
+                "'streams[0].name' must be 1 to 128 letters, digits, '_', '.' "
+                "or '-'");
+  EXPECT_EQ(
+      error(R"([{"name": "a"}, {"name": "b", "shard_count": 0}])"),
+      prefix + "'streams[1].shard_count' must be an integer from 1 to 100000");
+  EXPECT_EQ(
+      error(R"([{"name": "a", "shard_count": "2"}])"),
+      prefix + "'streams[0].shard_count' must be an integer from 1 to 100000");
+  EXPECT_EQ(error(R"([{"name": "a", "mode": "on_demand"}])"),
+            prefix + "'streams[0].mode' must be PROVISIONED or ON_DEMAND");
+  EXPECT_EQ(error(R"([{"name": "a", "mode": "ON_DEMAND", "shard_count": 2}])"),
+            prefix +
+                "'streams[0].shard_count' is not allowed with mode "
+                "ON_DEMAND");
+  EXPECT_EQ(error(R"([{"name": "a", "mode": "PROVISIONED"}])"),
+            prefix +
+                "'streams[0].shard_count' is required with mode "
+                "PROVISIONED");
+  EXPECT_EQ(error(R"([{"name": "a", "retention_hours": 23}])"),
+            prefix +
+                "'streams[0].retention_hours' must be an integer from 24 to "
+                "8760");
+  EXPECT_EQ(error(R"([{"name": "a", "retention_hours": 8761}])"),
+            prefix +
+                "'streams[0].retention_hours' must be an integer from 24 to "
+                "8760");
+  EXPECT_EQ(error(R"([{"name": "a", "tags": ["x"]}])"),
+            prefix + "'streams[0].tags' must be an object of strings");
+  EXPECT_EQ(error(R"([{"name": "a", "tags": {"team": 1}}])"),
+            prefix + "'streams[0].tags.team' must be a string");
+  EXPECT_EQ(error(R"([{"name": "a", "tags": {"": "x"}}])"),
+            prefix + "'streams[0].tags.' key must be 1 to 128 characters");
+  std::string many = "{";
+  for (int i = 0; i < 51; ++i) {
+    many += (i ? ", \"k" : "\"k") + std::to_string(i) + "\": \"v\"";
+  }
+  many += "}";
+  EXPECT_EQ(error(R"([{"name": "a", "tags": )" + many + "}]"),
+            prefix + "'streams[0].tags' has 51 tags; at most 50 are allowed");
+  EXPECT_EQ(
+      error(R"([{"name": "a", "region": "EU"}])"),
+      prefix + "'streams[0].region' must be a region name such as us-east-1");
+  EXPECT_EQ(error(R"([{"name": "a", "account_id": "1"}])"),
+            prefix + "'streams[0].account_id' must be 12 digits");
+  EXPECT_EQ(error(R"([{"name": "a", "shards": 1}])"),
+            prefix + "unknown key 'streams[0].shards'");
+  EXPECT_EQ(error(R"([{"name": "a"}, {"name": "b"}, {"name": "a"}])"),
+            prefix + "'streams[2].name' repeats stream 'a' of streams[0]");
 }
 
 TEST_F(ConfigFileTest, AMissingFileIsAnError) {
