@@ -177,8 +177,8 @@ TEST_F(StreamManagerTest, SequenceNumbersIncreaseWithinAShard) {
   auto stream = manager->Find({"000000000000", "us-east-1", "orders"});
   std::string previous;
   for (int i = 0; i < 50; ++i) {
-    storage::RecordToAppend record =
-        Record("key" + std::to_string(i % 7), "data");
+    std::string key = "key" + std::to_string(i % 7);  // outlives the view
+    storage::RecordToAppend record = Record(key, "data");
     auto outcome = manager->Put(**stream, {&record, 1});
     ASSERT_TRUE(outcome[0].status.ok());
     const std::string& seq = outcome[0].sequence_number;
@@ -207,7 +207,8 @@ TEST_F(StreamManagerTest, StreamsShardsAndRecordsSurviveARestart) {
     ASSERT_TRUE(manager.CreateStream(Provisioned("orders", 2)).ok());
     auto stream = manager.Find({"000000000000", "us-east-1", "orders"});
     for (int i = 0; i < 20; ++i) {
-      storage::RecordToAppend record = Record("k" + std::to_string(i), "v");
+      std::string key = "k" + std::to_string(i);  // outlives the view
+      storage::RecordToAppend record = Record(key, "v");
       auto outcome = manager.Put(**stream, {&record, 1});
       ASSERT_TRUE(outcome[0].status.ok());
       sequence_numbers.push_back(outcome[0].sequence_number);
