@@ -221,6 +221,7 @@ void Http2Session::Start() {
     // WINDOW_UPDATE on stream 0.
     nghttp2_session_set_local_window_size(raw, NGHTTP2_FLAG_NONE, 0,
                                           ConnectionWindow(options));
+    if (self->draining_) self->SendFinalGoaway();  // Drain() came first
 
     self->last_activity_ = std::chrono::steady_clock::now();
     self->ArmIdleTimer();
@@ -236,8 +237,9 @@ void Http2Session::Start() {
 
 void Http2Session::Drain() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
-    if (self->closed_ || self->draining_ || !self->session_) return;
+    if (self->closed_ || self->draining_) return;
     self->draining_ = true;
+    if (!self->session_) return;  // Start() sends the GOAWAY
     if (self->streams_.empty()) {
       self->SendFinalGoaway();
     } else {
