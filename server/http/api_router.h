@@ -37,6 +37,7 @@ struct ApiRequest {
   std::string content_type;  // as sent, parameters included
   std::string target;        // X-Amz-Target
   std::string authorization;
+  std::string host;  // Host, or :authority on HTTP/2; SigV4 signs it
   bool has_date_header = false;  // X-Amz-Date or Date present
   std::string body;
 };

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/log.h"
+#include "server/http/connection.h"
 #include "server/http/listener.h"
-#include "server/http/session.h"
 
 namespace sluice::http {
 
@@ -85,7 +85,9 @@ void HttpServer::Shutdown() {
   impl_->stopped = true;
 
   impl_->listener->Stop();
-  for (auto& session : impl_->registry.BeginShutdown()) session->Drain();
+  for (auto& connection : impl_->registry.BeginShutdown()) {
+    connection->Drain();
+  }
   auto deadline =
       std::chrono::steady_clock::now() + impl_->options.shutdown_grace;
   if (!impl_->registry.WaitUntilEmpty(deadline)) {

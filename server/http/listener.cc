@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "common/log.h"
+#include "server/http/protocol_detector.h"
 
 namespace sluice::http {
 
@@ -83,7 +84,7 @@ void Listener::OnAccept(beast::error_code ec, tcp::socket socket) {
     return;
   }
   socket.set_option(tcp::no_delay(true), ec);
-  std::make_shared<Session>(std::move(socket), env_)->Start();
+  std::make_shared<ProtocolDetector>(std::move(socket), env_)->Start();
   DoAccept();
 }
 

@@ -1,13 +1,15 @@
-// Accepts TCP connections and starts a Session for each, on its own strand.
+// Accepts TCP connections and starts a ProtocolDetector for each, on its own
+// strand; it hands the connection to an HTTP/1.1 or an HTTP/2 session.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/error.hpp>
 #include <memory>
 
 #include "common/status.h"
-#include "server/http/session.h"
+#include "server/http/connection.h"
 
 namespace sluice::http {
 

@@ -18,37 +18,9 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
 
-bool SessionRegistry::Add(const std::shared_ptr<Session>& session) {
-  std::lock_guard lock(mu_);
-  if (shutting_down_) return false;
-  sessions_.emplace(session.get(), session);
-  return true;
-}
-
-void SessionRegistry::Remove(const Session* session) {
-  std::lock_guard lock(mu_);
-  sessions_.erase(session);
-  if (sessions_.empty()) emptied_.notify_all();
-}
-
-std::vector<std::shared_ptr<Session>> SessionRegistry::BeginShutdown() {
-  std::lock_guard lock(mu_);
-  shutting_down_ = true;
-  std::vector<std::shared_ptr<Session>> alive;
-  for (auto& [key, weak] : sessions_) {
-    if (auto session = weak.lock()) alive.push_back(std::move(session));
-  }
-  return alive;
-}
-
-bool SessionRegistry::WaitUntilEmpty(
-    std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock lock(mu_);
-  return emptied_.wait_until(lock, deadline, [&] { return sessions_.empty(); });
-}
-
-Session::Session(tcp::socket socket, SessionEnvironment& env)
-    : stream_(std::move(socket)), env_(env) {}
+Session::Session(tcp::socket socket, SessionEnvironment& env,
+                 beast::flat_buffer already_read)
+    : stream_(std::move(socket)), env_(env), buffer_(std::move(already_read)) {}
 
 Session::~Session() { env_.registry.Remove(this); }
 
@@ -142,6 +114,7 @@ void Session::Dispatch() {
   api.content_type = std::string(request[bhttp::field::content_type]);
   api.target = std::string(request["X-Amz-Target"]);
   api.authorization = std::string(request[bhttp::field::authorization]);
+  api.host = std::string(request[bhttp::field::host]);
   api.has_date_header =
       request.count("X-Amz-Date") > 0 || request.count(bhttp::field::date) > 0;
   api.body = std::move(request.body());
@@ -225,13 +198,9 @@ void Session::Close() {
 }
 
 Session::Response Session::HealthResponse() const {
-  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::steady_clock::now() - env_.started_at);
   Response response{bhttp::status::ok, 11};
   response.set(bhttp::field::content_type, "application/json");
-  response.body() =
-      std::string("{\"status\":\"ok\",\"version\":\"") + SLUICE_VERSION +
-      "\",\"uptime_seconds\":" + std::to_string(uptime.count()) + "}";
+  response.body() = HealthBody(env_);
   return response;
 }
 

@@ -1,70 +1,37 @@
 // One HTTP/1.1 connection: reads requests one at a time, hands each to the
 // AWS protocol layer on the worker pool, writes the answer, and keeps the
-// connection alive for the next one.
+// connection alive for the next one. HTTP/2 connections go to Http2Session.
 #pragma once
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <unordered_map>
-#include <vector>
 
-#include "server/http/api_router.h"
-#include "server/http/http_options.h"
+#include "server/http/connection.h"
 
 namespace sluice::http {
 
-class Session;
-
-// Tracks the live sessions so that shutdown can drain them. Thread-safe.
-class SessionRegistry {
- public:
-  // False once shutdown has begun: the caller drops the connection.
-  bool Add(const std::shared_ptr<Session>& session);
-  void Remove(const Session* session);
-  // Marks shutdown and returns the sessions alive at this moment.
-  std::vector<std::shared_ptr<Session>> BeginShutdown();
-  // True if every session ended before `deadline`.
-  bool WaitUntilEmpty(std::chrono::steady_clock::time_point deadline);
-
- private:
-  std::mutex mu_;
-  std::condition_variable emptied_;
-  bool shutting_down_ = false;  // guarded by mu_
-  std::unordered_map<const Session*, std::weak_ptr<Session>>
-      sessions_;  // guarded by mu_
-};
-
-// What every session shares with the server that accepted it. Outlives them.
-struct SessionEnvironment {
-  const ApiRouter& router;
-  boost::asio::thread_pool& workers;
-  const HttpOptions& options;
-  SessionRegistry& registry;
-  std::chrono::steady_clock::time_point started_at;
-};
-
 // Owned by the handlers it has pending (shared_from_this); every member is
 // touched only on the connection's strand, the executor of `stream_`.
-class Session : public std::enable_shared_from_this<Session> {
+// `already_read` holds the bytes ProtocolDetector read to tell HTTP/1.1 from
+// HTTP/2; the parser reads them before the socket.
+class Session : public Connection,
+                public std::enable_shared_from_this<Session> {
  public:
-  Session(boost::asio::ip::tcp::socket socket, SessionEnvironment& env);
-  ~Session();
+  Session(boost::asio::ip::tcp::socket socket, SessionEnvironment& env,
+          boost::beast::flat_buffer already_read = {});
+  ~Session() override;
 
   void Start();
-  // Thread-safe. Closes the connection now if it is idle, else right after
-  // the response to the request in flight.
-  void Drain();
+  // Closes the connection now if it is idle, else right after the response
+  // to the request in flight.
+  void Drain() override;
 
  private:
   using Parser =
