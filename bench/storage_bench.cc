@@ -58,7 +58,7 @@ std::unique_ptr<FileShardLog> OpenLog(const std::filesystem::path& dir,
   return std::move(*log);
 }
 
-FsyncMode ModeArg(const benchmark::State& state, int index) {
+FsyncMode ModeArg(const benchmark::State& state, size_t index) {
   return static_cast<FsyncMode>(state.range(index));
 }
 

@@ -58,7 +58,8 @@ void RunWritersAndReaders(ShardLog& log) {
       int seen = 0;
       bool done = testing::PollUntil([&] {
         if (failed) return true;
-        Result<ReadResult> read = log.Read(offset, 1 + r * 13, 4096);
+        Result<ReadResult> read =
+            log.Read(offset, static_cast<size_t>(1 + r * 13), 4096);
         if (!read.ok()) {
           ADD_FAILURE() << read.status().ToString();
           failed = true;
