@@ -43,6 +43,28 @@ void WriteEncryption(Encoder& out, const catalog::StreamRecord& stream) {
   }
 }
 
+// The members DescribeStream and DescribeStreamSummary both open with.
+void WriteIdentity(Encoder& out, const catalog::StreamRecord& stream) {
+  out.Key("StreamName");
+  out.String(stream.name);
+  out.Key("StreamARN");
+  out.String(stream.Arn());
+  out.Key("StreamStatus");
+  out.String(catalog::ToString(stream.status));
+  WriteModeDetails(out, stream.mode);
+}
+
+// Retention, age, monitoring and encryption, as both describe operations
+// report them.
+void WriteSettings(Encoder& out, const catalog::StreamRecord& stream) {
+  out.Key("RetentionPeriodHours");
+  out.Int(stream.retention_hours);
+  out.Key("StreamCreationTimestamp");
+  out.Timestamp(stream.created_at);
+  WriteEnhancedMonitoring(out, stream);
+  WriteEncryption(out, stream);
+}
+
 std::optional<std::string_view> StreamModeOf(const json::Value& input) {
   auto details = input.FindMember("StreamModeDetails");
   if (details == input.MemberEnd() || !details->value.IsObject())
@@ -126,13 +148,7 @@ Status KinesisApi::DescribeStream(const Context& context,
   output.StartObject();
   output.Key("StreamDescription");
   output.StartObject();
-  output.Key("StreamName");
-  output.String(record.name);
-  output.Key("StreamARN");
-  output.String(record.Arn());
-  output.Key("StreamStatus");
-  output.String(catalog::ToString(record.status));
-  WriteModeDetails(output, record.mode);
+  WriteIdentity(output, record);
   output.Key("Shards");
   output.StartArray();
   int64_t written = 0;
@@ -150,12 +166,7 @@ Status KinesisApi::DescribeStream(const Context& context,
   output.EndArray();
   output.Key("HasMoreShards");
   output.Bool(has_more);
-  output.Key("RetentionPeriodHours");
-  output.Int(record.retention_hours);
-  output.Key("StreamCreationTimestamp");
-  output.Timestamp(record.created_at);
-  WriteEnhancedMonitoring(output, record);
-  WriteEncryption(output, record);
+  WriteSettings(output, record);
   output.EndObject();
   output.EndObject();
   return Status::Ok();
@@ -175,19 +186,8 @@ Status KinesisApi::DescribeStreamSummary(const Context& context,
   output.StartObject();
   output.Key("StreamDescriptionSummary");
   output.StartObject();
-  output.Key("StreamName");
-  output.String(record.name);
-  output.Key("StreamARN");
-  output.String(record.Arn());
-  output.Key("StreamStatus");
-  output.String(catalog::ToString(record.status));
-  WriteModeDetails(output, record.mode);
-  output.Key("RetentionPeriodHours");
-  output.Int(record.retention_hours);
-  output.Key("StreamCreationTimestamp");
-  output.Timestamp(record.created_at);
-  WriteEnhancedMonitoring(output, record);
-  WriteEncryption(output, record);
+  WriteIdentity(output, record);
+  WriteSettings(output, record);
   output.Key("OpenShardCount");
   output.Int(open_shards);
   output.Key("ConsumerCount");
