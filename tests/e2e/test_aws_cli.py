@@ -85,5 +85,42 @@ class AwsCliTest(unittest.TestCase):
                       result.stderr)
 
 
+    def run_json(self, *args):
+        result = self.run_aws(*args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout) if result.stdout.strip() else None
+
+    def test_the_main_flow_of_a_stream(self):
+        self.run_json("kinesis", "create-stream", "--stream-name", "cli-flow",
+                      "--shard-count", "2")
+        described = self.run_json("kinesis", "describe-stream-summary",
+                                  "--stream-name", "cli-flow")
+        self.assertEqual(described["StreamDescriptionSummary"]["OpenShardCount"], 2)
+        # CLI v1 sends the --data text as the record's bytes.
+        put = self.run_json("kinesis", "put-record", "--stream-name", "cli-flow",
+                            "--partition-key", "a", "--data", "hello")
+        self.assertEqual(put["ShardId"], "shardId-000000000000")
+        batch = self.run_json("kinesis", "put-records", "--stream-name", "cli-flow",
+                              "--records", json.dumps([
+                                  {"Data": "b25l", "PartitionKey": "a"},
+                                  {"Data": "dHdv", "PartitionKey": "a"}]))
+        self.assertEqual(batch["FailedRecordCount"], 0)
+        iterator = self.run_json("kinesis", "get-shard-iterator", "--stream-name",
+                                 "cli-flow", "--shard-id", "shardId-000000000000",
+                                 "--shard-iterator-type", "TRIM_HORIZON")["ShardIterator"]
+        records = self.run_json("kinesis", "get-records", "--shard-iterator",
+                                iterator)["Records"]
+        self.assertEqual(len(records), 3)
+        self.assertEqual(records[0]["SequenceNumber"], put["SequenceNumber"])
+        self.assertEqual([r["PartitionKey"] for r in records], ["a", "a", "a"])
+        shards = self.run_json("kinesis", "list-shards", "--stream-name", "cli-flow")
+        self.assertEqual([s["ShardId"] for s in shards["Shards"]],
+                         ["shardId-000000000000", "shardId-000000000001"])
+        self.run_json("kinesis", "delete-stream", "--stream-name", "cli-flow")
+        missing = self.run_aws("kinesis", "describe-stream", "--stream-name", "cli-flow")
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("ResourceNotFoundException", missing.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
