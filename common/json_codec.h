@@ -19,7 +19,9 @@ std::unique_ptr<Encoder> NewJsonEncoder();
 
 // Parses a request body that must be one JSON object (strict UTF-8, nothing
 // after it). False for anything else; AWS answers those with a bare
-// SerializationException, so no detail is kept.
-bool DecodeJsonObject(std::string_view body, json::Document& out);
+// SerializationException, so no detail is kept. Parses in place: the
+// document's strings point into `body`, which must outlive it, and whose
+// contents are no longer the original text afterwards.
+bool DecodeJsonObject(std::string& body, json::Document& out);
 
 }  // namespace sluice

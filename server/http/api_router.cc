@@ -49,7 +49,8 @@ ApiResponse XmlError(unsigned status, std::string_view type,
 // into the document handlers see, and how to write answers.
 struct WireCodec {
   std::string_view content_type;
-  bool (*decode)(std::string_view body, json::Document& out);
+  // May reuse `body`'s memory for the document's strings (in-situ parsing).
+  bool (*decode)(std::string& body, json::Document& out);
   std::unique_ptr<Encoder> (*new_encoder)();
 };
 
@@ -109,7 +110,7 @@ std::string ApiRouter::AccountFor(std::string_view access_key_id) const {
   return options_.default_account_id;
 }
 
-ApiResponse ApiRouter::Handle(const ApiRequest& request) const {
+ApiResponse ApiRouter::Handle(ApiRequest request) const {
   std::string request_id = NewUuid();
   ApiResponse response = [&] {
     if (request.method != "POST") {

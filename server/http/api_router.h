@@ -69,7 +69,9 @@ class ApiRouter {
   void Register(std::string_view api, std::string_view operation,
                 ApiHandler handler);
 
-  ApiResponse Handle(const ApiRequest& request) const;
+  // Takes the request by value: the body is parsed in place, and the
+  // handler's view of the input points into it.
+  ApiResponse Handle(ApiRequest request) const;
 
  private:
   // Which account an access key id belongs to: a 12-digit key id is taken as

@@ -465,7 +465,7 @@ void Http2Session::Dispatch(int32_t stream_id, Stream& stream) {
   // and the answer comes back to this connection's strand.
   net::post(env_.workers, [self = shared_from_this(), stream_id,
                            api = std::move(stream.request)]() mutable {
-    ApiResponse answer = self->env_.router.Handle(api);
+    ApiResponse answer = self->env_.router.Handle(std::move(api));
     net::post(self->stream_.get_executor(),
               [self, stream_id, answer = std::move(answer)]() mutable {
                 self->Respond(stream_id, std::move(answer));

@@ -132,7 +132,7 @@ void Session::Dispatch() {
   // must never do. The answer comes back to this connection's strand.
   net::post(env_.workers, [self = shared_from_this(), api = std::move(api),
                            version, keep_alive]() mutable {
-    ApiResponse answer = self->env_.router.Handle(api);
+    ApiResponse answer = self->env_.router.Handle(std::move(api));
     Response response{static_cast<bhttp::status>(answer.status), version};
     if (!answer.content_type.empty()) {
       response.set(bhttp::field::content_type, answer.content_type);

@@ -31,31 +31,41 @@ TEST(JsonEncoderTest, WritesBlobsAsBase64AndTimestampsAsSecondsWithMillis) {
             R"("Before1970":-1.999,"List":[-5,true,null,"q\"uote"]})");
 }
 
-TEST(DecodeJsonObjectTest, AcceptsOnlyOneObject) {
+// True when `text` decodes; the document dies with the text it points into.
+bool Decodes(std::string text) {
   json::Document doc;
-  EXPECT_TRUE(DecodeJsonObject(R"({"a": 1})", doc));
-  EXPECT_TRUE(doc.IsObject());
-  EXPECT_TRUE(DecodeJsonObject(" {} \n", doc));
-  EXPECT_FALSE(DecodeJsonObject("", doc));
-  EXPECT_FALSE(DecodeJsonObject("{", doc));
-  EXPECT_FALSE(DecodeJsonObject("[]", doc));
-  EXPECT_FALSE(DecodeJsonObject("5", doc));
-  EXPECT_FALSE(DecodeJsonObject("{} {}", doc));
-  EXPECT_FALSE(DecodeJsonObject("{\"a\": \"\xff\"}", doc));  // not UTF-8
+  return DecodeJsonObject(text, doc) && doc.IsObject();
+}
+
+TEST(DecodeJsonObjectTest, AcceptsOnlyOneObject) {
+  EXPECT_TRUE(Decodes(R"({"a": 1})"));
+  EXPECT_TRUE(Decodes(" {} \n"));
+  EXPECT_FALSE(Decodes(""));
+  EXPECT_FALSE(Decodes("{"));
+  EXPECT_FALSE(Decodes("[]"));
+  EXPECT_FALSE(Decodes("5"));
+  EXPECT_FALSE(Decodes("{} {}"));
+  EXPECT_FALSE(Decodes("{\"a\": \"\xff\"}"));  // not UTF-8
+}
+
+TEST(DecodeJsonObjectTest, ParsesInPlaceWithEscapesDecoded) {
+  std::string body = R"({"k": "a\"b\u00e9", "n": 5})";
+  json::Document doc;
+  ASSERT_TRUE(DecodeJsonObject(body, doc));
+  EXPECT_EQ(json::AsView(doc["k"]), "a\"b\xc3\xa9");
+  EXPECT_EQ(doc["n"].GetInt(), 5);
 }
 
 TEST(DecodeJsonObjectTest, RefusesNestingDeeperThanAThousandLevels) {
-  json::Document doc;
   auto nested = [](int depth) {
     return "{\"a\":" + std::string(static_cast<size_t>(depth), '[') +
            std::string(static_cast<size_t>(depth), ']') + "}";
   };
-  EXPECT_TRUE(DecodeJsonObject(nested(999), doc));
-  EXPECT_FALSE(DecodeJsonObject(nested(1000), doc));
-  EXPECT_FALSE(DecodeJsonObject(nested(1000000), doc));
+  EXPECT_TRUE(Decodes(nested(999)));
+  EXPECT_FALSE(Decodes(nested(1000)));
+  EXPECT_FALSE(Decodes(nested(1000000)));
   // Brackets inside strings are text, not nesting.
-  EXPECT_TRUE(
-      DecodeJsonObject("{\"a\":\"" + std::string(5000, '[') + "\\\"\"}", doc));
+  EXPECT_TRUE(Decodes("{\"a\":\"" + std::string(5000, '[') + "\\\"\"}"));
 }
 
 }  // namespace
