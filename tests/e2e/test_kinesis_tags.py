@@ -299,6 +299,39 @@ class MonitoringTest(AccountTest):
             StreamName="ghost", ShardLevelMetrics=["ALL"])
 
 
+class UpdatingTest(AccountTest):
+    """Streams stay UPDATING for a minute here, long past any test."""
+    server_args = ("--update-stream-delay-ms", "60000")
+
+    def test_encryption_passes_through_updating_which_refuses_changes(self):
+        self.kinesis.create_stream(StreamName="busy", ShardCount=1)
+        self.kinesis.start_stream_encryption(
+            StreamName="busy", EncryptionType="KMS", KeyId=KEY_GUID)
+        self.assertEqual(self.summary("busy")["StreamStatus"], "UPDATING")
+        message = (f"Stream busy under account {self.account} not ACTIVE, "
+                   "instead in state UPDATING")
+        for call, kwargs in (
+                (self.kinesis.add_tags_to_stream,
+                 {"StreamName": "busy", "Tags": {"a": "b"}}),
+                (self.kinesis.remove_tags_from_stream,
+                 {"StreamName": "busy", "TagKeys": ["a"]}),
+                (self.kinesis.tag_resource,
+                 {"ResourceARN": self.arn("busy"), "Tags": {"a": "b"}}),
+                (self.kinesis.stop_stream_encryption,
+                 {"StreamName": "busy", "EncryptionType": "KMS",
+                  "KeyId": KEY_GUID}),
+                (self.kinesis.enable_enhanced_monitoring,
+                 {"StreamName": "busy", "ShardLevelMetrics": ["ALL"]})):
+            with self.subTest(call=call.__name__):
+                self.assertError(call, "ResourceInUseException", message,
+                                 **kwargs)
+        # Reads work in any state.
+        self.assertEqual(
+            self.kinesis.list_tags_for_stream(StreamName="busy")["Tags"], [])
+        self.assertEqual(self.kinesis.list_tags_for_resource(
+            ResourceARN=self.arn("busy"))["Tags"], [])
+
+
 class RestartTest(unittest.TestCase):
 
     @classmethod
