@@ -122,6 +122,13 @@ class TagsTest(AccountTest):
             self.kinesis.list_tags_for_stream(StreamName="born")["Tags"],
             [{"Key": "x", "Value": "1"}])
 
+    def test_create_stream_refuses_bad_tag_characters(self):
+        self.assertError(self.kinesis.create_stream, "InvalidArgumentException",
+                         INVALID_CHARACTERS, StreamName="bad", ShardCount=1,
+                         Tags={"a*": "1"})
+        self.assertEqual(
+            self.kinesis.list_streams()["StreamNames"], ["tagged"])
+
     def test_resource_arn_operations_share_the_stream_tags(self):
         arn = self.arn("tagged")
         self.kinesis.tag_resource(ResourceARN=arn, Tags={"b": "2", "a": "1"})
