@@ -187,6 +187,10 @@ struct Catalog::Statements {
   Statement delete_tag;
   Statement list_tags;
   Statement delete_stream_tags;
+  Statement upsert_policy;
+  Statement select_policy;
+  Statement delete_policy;
+  Statement delete_stream_policies;
   Statement save_checkpoint;
   Statement load_checkpoint;
 
@@ -259,6 +263,17 @@ struct Catalog::Statements {
         // '0' is the byte after '/', so the range uses the primary key.
         {&Statements::delete_stream_tags, "delete stream tags",
          "DELETE FROM tags WHERE arn = ?1 "
+         "OR (arn >= ?1 || '/' AND arn < ?1 || '0')"},
+        {&Statements::upsert_policy, "write resource policy",
+         "INSERT INTO resource_policies (arn, policy) VALUES (?1, ?2) "
+         "ON CONFLICT (arn) DO UPDATE SET policy = excluded.policy"},
+        {&Statements::select_policy, "read resource policy",
+         "SELECT policy FROM resource_policies WHERE arn = ?1"},
+        {&Statements::delete_policy, "delete resource policy",
+         "DELETE FROM resource_policies WHERE arn = ?1"},
+        // As delete_stream_tags: the stream's ARN and every ARN below it.
+        {&Statements::delete_stream_policies, "delete stream policies",
+         "DELETE FROM resource_policies WHERE arn = ?1 "
          "OR (arn >= ?1 || '/' AND arn < ?1 || '0')"},
         {&Statements::save_checkpoint, "save checkpoint",
          "INSERT INTO checkpoints (reader, stream_id, shard_index, position) "
@@ -481,6 +496,12 @@ Status Catalog::DeleteStream(int64_t stream_id) {
     if (!ran.ok()) return ran;
   }
   {
+    StatementUse unpolicy(statements_->delete_stream_policies);
+    unpolicy->BindText(1, (*stream)->Arn());
+    Status ran = unpolicy->Run();
+    if (!ran.ok()) return ran;
+  }
+  {
     // Cascades to shards, shard-level metrics and, through shards,
     // checkpoints.
     StatementUse remove(statements_->delete_stream);
@@ -596,6 +617,37 @@ Result<Tags> Catalog::ListTags(std::string_view arn) {
     tags.emplace_back(list->ColumnText(0), list->ColumnText(1));
   }
   return tags;
+}
+
+// --- Resource policies ------------------------------------------------------
+
+Status Catalog::PutResourcePolicy(std::string_view arn,
+                                  std::string_view policy) {
+  std::lock_guard lock(mu_);
+  StatementUse upsert(statements_->upsert_policy);
+  upsert->BindText(1, arn);
+  upsert->BindText(2, policy);
+  return upsert->Run();
+}
+
+Result<std::optional<std::string>> Catalog::GetResourcePolicy(
+    std::string_view arn) {
+  std::lock_guard lock(mu_);
+  StatementUse select(statements_->select_policy);
+  select->BindText(1, arn);
+  Result<bool> row = select->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(select->ColumnText(0));
+}
+
+Result<bool> Catalog::DeleteResourcePolicy(std::string_view arn) {
+  std::lock_guard lock(mu_);
+  StatementUse remove(statements_->delete_policy);
+  remove->BindText(1, arn);
+  Status ran = remove->Run();
+  if (!ran.ok()) return ran;
+  return db_.Changes() > 0;
 }
 
 // --- Checkpoints ------------------------------------------------------------

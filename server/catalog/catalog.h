@@ -137,7 +137,8 @@ class Catalog {
   Status UpdateStream(const StreamRecord& stream);
 
   // Deletes the stream with its shards, shard-level metrics, checkpoints, and
-  // the tags of its ARN and of ARNs under it (its consumers). kResourceNotFound
+  // the tags and resource policies of its ARN and of ARNs under it (its
+  // consumers). kResourceNotFound
   // "Stream with id <id> not found." if there is no such stream.
   Status DeleteStream(int64_t stream_id);
 
@@ -169,6 +170,17 @@ class Catalog {
                        const std::vector<std::string>& keys);
   // Sorted by key, in byte order.
   Result<Tags> ListTags(std::string_view arn);
+
+  // --- Resource policies ----------------------------------------------------
+  // One policy document per resource ARN, stored verbatim and never enforced.
+  // Like tags, the catalog does not check that the resource exists.
+
+  // Inserts or replaces the ARN's policy.
+  Status PutResourcePolicy(std::string_view arn, std::string_view policy);
+  // nullopt if the ARN has none.
+  Result<std::optional<std::string>> GetResourcePolicy(std::string_view arn);
+  // Whether there was one to delete.
+  Result<bool> DeleteResourcePolicy(std::string_view arn);
 
   // --- Reader checkpoints ---------------------------------------------------
   // One position per named reader (a consumer, a delivery stream) per shard.

@@ -90,9 +90,19 @@ CREATE INDEX checkpoints_by_shard ON checkpoints (stream_id, shard_index);
 )sql";
 
 // Append new versions here; never edit one that has shipped.
+// Resource-based policies (Put/Get/DeleteResourcePolicy), keyed by ARN like
+// tags: the document is stored verbatim and never enforced.
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE resource_policies (
+  arn     TEXT PRIMARY KEY,
+  policy  TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "streams, shards, shard-level metrics, tags, checkpoints",
               kV1},
+    Migration{2, "resource policies", kV2},
 };
 
 Status Failed(std::string_view what, const Status& cause) {

@@ -34,6 +34,19 @@ constexpr Operation kOperations[] = {
     {"DescribeLimits", &KinesisApi::DescribeLimits},
     {"DescribeAccountSettings", &KinesisApi::DescribeAccountSettings},
     {"UpdateAccountSettings", &KinesisApi::UpdateAccountSettings},
+    {"AddTagsToStream", &KinesisApi::AddTagsToStream},
+    {"RemoveTagsFromStream", &KinesisApi::RemoveTagsFromStream},
+    {"ListTagsForStream", &KinesisApi::ListTagsForStream},
+    {"TagResource", &KinesisApi::TagResource},
+    {"UntagResource", &KinesisApi::UntagResource},
+    {"ListTagsForResource", &KinesisApi::ListTagsForResource},
+    {"PutResourcePolicy", &KinesisApi::PutResourcePolicy},
+    {"GetResourcePolicy", &KinesisApi::GetResourcePolicy},
+    {"DeleteResourcePolicy", &KinesisApi::DeleteResourcePolicy},
+    {"StartStreamEncryption", &KinesisApi::StartStreamEncryption},
+    {"StopStreamEncryption", &KinesisApi::StopStreamEncryption},
+    {"EnableEnhancedMonitoring", &KinesisApi::EnableEnhancedMonitoring},
+    {"DisableEnhancedMonitoring", &KinesisApi::DisableEnhancedMonitoring},
 };
 
 }  // namespace

@@ -8,7 +8,8 @@
 // Handlers are split by subject: stream_ops.cc (create, delete, describe,
 // list), settings_ops.cc (retention, mode, record size, warm throughput,
 // limits, account settings), record_ops.cc (put, iterators, get),
-// shard_ops.cc (ListShards).
+// shard_ops.cc (ListShards), tag_ops.cc (tags, resource policies),
+// encryption_ops.cc (encryption, enhanced monitoring).
 #pragma once
 
 #include <optional>
@@ -95,6 +96,36 @@ class KinesisApi {
   Status UpdateAccountSettings(const Context& context, const json::Value& input,
                                Encoder& output);
 
+  // tag_ops.cc
+  Status AddTagsToStream(const Context& context, const json::Value& input,
+                         Encoder& output);
+  Status RemoveTagsFromStream(const Context& context, const json::Value& input,
+                              Encoder& output);
+  Status ListTagsForStream(const Context& context, const json::Value& input,
+                           Encoder& output);
+  Status TagResource(const Context& context, const json::Value& input,
+                     Encoder& output);
+  Status UntagResource(const Context& context, const json::Value& input,
+                       Encoder& output);
+  Status ListTagsForResource(const Context& context, const json::Value& input,
+                             Encoder& output);
+  Status PutResourcePolicy(const Context& context, const json::Value& input,
+                           Encoder& output);
+  Status GetResourcePolicy(const Context& context, const json::Value& input,
+                           Encoder& output);
+  Status DeleteResourcePolicy(const Context& context, const json::Value& input,
+                              Encoder& output);
+
+  // encryption_ops.cc
+  Status StartStreamEncryption(const Context& context, const json::Value& input,
+                               Encoder& output);
+  Status StopStreamEncryption(const Context& context, const json::Value& input,
+                              Encoder& output);
+  Status EnableEnhancedMonitoring(const Context& context,
+                                  const json::Value& input, Encoder& output);
+  Status DisableEnhancedMonitoring(const Context& context,
+                                   const json::Value& input, Encoder& output);
+
  private:
   // The stream a request names by StreamName and/or StreamARN, in the
   // caller's account and region.
@@ -106,6 +137,16 @@ class KinesisApi {
   // Increase/DecreaseStreamRetentionPeriod, which mirror each other.
   Status ChangeRetention(const Context& context, const json::Value& input,
                          bool increase);
+  // The stream a ResourceARN names (tag_ops.cc): kResourceNotFound for a
+  // consumer ARN, as no consumers exist yet.
+  Result<StreamKey> ResolveResource(const Context& context,
+                                    const json::Value& input) const;
+  Status AddTags(const StreamKey& key, const json::Value& input);
+  Status RemoveTags(const StreamKey& key, const json::Value& input);
+  Status ChangeEncryption(const Context& context, const json::Value& input,
+                          bool start);
+  Status ChangeMonitoring(const Context& context, const json::Value& input,
+                          bool enable, Encoder& output);
 
   StreamManager& streams_;
   catalog::Catalog& catalog_;

@@ -4,6 +4,7 @@
 
 #include "server/kinesis/kinesis_api.h"
 #include "server/kinesis/next_token.h"
+#include "server/kinesis/tag_rules.h"
 #include "server/model/service_model.h"
 
 namespace sluice::kinesis {
@@ -11,7 +12,6 @@ namespace {
 
 inline constexpr int64_t kDescribeStreamPageMax = 100;
 inline constexpr int64_t kListStreamsDefaultLimit = 100;
-inline constexpr size_t kMaxTagsPerStream = 50;
 
 void WriteModeDetails(Encoder& out, catalog::StreamMode mode) {
   out.Key("StreamModeDetails");
@@ -108,11 +108,12 @@ Status KinesisApi::CreateStream(const Context& context,
     for (auto& tag : it->value.GetObject()) {
       tags.emplace_back(json::AsView(tag.name), json::AsView(tag.value));
     }
-    if (tags.size() > kMaxTagsPerStream) {
+    if (tags.size() > kMaxTagsPerResource) {
       return Status(ErrorCode::kInvalidArgument,
                     "Failed to create stream " + request.key.name +
                         " because the number of tags exceeds the limit of 50.");
     }
+    if (Status s = CheckTagCharacters(tags); !s.ok()) return s;
   }
 
   auto created = streams_.CreateStream(request);

@@ -507,6 +507,49 @@ TEST_F(CatalogTest, TagsBelongToOneArn) {
   EXPECT_THAT(*tags, IsEmpty());
 }
 
+// --- Resource policies ----------------------------------------------------
+
+TEST_F(CatalogTest, ResourcePolicyIsStoredVerbatimAndReplaced) {
+  const std::string arn = MakeStream("orders", 1).Arn();
+  Result<std::optional<std::string>> policy = catalog_->GetResourcePolicy(arn);
+  ASSERT_THAT(policy, IsOk());
+  EXPECT_EQ(*policy, std::nullopt);
+  ASSERT_THAT(catalog_->PutResourcePolicy(arn, R"({ "Version" : "1" })"),
+              IsOk());
+  policy = catalog_->GetResourcePolicy(arn);
+  ASSERT_THAT(policy, IsOk());
+  EXPECT_EQ(*policy, R"({ "Version" : "1" })");
+  ASSERT_THAT(catalog_->PutResourcePolicy(arn, "{}"), IsOk());
+  policy = catalog_->GetResourcePolicy(arn);
+  ASSERT_THAT(policy, IsOk());
+  EXPECT_EQ(*policy, "{}");
+}
+
+TEST_F(CatalogTest, DeleteResourcePolicySaysWhetherThereWasOne) {
+  const std::string arn = MakeStream("orders", 1).Arn();
+  ASSERT_THAT(catalog_->PutResourcePolicy(arn, "{}"), IsOk());
+  Result<bool> deleted = catalog_->DeleteResourcePolicy(arn);
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_TRUE(*deleted);
+  deleted = catalog_->DeleteResourcePolicy(arn);
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_FALSE(*deleted);
+}
+
+TEST_F(CatalogTest, DeleteStreamDropsItsResourcePolicies) {
+  const StreamRecord stream = Create("orders", 1);
+  const std::string consumer = stream.Arn() + "/consumer/app:1700000000";
+  ASSERT_THAT(catalog_->PutResourcePolicy(stream.Arn(), "{}"), IsOk());
+  ASSERT_THAT(catalog_->PutResourcePolicy(consumer, "{}"), IsOk());
+  ASSERT_THAT(catalog_->DeleteStream(stream.stream_id), IsOk());
+  for (const std::string& arn : {stream.Arn(), consumer}) {
+    Result<std::optional<std::string>> policy =
+        catalog_->GetResourcePolicy(arn);
+    ASSERT_THAT(policy, IsOk());
+    EXPECT_EQ(*policy, std::nullopt) << arn;
+  }
+}
+
 // --- Checkpoints ------------------------------------------------------------
 
 TEST_F(CatalogTest, CheckpointsSaveLoadAndOverwrite) {

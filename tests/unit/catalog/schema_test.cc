@@ -58,7 +58,7 @@ TEST(SchemaTest, MigratesEmptyDatabaseToCurrentVersion) {
   EXPECT_EQ(*version, CurrentSchemaVersion());
   EXPECT_EQ(UserVersion(db), CurrentSchemaVersion());
   for (const char* table : {"streams", "stream_shard_level_metrics", "shards",
-                            "tags", "checkpoints"}) {
+                            "tags", "checkpoints", "resource_policies"}) {
     EXPECT_TRUE(HasTable(db, table)) << table;
   }
 }
