@@ -34,6 +34,9 @@ constexpr Operation kOperations[] = {
     {"DescribeLimits", &KinesisApi::DescribeLimits},
     {"DescribeAccountSettings", &KinesisApi::DescribeAccountSettings},
     {"UpdateAccountSettings", &KinesisApi::UpdateAccountSettings},
+    {"SplitShard", &KinesisApi::SplitShard},
+    {"MergeShards", &KinesisApi::MergeShards},
+    {"UpdateShardCount", &KinesisApi::UpdateShardCount},
 };
 
 }  // namespace
