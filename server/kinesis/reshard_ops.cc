@@ -2,7 +2,9 @@
 // need the stream's shards (ranges, open or closed, state, limits) are checked
 // by the StreamManager under the stream's lock; this file reads the request
 // and writes AWS's answer.
+#include <algorithm>
 #include <charconv>
+#include <limits>
 
 #include "server/kinesis/kinesis_api.h"
 #include "server/model/service_model.h"
@@ -68,7 +70,8 @@ Status KinesisApi::UpdateShardCount(const Context& context,
   if (!key.ok()) return key.status();
   // The model allows only UNIFORM_SCALING and a positive target.
   int64_t target = model::GetInteger(input, "TargetShardCount").value_or(0);
-  if (target > kMaxShardCountTarget) target = kMaxShardCountTarget + 1;
+  // Anything this large is refused by the limit check; the cast stays exact.
+  target = std::min<int64_t>(target, std::numeric_limits<uint32_t>::max());
   auto current = streams_.UpdateShardCount(*key, static_cast<uint32_t>(target));
   if (!current.ok()) return current.status();
   output.StartObject();

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server/kinesis/stream_manager.h"
@@ -255,6 +257,54 @@ TEST_F(ReshardTest, UpdateShardCountKeepsToHalfAndDouble) {
   EXPECT_EQ(manager_->UpdateShardCount(kOrders, 10001).status().code(),
             ErrorCode::kLimitExceeded);
   EXPECT_TRUE(manager_->UpdateShardCount(kOrders, 8).ok());
+}
+
+TEST_F(ReshardTest, RecordsPutDuringReshardingLandInExactlyOneShard) {
+  Start({}, 2);
+  constexpr int kProducers = 4;
+  constexpr int kEach = 300;
+  std::vector<std::vector<PutOutcome>> acked(kProducers);
+  std::vector<std::thread> producers;
+  LiveStream& stream = Stream();
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string key = std::to_string(p) + "-" + std::to_string(i);
+        storage::RecordToAppend record;
+        record.partition_key = key;
+        record.data = key;
+        acked[p].push_back(manager_->Put(stream, {&record, 1})[0]);
+      }
+    });
+  }
+  for (uint32_t target : {4u, 3u, 6u, 3u}) {
+    EXPECT_TRUE(manager_->UpdateShardCount(kOrders, target).ok());
+  }
+  for (std::thread& t : producers) t.join();
+
+  std::map<std::string, uint32_t> stored;  // sequence number -> shard
+  for (const LiveShard& shard : stream.shards) {
+    auto read = shard.log->Read(0, 100000, size_t{1} << 30);
+    ASSERT_TRUE(read.ok());
+    for (const storage::StoredRecord& record : read->records) {
+      EXPECT_TRUE(
+          stored.emplace(record.sequence_number, shard.record.shard_index)
+              .second);
+      if (!shard.record.IsOpen()) {
+        EXPECT_FALSE(Below(*shard.record.ending_sequence_number,
+                           record.sequence_number));
+      }
+    }
+  }
+  size_t count = 0;
+  for (const auto& outcomes : acked) {
+    for (const PutOutcome& outcome : outcomes) {
+      ASSERT_TRUE(outcome.status.ok());
+      EXPECT_EQ(stored.at(outcome.sequence_number), outcome.shard_index);
+      ++count;
+    }
+  }
+  EXPECT_EQ(stored.size(), count);
 }
 
 TEST_F(ReshardTest, ClosedShardLineageSurvivesARestart) {
