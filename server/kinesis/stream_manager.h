@@ -184,7 +184,8 @@ class StreamManager {
   // numbers sort above their parents'. The stream passes through UPDATING for
   // the update delay. Checks, in AWS's order: on-demand kValidation, unknown
   // shard kResourceNotFound, closed shard or bad key/pair kInvalidArgument,
-  // not ACTIVE kResourceInUse, shard limit kLimitExceeded.
+  // not ACTIVE kResourceInUse, shard limit kLimitExceeded. UpdateShardCount
+  // checks the state first, then its own limits (kLimitExceeded).
 
   // Children [start, key-1] and [key, end]. AWS needs start+1 < key < end;
   // `new_starting_hash_key` is decimal text matching the model's pattern
