@@ -47,6 +47,9 @@ constexpr Operation kOperations[] = {
     {"StopStreamEncryption", &KinesisApi::StopStreamEncryption},
     {"EnableEnhancedMonitoring", &KinesisApi::EnableEnhancedMonitoring},
     {"DisableEnhancedMonitoring", &KinesisApi::DisableEnhancedMonitoring},
+    {"SplitShard", &KinesisApi::SplitShard},
+    {"MergeShards", &KinesisApi::MergeShards},
+    {"UpdateShardCount", &KinesisApi::UpdateShardCount},
 };
 
 }  // namespace

@@ -76,6 +76,14 @@ class KinesisApi {
   Status ListShards(const Context& context, const json::Value& input,
                     Encoder& output);
 
+  // reshard_ops.cc
+  Status SplitShard(const Context& context, const json::Value& input,
+                    Encoder& output);
+  Status MergeShards(const Context& context, const json::Value& input,
+                     Encoder& output);
+  Status UpdateShardCount(const Context& context, const json::Value& input,
+                          Encoder& output);
+
   // settings_ops.cc
   Status IncreaseStreamRetentionPeriod(const Context& context,
                                        const json::Value& input,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 
 #include "common/log.h"
 #include "server/storage/file_shard_log.h"
@@ -77,6 +78,23 @@ Result<HashKeyRange> RangeOf(const catalog::ShardRecord& shard) {
                   "catalog holds a bad hash key range for " + shard.ShardId());
   }
   return HashKeyRange{*start, *end};
+}
+
+Status ShardLimitExceeded(const StreamKey& key, uint32_t open_shards,
+                          uint32_t additional, uint32_t limit) {
+  return Status(
+      ErrorCode::kLimitExceeded,
+      "This request would exceed the shard limit for the account " +
+          key.account_id + " in " + key.region +
+          ". Current shard count for the account: " +
+          std::to_string(open_shards) + ". Limit: " + std::to_string(limit) +
+          ". Number of additional shards that would have resulted from this "
+          "request: " +
+          std::to_string(additional) +
+          ". Refer to the AWS Service Limits page "
+          "(http://docs.aws.amazon.com/general/latest/gr/"
+          "aws_service_limits.html) "
+          "for current limits and how to request higher limits.");
 }
 
 }  // namespace
@@ -216,20 +234,8 @@ Result<catalog::StreamRecord> StreamManager::CreateStream(
   }
   uint32_t open_shards = OpenShardCount(key.account_id, key.region);
   if (open_shards + request.shard_count > options_.shard_limit) {
-    return Status(
-        ErrorCode::kLimitExceeded,
-        "This request would exceed the shard limit for the account " +
-            key.account_id + " in " + key.region +
-            ". Current shard count for the account: " +
-            std::to_string(open_shards) +
-            ". Limit: " + std::to_string(options_.shard_limit) +
-            ". Number of additional shards that would have resulted from this "
-            "request: " +
-            std::to_string(request.shard_count) +
-            ". Refer to the AWS Service Limits page "
-            "(http://docs.aws.amazon.com/general/latest/gr/"
-            "aws_service_limits.html) "
-            "for current limits and how to request higher limits.");
+    return ShardLimitExceeded(key, open_shards, request.shard_count,
+                              options_.shard_limit);
   }
 
   EpochMillis now = clock_.NowMillis();
@@ -418,6 +424,324 @@ Status StreamManager::UpdateStream(
         clock_.NowMillis() + options_.update_delay.count();
   }
   return Status::Ok();
+}
+
+// A reshard being planned: copies of the stream's shard records that the
+// plan closes and adds to. Lives under the stream's exclusive lock.
+class StreamManager::Reshard {
+ public:
+  Reshard(LiveStream& stream, EpochMillis now) : stream_(stream), now_(now) {
+    for (const LiveShard& shard : stream.shards) {
+      shards_.push_back(shard.record);
+      ranges_.push_back(shard.range);
+    }
+  }
+
+  const catalog::StreamRecord& stream() const { return stream_.record; }
+  size_t size() const { return shards_.size(); }
+  const catalog::ShardRecord& shard(uint32_t index) const {
+    return shards_[index];
+  }
+  const HashKeyRange& range(uint32_t index) const { return ranges_[index]; }
+  const std::vector<HashKeyRange>& ranges() const { return ranges_; }
+
+  // Open shards in hash-key order.
+  std::vector<uint32_t> OpenInKeyOrder() const {
+    std::vector<uint32_t> open;
+    for (uint32_t i = 0; i < shards_.size(); ++i) {
+      if (shards_[i].IsOpen()) open.push_back(i);
+    }
+    std::sort(open.begin(), open.end(), [&](uint32_t a, uint32_t b) {
+      return ranges_[a].start < ranges_[b].start;
+    });
+    return open;
+  }
+
+  // "Shard <id> in stream <s> under account <a> has already been merged or
+  // split, ..."; kResourceNotFound for an index the stream never had.
+  Status CheckOpen(uint32_t index) const {
+    const catalog::StreamRecord& s = stream();
+    if (index >= shards_.size()) {
+      return Status(ErrorCode::kResourceNotFound,
+                    "Could not find shard " + catalog::ShardIdFor(index) +
+                        " in stream " + s.name + " under account " +
+                        s.account_id + ".");
+    }
+    if (!shards_[index].IsOpen()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "Shard " + shards_[index].ShardId() + " in stream " +
+                        s.name + " under account " + s.account_id +
+                        " has already been merged or split, and thus is not "
+                        "eligible for merging or splitting.");
+    }
+    return Status::Ok();
+  }
+
+  // REQUIRES: `index` open, range.start < key <= range.end.
+  void Split(uint32_t index, HashKey key) {
+    HashKeyRange parent = ranges_[index];
+    EpochMillis born = Close({index});
+    AddChild({parent.start, key - 1}, index, std::nullopt, born);
+    AddChild({key, parent.end}, index, std::nullopt, born);
+  }
+
+  // REQUIRES: both open, their ranges touch. Returns the child's index.
+  uint32_t Merge(uint32_t index, uint32_t adjacent) {
+    HashKeyRange joined{std::min(ranges_[index].start, ranges_[adjacent].start),
+                        std::max(ranges_[index].end, ranges_[adjacent].end)};
+    EpochMillis born = Close({index, adjacent});
+    return AddChild(joined, index, adjacent, born);
+  }
+
+  int open_delta() const { return open_delta_; }
+  uint32_t first_new() const {
+    return static_cast<uint32_t>(stream_.shards.size());
+  }
+  std::vector<catalog::ShardRecord> Changed() const {
+    std::vector<catalog::ShardRecord> out;
+    for (uint32_t i = 0; i < shards_.size(); ++i) {
+      if (i >= stream_.shards.size() ||
+          !(shards_[i] == stream_.shards[i].record))
+        out.push_back(shards_[i]);
+    }
+    return out;
+  }
+
+ private:
+  // Closes the parents; returns the children's creation time, also the
+  // parents' closing time: at least a second past every parent's creation,
+  // so the children's sequence numbers sort above the parents'.
+  EpochMillis Close(std::initializer_list<uint32_t> parents) {
+    EpochMillis born = now_;
+    for (uint32_t p : parents) {
+      born = std::max(born, (shards_[p].created_at / 1000 + 1) * 1000);
+    }
+    for (uint32_t p : parents) {
+      shards_[p].ending_sequence_number = LastSequenceNumber(p);
+      shards_[p].closed_at = born;
+      --open_delta_;
+    }
+    return born;
+  }
+
+  // The number of the shard's last record; its starting number when it has
+  // none (a shard born in this plan, or one never written to).
+  std::string LastSequenceNumber(uint32_t index) {
+    if (index < stream_.shards.size()) {
+      storage::ShardLog& log = *stream_.shards[index].log;
+      uint64_t tip = log.Tip();
+      if (tip > 0) {
+        auto last = log.Read(tip - 1, 1, std::numeric_limits<size_t>::max());
+        if (last.ok() && !last->records.empty()) {
+          return last->records.back().sequence_number;
+        }
+        // Trimmed away: the number it had, up to its arrival seconds, which
+        // sort below the counter.
+        return storage::SequenceNumberFor(log.identity(), tip - 1, now_);
+      }
+    }
+    return shards_[index].starting_sequence_number;
+  }
+
+  uint32_t AddChild(HashKeyRange range, uint32_t parent,
+                    std::optional<uint32_t> adjacent, EpochMillis born) {
+    catalog::ShardRecord child;
+    child.stream_id = stream_.record.stream_id;
+    child.shard_index = static_cast<uint32_t>(shards_.size());
+    child.hash_key_start = ToDecimal(range.start);
+    child.hash_key_end = ToDecimal(range.end);
+    child.parent_index = parent;
+    child.adjacent_parent_index = adjacent;
+    child.created_at = born;
+    child.starting_sequence_number =
+        storage::SequenceNumberFor(IdentityOf(child), 0, born);
+    shards_.push_back(std::move(child));
+    ranges_.push_back(range);
+    ++open_delta_;
+    return shards_.back().shard_index;
+  }
+
+  LiveStream& stream_;
+  EpochMillis now_;
+  std::vector<catalog::ShardRecord> shards_;
+  std::vector<HashKeyRange> ranges_;
+  int open_delta_ = 0;
+};
+
+Status StreamManager::ApplyReshard(
+    const StreamKey& key, const std::function<Status(Reshard&)>& plan) {
+  std::lock_guard control(control_mu_);
+  auto found = Find(key);
+  if (!found.ok()) return found.status();
+  // Counted before the stream's lock: counting takes every stream's lock.
+  uint32_t open_in_account = OpenShardCount(key.account_id, key.region);
+  LiveStream& stream = **found;
+  std::unique_lock lock(stream.mu);
+  if (stream.record.mode == catalog::StreamMode::kOnDemand) {
+    return Status(ErrorCode::kValidation,
+                  "Request is invalid. Stream " + stream.record.name +
+                      " under account " + stream.record.account_id +
+                      " is in On-Demand mode.");
+  }
+  Reshard reshard(stream, clock_.NowMillis());
+  if (Status s = plan(reshard); !s.ok()) return s;
+  if (reshard.open_delta() > 0 &&
+      open_in_account + static_cast<uint32_t>(reshard.open_delta()) >
+          options_.shard_limit) {
+    return ShardLimitExceeded(key, open_in_account,
+                              static_cast<uint32_t>(reshard.open_delta()),
+                              options_.shard_limit);
+  }
+  std::vector<catalog::ShardRecord> changed = reshard.Changed();
+  uint32_t next_index = static_cast<uint32_t>(reshard.size());
+  if (Status s =
+          catalog_.ReplaceShards(stream.record.stream_id, changed, next_index);
+      !s.ok()) {
+    return s;
+  }
+  stream.record.next_shard_index = next_index;
+  // The catalog has the new shape; logs of the children open now. A failure
+  // here leaves the catalog ahead of memory, which the next start repairs.
+  std::vector<LiveShard> children;
+  for (const catalog::ShardRecord& shard : changed) {
+    if (shard.shard_index < stream.shards.size()) continue;
+    auto log = logs_->Open(stream.record.stream_id, IdentityOf(shard));
+    if (!log.ok()) return log.status();
+    children.push_back(
+        {shard, reshard.range(shard.shard_index), std::move(*log)});
+  }
+  for (const catalog::ShardRecord& shard : changed) {
+    if (shard.shard_index < stream.shards.size())
+      stream.shards[shard.shard_index].record = shard;
+  }
+  for (LiveShard& child : children) stream.shards.push_back(std::move(child));
+
+  if (options_.update_delay.count() > 0) {
+    catalog::StreamRecord next = stream.record;
+    next.status = catalog::StreamStatus::kUpdating;
+    if (Status s = catalog_.UpdateStream(next); !s.ok()) return s;
+    stream.record = std::move(next);
+    stream.transition_due_at =
+        clock_.NowMillis() + options_.update_delay.count();
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+Status CheckActiveForReshard(const catalog::StreamRecord& stream) {
+  if (stream.status != catalog::StreamStatus::kActive)
+    return StreamNotActive(stream);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status StreamManager::SplitShard(const StreamKey& key, uint32_t shard_index,
+                                 std::string_view new_starting_hash_key) {
+  return ApplyReshard(key, [&](Reshard& reshard) -> Status {
+    if (Status s = reshard.CheckOpen(shard_index); !s.ok()) return s;
+    const HashKeyRange& range = reshard.range(shard_index);
+    std::optional<HashKey> split_at = ParseHashKey(new_starting_hash_key);
+    if (!split_at || *split_at <= range.start + 1 || *split_at >= range.end) {
+      const catalog::StreamRecord& s = reshard.stream();
+      return Status(ErrorCode::kInvalidArgument,
+                    "NewStartingHashKey " + std::string(new_starting_hash_key) +
+                        " used in SplitShard() on shard " +
+                        catalog::ShardIdFor(shard_index) + " in stream " +
+                        s.name + " under account " + s.account_id +
+                        " is not both greater than one plus the shard's "
+                        "StartingHashKey " +
+                        ToDecimal(range.start) +
+                        " and less than the shard's EndingHashKey " +
+                        ToDecimal(range.end) + ".");
+    }
+    if (Status s = CheckActiveForReshard(reshard.stream()); !s.ok()) return s;
+    reshard.Split(shard_index, *split_at);
+    return Status::Ok();
+  });
+}
+
+Status StreamManager::MergeShards(const StreamKey& key, uint32_t shard_index,
+                                  uint32_t adjacent_index) {
+  return ApplyReshard(key, [&](Reshard& reshard) -> Status {
+    if (Status s = reshard.CheckOpen(shard_index); !s.ok()) return s;
+    if (Status s = reshard.CheckOpen(adjacent_index); !s.ok()) return s;
+    const HashKeyRange& a = reshard.range(shard_index);
+    const HashKeyRange& b = reshard.range(adjacent_index);
+    bool touching = (a.end != kMaxHashKey && a.end + 1 == b.start) ||
+                    (b.end != kMaxHashKey && b.end + 1 == a.start);
+    if (shard_index == adjacent_index || !touching) {
+      const catalog::StreamRecord& s = reshard.stream();
+      return Status(ErrorCode::kInvalidArgument,
+                    "Shards " + catalog::ShardIdFor(shard_index) + " and " +
+                        catalog::ShardIdFor(adjacent_index) + " in stream " +
+                        s.name + " under account " + s.account_id +
+                        " are not an adjacent pair of shards eligible for "
+                        "merging");
+    }
+    if (Status s = CheckActiveForReshard(reshard.stream()); !s.ok()) return s;
+    reshard.Merge(shard_index, adjacent_index);
+    return Status::Ok();
+  });
+}
+
+Result<uint32_t> StreamManager::UpdateShardCount(const StreamKey& key,
+                                                 uint32_t target) {
+  uint32_t current = 0;
+  Status applied = ApplyReshard(key, [&](Reshard& reshard) -> Status {
+    const catalog::StreamRecord& s = reshard.stream();
+    if (Status st = CheckActiveForReshard(s); !st.ok()) return st;
+    std::vector<uint32_t> open = reshard.OpenInKeyOrder();
+    current = static_cast<uint32_t>(open.size());
+    std::string counts =
+        "Current open shard count: " + std::to_string(current) +
+        ", Target shard count: " + std::to_string(target);
+    if (target > kMaxShardCountTarget) {
+      return Status(ErrorCode::kLimitExceeded,
+                    "Target shard count or number of open shards cannot be "
+                    "greater than " +
+                        std::to_string(kMaxShardCountTarget) + ". " + counts);
+    }
+    if (uint64_t{target} > uint64_t{current} * 2) {
+      return Status(ErrorCode::kLimitExceeded,
+                    "UpdateShardCount cannot scale up over double your "
+                    "current open shard count. " +
+                        counts);
+    }
+    if (uint64_t{target} * 2 < current) {
+      return Status(ErrorCode::kLimitExceeded,
+                    "UpdateShardCount cannot scale down below half your "
+                    "current open shard count. " +
+                        counts);
+    }
+    std::vector<HashKeyRange> goal = EvenHashKeyRanges(target);
+    // 1. Split every open shard at each goal boundary strictly inside it.
+    for (uint32_t index : open) {
+      uint32_t piece = index;
+      for (size_t g = 1; g < goal.size(); ++g) {
+        HashKey boundary = goal[g].start;
+        if (boundary <= reshard.range(piece).start ||
+            boundary > reshard.range(piece).end) {
+          continue;
+        }
+        reshard.Split(piece, boundary);
+        piece = static_cast<uint32_t>(reshard.size() - 1);  // the upper half
+      }
+    }
+    // 2. Each goal range now holds whole shards; merge them left to right.
+    std::vector<uint32_t> pieces = reshard.OpenInKeyOrder();
+    size_t p = 0;
+    for (const HashKeyRange& range : goal) {
+      uint32_t joined = pieces[p++];
+      while (p < pieces.size() && reshard.range(pieces[p]).end <= range.end) {
+        joined = reshard.Merge(joined, pieces[p++]);
+      }
+    }
+    return Status::Ok();
+  });
+  if (!applied.ok()) return applied;
+  return current;
 }
 
 std::shared_ptr<LiveStream> StreamManager::FindById(int64_t stream_id) {

@@ -40,6 +40,8 @@ struct StreamKey {
 
 // Shards of a new on-demand stream: AWS starts one at 4 MB/s in.
 inline constexpr uint32_t kOnDemandShardCount = 4;
+// UpdateShardCount's largest target (and largest open count) for a stream.
+inline constexpr uint32_t kMaxShardCountTarget = 10000;
 
 struct StreamManagerOptions {
   // How long a stream stays CREATING, UPDATING or DELETING. 0 makes SDK
@@ -171,6 +173,35 @@ class StreamManager {
   // older data unreadable at once.
   Status ApplyRetention(const StreamKey& key);
 
+  // --- Resharding -----------------------------------------------------------
+  // Each closes its parent shard(s) and opens children under the stream's
+  // exclusive lock, so a concurrent Put lands in a parent before it closes or
+  // in a child. The catalog is written (one transaction) before the child logs
+  // open. A parent's EndingSequenceNumber is its last record's number, or its
+  // StartingSequenceNumber when it never held one; its log stays readable.
+  // Children take the next indexes and a creation time (also the parents'
+  // closed_at) at least one second above every parent's, so their sequence
+  // numbers sort above their parents'. The stream passes through UPDATING for
+  // the update delay. Checks, in AWS's order: on-demand kValidation, unknown
+  // shard kResourceNotFound, closed shard or bad key/pair kInvalidArgument,
+  // not ACTIVE kResourceInUse, shard limit kLimitExceeded. UpdateShardCount
+  // checks the state first, then its own limits (kLimitExceeded).
+
+  // Children [start, key-1] and [key, end]. AWS needs start+1 < key < end;
+  // `new_starting_hash_key` is decimal text matching the model's pattern
+  // (it may still be 2^128 or more, which is out of every range).
+  Status SplitShard(const StreamKey& key, uint32_t shard_index,
+                    std::string_view new_starting_hash_key);
+  // The child covers both ranges; its parent is `shard_index`, its adjacent
+  // parent `adjacent_index`. The ranges must touch, in either order.
+  Status MergeShards(const StreamKey& key, uint32_t shard_index,
+                     uint32_t adjacent_index);
+  // UNIFORM_SCALING to `target` open shards, ½x to 2x the open count: splits
+  // each open shard at every boundary of EvenHashKeyRanges(target) inside it,
+  // then merges, left to right, the shards inside each target range into one.
+  // Returns the open shard count before the change.
+  Result<uint32_t> UpdateShardCount(const StreamKey& key, uint32_t target);
+
   // --- Records --------------------------------------------------------------
 
   // Routes each record to the open shard whose range holds its hash key and
@@ -197,6 +228,13 @@ class StreamManager {
   // REQUIRES: stream.mu held (shared is enough; logs trim themselves).
   void RetainLocked(const LiveStream& stream, EpochMillis now);
   Status RemoveStream(const StreamKey& key, int64_t stream_id);
+  // Plans a reshard with `plan` (which edits copies of the shard records:
+  // closing parents, appending children), then writes it to the catalog, opens
+  // the new logs and moves the stream to UPDATING. The growth in open shards
+  // is checked against the account's shard limit.
+  class Reshard;
+  Status ApplyReshard(const StreamKey& key,
+                      const std::function<Status(Reshard&)>& plan);
   void MaintenanceLoop();
 
   catalog::Catalog& catalog_;
