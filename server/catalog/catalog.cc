@@ -1,6 +1,7 @@
 #include "server/catalog/catalog.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <limits>
@@ -160,6 +161,20 @@ std::string ShardIdFor(uint32_t shard_index) {
   char id[32];
   std::snprintf(id, sizeof(id), "shardId-%012" PRIu32, shard_index);
   return id;
+}
+
+std::optional<uint32_t> ParseShardIndex(std::string_view shard_id) {
+  if (size_t dash = shard_id.rfind('-'); dash != std::string_view::npos) {
+    shard_id.remove_prefix(dash + 1);
+  }
+  uint32_t index = 0;
+  const char* end = shard_id.data() + shard_id.size();
+  auto [ptr, ec] = std::from_chars(shard_id.data(), end, index);
+  if (shard_id.empty() || ec != std::errc() || ptr != end ||
+      index > 2147483647u) {
+    return std::nullopt;
+  }
+  return index;
 }
 
 std::string ShardRecord::ShardId() const { return ShardIdFor(shard_index); }

@@ -78,6 +78,9 @@ struct ShardRecord {
 
 // "shardId-" and the index in 12 digits.
 std::string ShardIdFor(uint32_t shard_index);
+// The inverse, as AWS reads shard ids: "shardId-000000000003", and also
+// "shardId-3" and "3". nullopt for anything else or an index past 2^31-1.
+std::optional<uint32_t> ParseShardIndex(std::string_view shard_id);
 
 using Tags = std::vector<std::pair<std::string, std::string>>;
 

@@ -30,21 +30,6 @@ Status CheckReadable(const catalog::StreamRecord& stream) {
   return Status::Ok();
 }
 
-// "shardId-000000000003" and, as AWS also takes them, "shardId-3" and "3".
-std::optional<uint32_t> ParseShardIndex(std::string_view shard_id) {
-  if (size_t dash = shard_id.rfind('-'); dash != std::string_view::npos) {
-    shard_id.remove_prefix(dash + 1);
-  }
-  uint32_t index = 0;
-  auto [ptr, ec] = std::from_chars(shard_id.data(),
-                                   shard_id.data() + shard_id.size(), index);
-  if (ec != std::errc() || ptr != shard_id.data() + shard_id.size() ||
-      shard_id.empty() || index > 2147483647u) {
-    return std::nullopt;
-  }
-  return index;
-}
-
 // A record as the client sent it, checked against the stream's limits.
 struct IncomingRecord {
   std::string data;
@@ -234,7 +219,7 @@ Status KinesisApi::GetShardIterator(const Context& context,
   std::shared_lock lock((*stream)->mu);
   const catalog::StreamRecord& record_of_stream = (*stream)->record;
   if (Status s = CheckReadable(record_of_stream); !s.ok()) return s;
-  std::optional<uint32_t> index = ParseShardIndex(shard_id);
+  std::optional<uint32_t> index = catalog::ParseShardIndex(shard_id);
   if (!index || *index >= (*stream)->shards.size()) {
     return Status(ErrorCode::kResourceNotFound,
                   ShardNotFoundMessage(

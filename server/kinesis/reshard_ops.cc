@@ -12,27 +12,11 @@
 namespace sluice::kinesis {
 namespace {
 
-// "shardId-000000000003" and, as AWS also takes them, "shardId-3" and "3"
-// (as GetShardIterator reads them).
-std::optional<uint32_t> ParseShardIndex(std::string_view shard_id) {
-  if (size_t dash = shard_id.rfind('-'); dash != std::string_view::npos) {
-    shard_id.remove_prefix(dash + 1);
-  }
-  uint32_t index = 0;
-  auto [ptr, ec] = std::from_chars(shard_id.data(),
-                                   shard_id.data() + shard_id.size(), index);
-  if (ec != std::errc() || ptr != shard_id.data() + shard_id.size() ||
-      shard_id.empty() || index > 2147483647u) {
-    return std::nullopt;
-  }
-  return index;
-}
-
 // The shard a member names, or AWS's "Could not find shard ..." answer.
 Result<uint32_t> ShardIndexOf(const json::Value& input, const char* member,
                               const StreamKey& key) {
   std::string_view id = model::GetString(input, member).value_or("");
-  std::optional<uint32_t> index = ParseShardIndex(id);
+  std::optional<uint32_t> index = catalog::ParseShardIndex(id);
   if (!index) {
     return Status(ErrorCode::kResourceNotFound,
                   "Could not find shard " + std::string(id) + " in stream " +

@@ -97,6 +97,17 @@ TEST(RecordTest, ShardIdHasTwelveDigits) {
   EXPECT_EQ(ShardIdFor(4294967295u), "shardId-004294967295");
 }
 
+TEST(RecordTest, ShardIdsParseBackInTheFormsAwsTakes) {
+  EXPECT_EQ(ParseShardIndex("shardId-000000000003"), 3u);
+  EXPECT_EQ(ParseShardIndex("shardId-3"), 3u);
+  EXPECT_EQ(ParseShardIndex("3"), 3u);
+  EXPECT_EQ(ParseShardIndex("shardId-002147483647"), 2147483647u);
+  EXPECT_EQ(ParseShardIndex("shardId-002147483648"), std::nullopt);
+  EXPECT_EQ(ParseShardIndex("shardId-"), std::nullopt);
+  EXPECT_EQ(ParseShardIndex("shardId-3x"), std::nullopt);
+  EXPECT_EQ(ParseShardIndex(""), std::nullopt);
+}
+
 TEST(RecordTest, ArnNamesRegionAccountAndStream) {
   EXPECT_EQ(MakeStream("orders", 1).Arn(),
             "arn:aws:kinesis:us-east-1:123456789012:stream/orders");
