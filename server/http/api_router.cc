@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <memory>
+#include <optional>
 
 #include "common/json_codec.h"
 #include "common/log.h"
@@ -100,7 +101,16 @@ void ApiRouter::Register(std::string_view api, std::string_view operation,
   std::string target(api);
   target += '.';
   target += operation;
-  handlers_[std::move(target)] = std::move(handler);
+  handlers_[std::move(target)] = Operation{std::move(handler), nullptr};
+}
+
+void ApiRouter::RegisterStreaming(std::string_view api,
+                                  std::string_view operation,
+                                  StreamingApiHandler handler) {
+  std::string target(api);
+  target += '.';
+  target += operation;
+  handlers_[std::move(target)] = Operation{nullptr, std::move(handler)};
 }
 
 std::string ApiRouter::AccountFor(std::string_view access_key_id) const {
@@ -154,11 +164,24 @@ ApiResponse ApiRouter::Handle(ApiRequest request) const {
                                                 : credential->region;
     context.operation =
         std::string_view(handler->first).substr(handler->first.find('.') + 1);
+    context.content_type = codec->content_type;
+    context.new_encoder = codec->new_encoder;
 
     std::unique_ptr<Encoder> output = codec->new_encoder();
     Status status;
+    std::optional<StreamedAnswer> streamed;
     try {
-      status = handler->second(context, input, *output);
+      if (handler->second.streaming) {
+        Result<StreamedAnswer> answer =
+            handler->second.streaming(context, input);
+        if (answer.ok()) {
+          streamed = std::move(*answer);
+        } else {
+          status = answer.status();
+        }
+      } else {
+        status = handler->second.unary(context, input, *output);
+      }
     } catch (const std::exception& e) {
       // Handlers don't throw by design; a library that did must not take the
       // server down with it.
@@ -168,6 +191,11 @@ ApiResponse ApiRouter::Handle(ApiRequest request) const {
     if (!status.ok()) return error(status);
 
     ApiResponse ok;
+    if (streamed) {
+      ok.content_type = std::move(streamed->content_type);
+      ok.stream = std::move(streamed->body);
+      return ok;
+    }
     ok.content_type = std::string(codec->content_type);
     ok.body = output->Take();
     return ok;

@@ -7,12 +7,14 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/codec.h"
 #include "common/json.h"
 #include "common/status.h"
+#include "server/http/response_stream.h"
 
 namespace sluice::http {
 
@@ -22,6 +24,10 @@ struct RequestContext {
   std::string account_id;      // 12 digits
   std::string region;          // from the SigV4 credential scope
   std::string_view operation;  // e.g. "ListStreams"
+  // The request's codec, for handlers that write more than one document
+  // (each event of a streamed answer): its media type and a new Encoder.
+  std::string_view content_type{};
+  std::unique_ptr<Encoder> (*new_encoder)() = nullptr;
 };
 
 // Reads `input` (always a JSON object), writes the output object through
@@ -29,6 +35,18 @@ struct RequestContext {
 // error to answer with. Runs on a worker thread and may block.
 using ApiHandler = std::function<Status(
     const RequestContext& context, const json::Value& input, Encoder& output)>;
+
+// An operation whose answer is a stream of messages (SubscribeToShard):
+// returns the stream its producer writes, or the error to answer with
+// instead. The router answers 200 with `content_type` and leaves the body to
+// the connection. Runs on a worker thread; it must return promptly and leave
+// the writing to a thread of its own.
+struct StreamedAnswer {
+  std::string content_type;
+  std::shared_ptr<ResponseStream> body;
+};
+using StreamingApiHandler = std::function<Result<StreamedAnswer>(
+    const RequestContext& context, const json::Value& input)>;
 
 // The parts of an HTTP request the protocol layer looks at.
 struct ApiRequest {
@@ -48,6 +66,10 @@ struct ApiResponse {
   std::string error_type;    // x-amzn-ErrorType when not empty
   std::string request_id;    // x-amzn-RequestId
   std::string body;
+  // Set for a streamed answer: the body comes from here, as it is written,
+  // and `body` above is empty. The connection calls Cancel() on it when the
+  // client goes away or the server drains.
+  std::shared_ptr<ResponseStream> stream;
 };
 
 struct RouterOptions {
@@ -68,6 +90,9 @@ class ApiRouter {
   // UnknownOperationException, as AWS does for names it does not know.
   void Register(std::string_view api, std::string_view operation,
                 ApiHandler handler);
+  // The same for an operation that answers with a stream.
+  void RegisterStreaming(std::string_view api, std::string_view operation,
+                         StreamingApiHandler handler);
 
   // Takes the request by value: the body is parsed in place, and the
   // handler's view of the input points into it.
@@ -80,7 +105,12 @@ class ApiRouter {
   std::string AccountFor(std::string_view access_key_id) const;
 
   RouterOptions options_;
-  std::map<std::string, ApiHandler, std::less<>> handlers_;  // by full target
+  // One of the two is set.
+  struct Operation {
+    ApiHandler unary;
+    StreamingApiHandler streaming;
+  };
+  std::map<std::string, Operation, std::less<>> handlers_;  // by full target
 };
 
 }  // namespace sluice::http

@@ -135,7 +135,11 @@ struct Http2Session::Callbacks {
                            void* user_data) {
     Http2Session& self = Self(user_data);
     // A handler still running for this stream finds it gone and drops its
-    // answer.
+    // answer; a streamed answer's producer stops.
+    if (auto it = self.streams_.find(stream_id);
+        it != self.streams_.end() && it->second.source) {
+      it->second.source->Cancel();
+    }
     self.streams_.erase(stream_id);
     if (self.draining_ && !self.final_goaway_sent_ && self.streams_.empty()) {
       self.SendFinalGoaway();
@@ -150,6 +154,13 @@ struct Http2Session::Callbacks {
     auto it = self.streams_.find(stream_id);
     if (it == self.streams_.end()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     Stream& stream = it->second;
+    if (stream.source && !stream.body_complete &&
+        stream.body_sent == stream.body.size()) {
+      ResponseStream::Taken taken = stream.source->Take();
+      stream.body = std::move(taken.bytes);
+      stream.body_sent = 0;
+      stream.body_complete = taken.ended;
+    }
     size_t n = std::min(length, stream.body.size() - stream.body_sent);
     if (n > 0) std::memcpy(buf, stream.body.data() + stream.body_sent, n);
     stream.body_sent += n;
@@ -181,6 +192,7 @@ Http2Session::Http2Session(tcp::socket socket, SessionEnvironment& env,
       idle_timer_(stream_.get_executor()) {}
 
 Http2Session::~Http2Session() {
+  CancelSources();
   // Before streams_ goes: nghttp2 must not call back into a dead map.
   session_.reset();
   env_.registry.Remove(this);
@@ -239,6 +251,9 @@ void Http2Session::Drain() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
     if (self->closed_ || self->draining_) return;
     self->draining_ = true;
+    // Live streams end: their producers stop, and their bodies end after
+    // what is queued.
+    self->CancelSources();
     if (!self->session_) return;  // Start() sends the GOAWAY
     if (self->streams_.empty()) {
       self->SendFinalGoaway();
@@ -259,6 +274,12 @@ void Http2Session::SendFinalGoaway() {
   nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE,
                         nghttp2_session_get_last_proc_stream_id(session_.get()),
                         NGHTTP2_NO_ERROR, nullptr, 0);
+}
+
+void Http2Session::CancelSources() {
+  for (auto& [id, stream] : streams_) {
+    if (stream.source) stream.source->Cancel();
+  }
 }
 
 void Http2Session::OnPingAck() {
@@ -347,6 +368,7 @@ void Http2Session::CloseIfDone() {
 void Http2Session::Close() {
   if (closed_) return;
   closed_ = true;
+  CancelSources();
   idle_timer_.cancel();
   beast::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -486,8 +508,27 @@ void Http2Session::Respond(int32_t stream_id, ApiResponse answer) {
     if (!answer.error_type.empty()) {
       headers.emplace_back("x-amzn-errortype", std::move(answer.error_type));
     }
-    stream.body = std::move(answer.body);
-    SubmitResponse(stream_id, stream, answer.status, headers);
+    if (answer.stream) {
+      stream.source = std::move(answer.stream);
+      if (draining_) stream.source->Cancel();
+      SubmitResponse(stream_id, stream, answer.status, headers);
+      std::weak_ptr<Http2Session> weak = shared_from_this();
+      stream.source->OnReady([weak, stream_id] {
+        if (auto self = weak.lock()) {
+          net::post(self->stream_.get_executor(), [self, stream_id] {
+            if (self->closed_) return;
+            // Fails harmlessly when the stream is not deferred or is gone.
+            nghttp2_session_resume_data(self->session_.get(), stream_id);
+            self->Flush();
+          });
+        }
+      });
+    } else {
+      stream.body = std::move(answer.body);
+      SubmitResponse(stream_id, stream, answer.status, headers);
+    }
+  } else if (answer.stream) {
+    answer.stream->Cancel();  // the client reset the stream meanwhile
   }  // else the client reset the stream while the handler ran
   Flush();
   DoRead();  // in case reads paused at the handler cap
@@ -504,7 +545,9 @@ void Http2Session::RefuseTooLarge(int32_t stream_id, Stream& stream) {
 void Http2Session::SubmitResponse(
     int32_t stream_id, Stream& stream, unsigned status,
     const std::vector<std::pair<std::string, std::string>>& headers) {
-  stream.body_complete = true;
+  // A streamed body's length is unknown; it ends with END_STREAM.
+  bool streamed = stream.source != nullptr;
+  stream.body_complete = !streamed;
   stream.body_sent = 0;
   std::string status_text = std::to_string(status);
   std::string length_text = std::to_string(stream.body.size());
@@ -512,14 +555,15 @@ void Http2Session::SubmitResponse(
   nva.reserve(headers.size() + 2);
   nva.push_back(Header(":status", status_text));
   for (const auto& [name, value] : headers) nva.push_back(Header(name, value));
-  nva.push_back(Header("content-length", length_text));
+  if (!streamed) nva.push_back(Header("content-length", length_text));
 
   nghttp2_data_provider body{};
   body.read_callback = &Callbacks::ReadBody;
   // No body: END_STREAM goes on the HEADERS frame.
   int rv =
       nghttp2_submit_response(session_.get(), stream_id, nva.data(), nva.size(),
-                              stream.body.empty() ? nullptr : &body);
+                              stream.body.empty() && !streamed ? nullptr
+                                                               : &body);
   if (rv != 0) {
     SLUICE_LOG(kDebug) << "cannot answer HTTP/2 stream " << stream_id << ": "
                        << nghttp2_strerror(rv);

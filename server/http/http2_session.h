@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "server/http/connection.h"
+#include "server/http/response_stream.h"
 
 struct nghttp2_session;
 
@@ -33,8 +34,12 @@ namespace sluice::http {
 //
 // A response body is a buffer that may grow while it is sent: the data
 // provider defers when it has sent everything so far but the body is not
-// complete. Unary answers are complete at once; SubscribeToShard will append
-// event frames to a long-lived stream.
+// complete. Unary answers are complete at once. A streamed answer
+// (SubscribeToShard) has a ResponseStream as its source: the data provider
+// takes from it whenever it has sent everything so far, so nghttp2's flow
+// control is the producer's backpressure; the producer's OnReady resumes the
+// deferred stream. RST_STREAM, the connection closing and Drain() cancel the
+// source, so its producer stops.
 class Http2Session : public Connection,
                      public std::enable_shared_from_this<Http2Session> {
  public:
@@ -63,6 +68,8 @@ class Http2Session : public Connection,
     std::string body;
     size_t body_sent = 0;
     bool body_complete = false;
+    // A streamed answer's source; `body` holds what was last taken from it.
+    std::shared_ptr<ResponseStream> source;
   };
   struct NghttpDeleter {
     void operator()(nghttp2_session* session) const;
@@ -97,6 +104,8 @@ class Http2Session : public Connection,
       int32_t stream_id, Stream& stream, unsigned status,
       const std::vector<std::pair<std::string, std::string>>& headers);
   void SendFinalGoaway();
+  // Cancels the producers of every streamed answer on this connection.
+  void CancelSources();
 
   boost::beast::tcp_stream stream_;
   SessionEnvironment& env_;

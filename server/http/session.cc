@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -28,7 +29,10 @@ Session::Session(tcp::socket socket, SessionEnvironment& env,
   buffer_.reserve(kReadBufferBytes);
 }
 
-Session::~Session() { env_.registry.Remove(this); }
+Session::~Session() {
+  if (body_stream_) body_stream_->Cancel();
+  env_.registry.Remove(this);
+}
 
 void Session::Start() {
   if (!env_.registry.Add(shared_from_this())) return;  // shutting down
@@ -40,6 +44,9 @@ void Session::Start() {
 void Session::Drain() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
     self->draining_ = true;
+    // A live stream ends: its producer stops, the queued bytes and the last
+    // chunk go out, then the connection closes.
+    if (self->body_stream_) self->body_stream_->Cancel();
     if (!self->busy_) self->Close();
   });
 }
@@ -133,6 +140,13 @@ void Session::Dispatch() {
   net::post(env_.workers, [self = shared_from_this(), api = std::move(api),
                            version, keep_alive]() mutable {
     ApiResponse answer = self->env_.router.Handle(std::move(api));
+    if (answer.stream) {
+      net::post(self->stream_.get_executor(),
+                [self, version, answer = std::move(answer)]() mutable {
+                  self->StartStream(version, std::move(answer));
+                });
+      return;
+    }
     Response response{static_cast<bhttp::status>(answer.status), version};
     if (!answer.content_type.empty()) {
       response.set(bhttp::field::content_type, answer.content_type);
@@ -168,6 +182,73 @@ void Session::OnWrite(bool keep_alive, beast::error_code ec, size_t /*bytes*/) {
   DoReadHeader();
 }
 
+void Session::StartStream(unsigned version, ApiResponse answer) {
+  body_stream_ = std::move(answer.stream);
+  if (draining_) body_stream_->Cancel();
+  stream_header_.emplace(bhttp::status::ok, version);
+  stream_header_->set(bhttp::field::content_type, answer.content_type);
+  stream_header_->set("x-amzn-RequestId", answer.request_id);
+  // The connection ends with the stream: the client cannot tell how long the
+  // stream will last, so nothing is pipelined behind it.
+  stream_header_->keep_alive(false);
+  stream_header_->chunked(true);
+  stream_serializer_.emplace(*stream_header_);
+  stream_.expires_after(env_.options.read_timeout);
+  bhttp::async_write_header(stream_, *stream_serializer_,
+                            beast::bind_front_handler(
+                                &Session::OnStreamHeaderWritten,
+                                shared_from_this()));
+}
+
+void Session::OnStreamHeaderWritten(beast::error_code ec, size_t /*bytes*/) {
+  if (ec) return Close();
+  WatchForHangUp();
+  std::weak_ptr<Session> weak = shared_from_this();
+  body_stream_->OnReady([weak] {
+    if (auto self = weak.lock()) {
+      net::post(self->stream_.get_executor(), [self] { self->PumpStream(); });
+    }
+  });
+}
+
+void Session::PumpStream() {
+  if (!body_stream_ || chunk_writing_ || stream_ended_) return;
+  ResponseStream::Taken taken = body_stream_->Take();
+  if (!taken.bytes.empty()) {
+    chunk_ = std::move(taken.bytes);
+    chunk_writing_ = true;
+    stream_.expires_after(env_.options.read_timeout);  // a stalled client
+    net::async_write(stream_, bhttp::make_chunk(net::buffer(chunk_)),
+                     [self = shared_from_this()](beast::error_code ec,
+                                                 size_t) {
+                       self->chunk_writing_ = false;
+                       if (ec) return self->Close();
+                       self->PumpStream();  // the end, or what came meanwhile
+                     });
+    return;
+  }
+  if (!taken.ended) return;  // OnReady() calls again
+  stream_ended_ = true;
+  stream_.expires_after(env_.options.read_timeout);
+  net::async_write(stream_, bhttp::make_chunk_last(),
+                   [self = shared_from_this()](beast::error_code, size_t) {
+                     self->Close();
+                   });
+}
+
+// Reads straight from the socket (tcp_stream's timer is the writes'): end of
+// file or an error means the client went away, and the producer stops. Bytes
+// the client sends meanwhile are dropped, as the connection closes after the
+// stream anyway.
+void Session::WatchForHangUp() {
+  stream_.socket().async_read_some(
+      net::buffer(discard_),
+      [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (!ec) return self->WatchForHangUp();
+        if (self->body_stream_) self->body_stream_->Cancel();
+      });
+}
+
 void Session::RefuseTooLarge() {
   Response response{bhttp::status::payload_too_large, parser_->get().version()};
   response.keep_alive(false);
@@ -198,6 +279,7 @@ void Session::DiscardInput() {
 
 void Session::Close() {
   busy_ = false;
+  if (body_stream_) body_stream_->Cancel();
   beast::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.close();

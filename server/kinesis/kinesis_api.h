@@ -166,6 +166,45 @@ class KinesisApi {
 // "arn:aws:kinesis:<region>:<account>:stream/<name>"
 std::string StreamArn(const StreamKey& key);
 
+// Where a reader starts in a shard: GetShardIterator's ShardIteratorType,
+// StartingSequenceNumber and Timestamp, or SubscribeToShard's
+// StartingPosition {Type, SequenceNumber, Timestamp}.
+struct StartingPoint {
+  std::string_view type;  // TRIM_HORIZON, LATEST, AT_/AFTER_SEQUENCE_NUMBER,
+                          // AT_TIMESTAMP (the model has checked the enum)
+  std::optional<std::string_view> sequence_number;
+  std::optional<double> timestamp_seconds;
+};
+
+// The log offset `start` names in `shard`, or kInvalidArgument with AWS's
+// message (a sequence number missing, superfluous, malformed or of another
+// shard; no timestamp for AT_TIMESTAMP). `operation` goes into messages.
+// REQUIRES: the stream's mu held (shared is enough).
+Result<uint64_t> StartingOffset(const LiveShard& shard, const StreamKey& key,
+                                std::string_view operation,
+                                const StartingPoint& start);
+
+// The numeric member `member` of `object` as epoch seconds, if present.
+std::optional<double> TimestampSeconds(const json::Value& object,
+                                       std::string_view member);
+
+// A sequence number of the shard that sorts below the record at `offset`
+// and above every earlier one: AFTER_SEQUENCE_NUMBER with it starts at
+// `offset`. SubscribeToShard's ContinuationSequenceNumber before it has
+// delivered a record. Its arrival time is 0, which no real record has.
+std::string SequenceNumberBefore(const storage::ShardIdentity& identity,
+                                 uint64_t offset);
+
+// Writes one record as GetRecords and SubscribeToShard events show it.
+void WriteRecord(Encoder& out, const storage::StoredRecord& record,
+                 const catalog::StreamRecord& stream);
+
+// Writes "ChildShards": the shards whose parent or adjacent parent is
+// `parent_index`, for the end of a closed shard.
+// REQUIRES: stream.mu held.
+void WriteChildShards(Encoder& out, const LiveStream& stream,
+                      uint32_t parent_index);
+
 // Writes one shard as DescribeStream and ListShards show it.
 void WriteShard(Encoder& out, const catalog::ShardRecord& shard);
 

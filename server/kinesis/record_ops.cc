@@ -85,6 +85,149 @@ void WriteEncryptionType(Encoder& out, const catalog::StreamRecord& stream) {
 
 }  // namespace
 
+std::optional<double> TimestampSeconds(const json::Value& object,
+                                       std::string_view member) {
+  auto it = object.FindMember(
+      rapidjson::StringRef(member.data(),
+                           static_cast<rapidjson::SizeType>(member.size())));
+  if (it == object.MemberEnd() || !it->value.IsNumber()) return std::nullopt;
+  return it->value.GetDouble();
+}
+
+std::string SequenceNumberBefore(const storage::ShardIdentity& identity,
+                                 uint64_t offset) {
+  return EncodeSequenceNumber(
+      {identity.creation_seconds, identity.shard_index, offset, 0});
+}
+
+Result<uint64_t> StartingOffset(const LiveShard& shard, const StreamKey& key,
+                                std::string_view operation,
+                                const StartingPoint& start) {
+  std::string_view type = start.type;
+  const std::optional<std::string_view>& starting = start.sequence_number;
+  std::string canonical_id = shard.record.ShardId();
+  uint32_t index = shard.record.shard_index;
+  bool by_sequence =
+      type == "AT_SEQUENCE_NUMBER" || type == "AFTER_SEQUENCE_NUMBER";
+  if (starting && !by_sequence && type != "AT_TIMESTAMP") {
+    return Status(ErrorCode::kInvalidArgument,
+                  "Must either specify (1) AT_SEQUENCE_NUMBER or "
+                  "AFTER_SEQUENCE_NUMBER and "
+                  "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
+                  "StartingSequenceNumber. Request specified " +
+                      std::string(type) +
+                      " and also a StartingSequenceNumber.");
+  }
+  if (!starting && by_sequence) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "Must either specify (1) AT_SEQUENCE_NUMBER or "
+                  "AFTER_SEQUENCE_NUMBER and "
+                  "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
+                  "StartingSequenceNumber. Request specified " +
+                      std::string(type) + " and no StartingSequenceNumber.");
+  }
+
+  uint64_t offset = 0;
+  if (type == "TRIM_HORIZON") {
+    offset = shard.log->TrimHorizon();
+  } else if (type == "LATEST") {
+    offset = shard.log->Tip();
+  } else if (by_sequence) {
+    std::optional<SequenceNumberParts> parts = DecodeSequenceNumber(*starting);
+    if (!parts) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "StartingSequenceNumber " + std::string(*starting) +
+                        " used in " + std::string(operation) + " on shard " + canonical_id +
+                        " in stream " + key.name + " under account " +
+                        key.account_id + " is invalid.");
+    }
+    if (parts->shard_index != index) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "Invalid StartingSequenceNumber. It encodes " +
+                        catalog::ShardIdFor(parts->shard_index) +
+                        ", while it was used in a call to a shard with " +
+                        canonical_id);
+    }
+    if (parts->shard_creation_seconds !=
+        shard.log->identity().creation_seconds) {
+      return Status(
+          ErrorCode::kInvalidArgument,
+          "StartingSequenceNumber " + std::string(*starting) +
+              " used in " + std::string(operation) + " on shard " + canonical_id +
+              " in stream " + key.name + " under account " + key.account_id +
+              " is invalid because it did not come from this stream.");
+    }
+    // A number with arrival 0 is SequenceNumberBefore(): the position just
+    // before the record at its offset, which AFTER_SEQUENCE_NUMBER resumes
+    // at. Every real record has a later arrival.
+    bool after_record =
+        type == "AFTER_SEQUENCE_NUMBER" && parts->arrival_seconds != 0;
+    offset = parts->offset + (after_record ? 1 : 0);
+  } else {  // AT_TIMESTAMP; the model has already checked the enum
+    if (!start.timestamp_seconds) {
+      return Status(
+          ErrorCode::kInvalidArgument,
+          "Must specify timestampInMillis parameter for iterator of type "
+          "AT_TIMESTAMP. Current request has no timestamp parameter.");
+    }
+    auto millis =
+        static_cast<EpochMillis>(std::floor(*start.timestamp_seconds * 1000.0));
+    auto found = shard.log->SeekTime(millis);
+    if (!found.ok()) return found.status();
+    offset = *found;
+  }
+
+  return offset;
+}
+
+void WriteRecord(Encoder& out, const storage::StoredRecord& record,
+                 const catalog::StreamRecord& stream) {
+  out.StartObject();
+  out.Key("SequenceNumber");
+  out.String(record.sequence_number);
+  out.Key("ApproximateArrivalTimestamp");
+  out.Timestamp(record.arrival_millis);
+  out.Key("Data");
+  out.Blob(record.data);
+  out.Key("PartitionKey");
+  out.String(record.partition_key);
+  if (stream.encryption_type != "NONE") {
+    out.Key("EncryptionType");
+    out.String(stream.encryption_type);
+  }
+  out.EndObject();
+}
+
+void WriteChildShards(Encoder& out, const LiveStream& stream,
+                      uint32_t parent_index) {
+  out.Key("ChildShards");
+  out.StartArray();
+  for (const LiveShard& child : stream.shards) {
+    const catalog::ShardRecord& c = child.record;
+    bool is_child =
+        c.parent_index == parent_index || c.adjacent_parent_index == parent_index;
+    if (!is_child) continue;
+    out.StartObject();
+    out.Key("ShardId");
+    out.String(c.ShardId());
+    out.Key("ParentShards");
+    out.StartArray();
+    if (c.parent_index) out.String(catalog::ShardIdFor(*c.parent_index));
+    if (c.adjacent_parent_index)
+      out.String(catalog::ShardIdFor(*c.adjacent_parent_index));
+    out.EndArray();
+    out.Key("HashKeyRange");
+    out.StartObject();
+    out.Key("StartingHashKey");
+    out.String(c.hash_key_start);
+    out.Key("EndingHashKey");
+    out.String(c.hash_key_end);
+    out.EndObject();
+    out.EndObject();
+  }
+  out.EndArray();
+}
+
 Status KinesisApi::PutRecord(const Context& context, const json::Value& input,
                              Encoder& output) {
   auto key = ResolveStream(context, input);
@@ -226,78 +369,16 @@ Status KinesisApi::GetShardIterator(const Context& context,
                       index ? catalog::ShardIdFor(*index) : shard_id, *key));
   }
   const LiveShard& shard = (*stream)->shards[*index];
-  std::string canonical_id = shard.record.ShardId();
 
-  bool by_sequence =
-      type == "AT_SEQUENCE_NUMBER" || type == "AFTER_SEQUENCE_NUMBER";
-  if (starting && !by_sequence && type != "AT_TIMESTAMP") {
-    return Status(ErrorCode::kInvalidArgument,
-                  "Must either specify (1) AT_SEQUENCE_NUMBER or "
-                  "AFTER_SEQUENCE_NUMBER and "
-                  "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
-                  "StartingSequenceNumber. Request specified " +
-                      std::string(type) +
-                      " and also a StartingSequenceNumber.");
-  }
-  if (!starting && by_sequence) {
-    return Status(ErrorCode::kInvalidArgument,
-                  "Must either specify (1) AT_SEQUENCE_NUMBER or "
-                  "AFTER_SEQUENCE_NUMBER and "
-                  "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
-                  "StartingSequenceNumber. Request specified " +
-                      std::string(type) + " and no StartingSequenceNumber.");
-  }
-
-  uint64_t offset = 0;
-  if (type == "TRIM_HORIZON") {
-    offset = shard.log->TrimHorizon();
-  } else if (type == "LATEST") {
-    offset = shard.log->Tip();
-  } else if (by_sequence) {
-    std::optional<SequenceNumberParts> parts = DecodeSequenceNumber(*starting);
-    if (!parts) {
-      return Status(ErrorCode::kInvalidArgument,
-                    "StartingSequenceNumber " + std::string(*starting) +
-                        " used in GetShardIterator on shard " + canonical_id +
-                        " in stream " + key->name + " under account " +
-                        key->account_id + " is invalid.");
-    }
-    if (parts->shard_index != *index) {
-      return Status(ErrorCode::kInvalidArgument,
-                    "Invalid StartingSequenceNumber. It encodes " +
-                        catalog::ShardIdFor(parts->shard_index) +
-                        ", while it was used in a call to a shard with " +
-                        canonical_id);
-    }
-    if (parts->shard_creation_seconds !=
-        shard.log->identity().creation_seconds) {
-      return Status(
-          ErrorCode::kInvalidArgument,
-          "StartingSequenceNumber " + std::string(*starting) +
-              " used in GetShardIterator on shard " + canonical_id +
-              " in stream " + key->name + " under account " + key->account_id +
-              " is invalid because it did not come from this stream.");
-    }
-    offset = parts->offset + (type == "AFTER_SEQUENCE_NUMBER" ? 1 : 0);
-  } else {  // AT_TIMESTAMP; the model has already checked the enum
-    auto it = input.FindMember("Timestamp");
-    if (it == input.MemberEnd() || !it->value.IsNumber()) {
-      return Status(
-          ErrorCode::kInvalidArgument,
-          "Must specify timestampInMillis parameter for iterator of type "
-          "AT_TIMESTAMP. Current request has no timestamp parameter.");
-    }
-    auto millis =
-        static_cast<EpochMillis>(std::floor(it->value.GetDouble() * 1000.0));
-    auto found = shard.log->SeekTime(millis);
-    if (!found.ok()) return found.status();
-    offset = *found;
-  }
+  auto offset = StartingOffset(
+      shard, *key, "GetShardIterator",
+      {type, starting, TimestampSeconds(input, "Timestamp")});
+  if (!offset.ok()) return offset.status();
 
   output.StartObject();
   output.Key("ShardIterator");
-  output.String(iterators_.Encode({record_of_stream.stream_id, *index, offset,
-                                   streams_.clock().NowMillis()}));
+  output.String(iterators_.Encode({record_of_stream.stream_id, *index,
+                                   *offset, streams_.clock().NowMillis()}));
   output.EndObject();
   return Status::Ok();
 }
@@ -354,20 +435,7 @@ Status KinesisApi::GetRecords(const Context& context, const json::Value& input,
   EpochMillis last_arrival = 0;
   for (const storage::StoredRecord& record : read->records) {
     if (record.arrival_millis < oldest_kept) continue;
-    output.StartObject();
-    output.Key("SequenceNumber");
-    output.String(record.sequence_number);
-    output.Key("ApproximateArrivalTimestamp");
-    output.Timestamp(record.arrival_millis);
-    output.Key("Data");
-    output.Blob(record.data);
-    output.Key("PartitionKey");
-    output.String(record.partition_key);
-    if (record_of_stream.encryption_type != "NONE") {
-      output.Key("EncryptionType");
-      output.String(record_of_stream.encryption_type);
-    }
-    output.EndObject();
+    WriteRecord(output, record, record_of_stream);
     last_arrival = record.arrival_millis;
   }
   output.EndArray();
@@ -385,32 +453,7 @@ Status KinesisApi::GetRecords(const Context& context, const json::Value& input,
                  : std::max<EpochMillis>(0, now - last_arrival));
   if (shard_finished) {
     // The end of a closed shard: name its children, as KCL needs to go on.
-    output.Key("ChildShards");
-    output.StartArray();
-    for (const LiveShard& child : stream->shards) {
-      const catalog::ShardRecord& c = child.record;
-      bool is_child = c.parent_index == position->shard_index ||
-                      c.adjacent_parent_index == position->shard_index;
-      if (!is_child) continue;
-      output.StartObject();
-      output.Key("ShardId");
-      output.String(c.ShardId());
-      output.Key("ParentShards");
-      output.StartArray();
-      if (c.parent_index) output.String(catalog::ShardIdFor(*c.parent_index));
-      if (c.adjacent_parent_index)
-        output.String(catalog::ShardIdFor(*c.adjacent_parent_index));
-      output.EndArray();
-      output.Key("HashKeyRange");
-      output.StartObject();
-      output.Key("StartingHashKey");
-      output.String(c.hash_key_start);
-      output.Key("EndingHashKey");
-      output.String(c.hash_key_end);
-      output.EndObject();
-      output.EndObject();
-    }
-    output.EndArray();
+    WriteChildShards(output, *stream, position->shard_index);
   }
   output.EndObject();
   return Status::Ok();

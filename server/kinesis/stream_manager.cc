@@ -611,8 +611,11 @@ Status StreamManager::ApplyReshard(
         {shard, reshard.range(shard.shard_index), std::move(*log)});
   }
   for (const catalog::ShardRecord& shard : changed) {
-    if (shard.shard_index < stream.shards.size())
+    if (shard.shard_index < stream.shards.size()) {
       stream.shards[shard.shard_index].record = shard;
+      // A reader waiting at a parent's tip now has its ChildShards to send.
+      stream.shards[shard.shard_index].appended->Notify();
+    }
   }
   for (LiveShard& child : children) stream.shards.push_back(std::move(child));
 
@@ -816,6 +819,7 @@ std::vector<PutOutcome> StreamManager::Put(
       batch.back().arrival_millis = now;
     }
     auto appended = stream.shards[s].log->AppendBatch(batch);
+    if (appended.ok()) stream.shards[s].appended->Notify();
     for (size_t k = 0; k < by_shard[s].size(); ++k) {
       PutOutcome& outcome = outcomes[by_shard[s][k]];
       outcome.shard_index = stream.shards[s].record.shard_index;

@@ -25,6 +25,7 @@
 #include "common/status.h"
 #include "server/catalog/catalog.h"
 #include "server/kinesis/throughput.h"
+#include "server/storage/append_notifier.h"
 #include "server/storage/shard_log.h"
 
 namespace sluice::kinesis {
@@ -86,6 +87,10 @@ struct LiveShard {
   std::unique_ptr<storage::ShardLog> log;
   std::unique_ptr<ShardThroughput> throughput =
       std::make_unique<ShardThroughput>();
+  // Notified after every append to `log` and when the shard closes; push
+  // readers (SubscribeToShard) wait on it.
+  std::shared_ptr<storage::AppendNotifier> appended =
+      std::make_shared<storage::AppendNotifier>();
 };
 
 // One live stream. `mu` guards `record` and the shard list's shape; shard
@@ -205,7 +210,8 @@ class StreamManager {
   // --- Records --------------------------------------------------------------
 
   // Routes each record to the open shard whose range holds its hash key and
-  // appends it, stamped with the clock's time; outcomes in request order. A
+  // appends it, stamped with the clock's time, then wakes the shard's push
+  // readers (LiveShard::appended); outcomes in request order. A
   // shard whose log fails fails its records only (PutRecords reports them
   // one by one).
   // REQUIRES: records passed validation.
