@@ -189,8 +189,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
 
   parts->router = std::make_unique<http::ApiRouter>(
       http::RouterOptions{config.region, config.account_id});
+  kinesis::KinesisLimits limits;
+  limits.subscriptions = config.subscriptions;
   parts->kinesis = std::make_unique<kinesis::KinesisApi>(
-      *parts->streams, *parts->catalog, *parts->iterators);
+      *parts->streams, *parts->catalog, *parts->iterators, limits);
   parts->kinesis->RegisterWith(*parts->router);
 
   auto http = http::HttpServer::Start(config.http, *parts->router);

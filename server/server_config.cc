@@ -181,6 +181,30 @@ const Setting kSettings[] = {
        c.kinesis.enforce_limits = v.flag;
        return std::string();
      }},
+    {"--subscription-lifetime-ms", "kinesis", "subscription_lifetime_ms", "MS",
+     "how long a SubscribeToShard subscription lasts before the server ends "
+     "it (AWS: 300000); tests shorten it",
+     Kind::kInteger, 1, kMaxDelayMillis,
+     [](ServerConfig& c, const Value& v) {
+       c.subscriptions.lifetime = std::chrono::milliseconds(v.number);
+       return std::string();
+     }},
+    {"--subscription-idle-event-ms", "kinesis", "subscription_idle_event_ms",
+     "MS",
+     "how often a subscription with no new records sends an empty event",
+     Kind::kInteger, 1, kMaxDelayMillis,
+     [](ServerConfig& c, const Value& v) {
+       c.subscriptions.idle_event_interval = std::chrono::milliseconds(v.number);
+       return std::string();
+     }},
+    {"--max-subscriptions", "kinesis", "max_subscriptions", "N",
+     "live SubscribeToShard subscriptions (one thread each); more are refused "
+     "with LimitExceededException",
+     Kind::kInteger, 1, 100000,
+     [](ServerConfig& c, const Value& v) {
+       c.subscriptions.max_live = static_cast<size_t>(v.number);
+       return std::string();
+     }},
     {"--region", "aws", "region", "R",
      "region when a request's credential scope names none", Kind::kString, 0, 0,
      StoreRegion},

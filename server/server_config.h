@@ -15,6 +15,7 @@
 #include "common/status.h"
 #include "server/http/http_options.h"
 #include "server/kinesis/stream_manager.h"
+#include "server/kinesis/subscriptions.h"
 #include "server/storage/shard_log.h"
 
 namespace sluice {
@@ -45,6 +46,8 @@ struct ServerConfig {
   storage::FsyncMode fsync_mode = storage::kDefaultFsyncMode;
   // State-transition delays, shard limit, maintenance interval.
   kinesis::StreamManagerOptions kinesis;
+  // SubscribeToShard: lifetime, idle events, takeover, live limit.
+  kinesis::SubscriptionOptions subscriptions;
   // Region for requests whose credential scope names none, and for resources
   // declared in the config file.
   std::string region = "us-east-1";

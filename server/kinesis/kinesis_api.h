@@ -24,6 +24,7 @@
 #include "server/kinesis/account_settings.h"
 #include "server/kinesis/shard_iterator.h"
 #include "server/kinesis/stream_manager.h"
+#include "server/kinesis/subscriptions.h"
 
 namespace sluice::kinesis {
 
@@ -34,6 +35,8 @@ struct KinesisLimits {
   // Σ(data + partition key) of one PutRecords request. AWS documents 10 MiB
   // today; older accounts saw 5 MiB.
   size_t put_records_max_bytes = 10 * 1024 * 1024;
+  // SubscribeToShard's lifetime, idle events and live limit.
+  SubscriptionOptions subscriptions;
 };
 
 // Owned by Server; handlers run on worker threads, concurrently.
@@ -161,6 +164,9 @@ class KinesisApi {
   const ShardIteratorCodec& iterators_;
   const KinesisLimits limits_;
   AccountSettings account_settings_;
+  // Last: its destructor ends and joins the subscriptions' threads, which
+  // read the members above.
+  SubscriptionHub subscriptions_{streams_, limits_.subscriptions};
 };
 
 // "arn:aws:kinesis:<region>:<account>:stream/<name>"

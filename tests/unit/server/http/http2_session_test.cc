@@ -187,6 +187,11 @@ class H2Client {
     return RunUntil([&] { return responses[id].closed; });
   }
 
+  void Reset(int32_t id) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id,
+                              NGHTTP2_CANCEL);
+  }
+
   std::map<int32_t, Response> responses;
   bool goaway_received = false;
   int32_t goaway_last_stream_id = -1;
@@ -359,6 +364,15 @@ class Http2SessionTest : public ::testing::Test {
           output.EndObject();
           return Status::Ok();
         });
+    router_.RegisterStreaming(
+        "Kinesis_20131202", "Stream",
+        [this](const RequestContext&,
+               const json::Value&) -> Result<StreamedAnswer> {
+          auto body = std::make_shared<ResponseStream>();
+          std::lock_guard lock(streams_mu_);
+          streams_.push_back(body);
+          return StreamedAnswer{"application/vnd.amazon.eventstream", body};
+        });
     router_.Register("Kinesis_20131202", "Fail",
                      [](const RequestContext&, const json::Value&, Encoder&) {
                        return Status(ErrorCode::kResourceNotFound,
@@ -383,6 +397,23 @@ class Http2SessionTest : public ::testing::Test {
 
   uint16_t port() const { return server_->port(); }
 
+  // The body the "Stream" handler handed out last, once there is one.
+  std::shared_ptr<ResponseStream> LastStream() {
+    std::lock_guard lock(streams_mu_);
+    return streams_.empty() ? nullptr : streams_.back();
+  }
+  // Polls (the producer side has no event to wait on) until `done` holds.
+  static bool PollUntil(const std::function<bool()>& done) {
+    auto until = steady_clock::now() + kDeadline;
+    while (!done()) {
+      if (steady_clock::now() > until) return false;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return true;
+  }
+
+  std::mutex streams_mu_;
+  std::vector<std::shared_ptr<ResponseStream>> streams_;  // guarded
   ApiRouter router_;
   Gate gate_;
   std::unique_ptr<HttpServer> server_;
@@ -666,6 +697,117 @@ TEST_F(Http2SessionTest, AHandlerSlowerThanTheReadTimeoutIsNotCutOff) {
   gate_.Open();
   ASSERT_TRUE(client.Finished(id));
   EXPECT_EQ(client.responses[id].status, 200);
+}
+
+}  // namespace
+}  // namespace sluice::http
+
+namespace sluice::http {
+namespace {
+
+TEST_F(Http2SessionTest, AStreamedAnswerArrivesPieceByPieceAndEnds) {
+  StartServer();
+  H2Client client(port());
+  int32_t id = client.Kinesis("Stream", "{}");
+  ASSERT_TRUE(client.RunUntil([&] { return LastStream() != nullptr; }));
+  std::shared_ptr<ResponseStream> body = LastStream();
+  ASSERT_TRUE(body->Write("one"));
+  ASSERT_TRUE(client.RunUntil([&] { return client.responses[id].body == "one"; }));
+  const H2Client::Response& response = client.responses[id];
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.headers.at("content-type"),
+            "application/vnd.amazon.eventstream");
+  EXPECT_EQ(response.headers.count("content-length"), 0u);
+  EXPECT_FALSE(response.closed);
+  ASSERT_TRUE(body->Write("two"));
+  body->Finish();
+  ASSERT_TRUE(client.Finished(id));
+  EXPECT_EQ(client.responses[id].body, "onetwo");
+  EXPECT_EQ(client.responses[id].error_code, NGHTTP2_NO_ERROR);
+}
+
+TEST_F(Http2SessionTest, ResettingAStreamedAnswerCancelsItsProducer) {
+  StartServer();
+  H2Client client(port());
+  int32_t id = client.Kinesis("Stream", "{}");
+  ASSERT_TRUE(client.RunUntil([&] { return client.responses[id].status; }));
+  client.Reset(id);
+  std::shared_ptr<ResponseStream> body = LastStream();
+  ASSERT_TRUE(client.RunUntil([&] { return body->cancelled(); }));
+}
+
+TEST_F(Http2SessionTest, ShutdownEndsALiveStreamedAnswer) {
+  StartServer();
+  H2Client client(port());
+  int32_t id = client.Kinesis("Stream", "{}");
+  ASSERT_TRUE(client.RunUntil([&] { return client.responses[id].status; }));
+  std::shared_ptr<ResponseStream> body = LastStream();
+  ASSERT_TRUE(body->Write("queued"));
+  std::thread shutdown([&] { server_->Shutdown(); });
+  ASSERT_TRUE(client.Finished(id));  // ends cleanly, with what was queued
+  EXPECT_EQ(client.responses[id].body, "queued");
+  EXPECT_EQ(client.responses[id].error_code, NGHTTP2_NO_ERROR);
+  EXPECT_TRUE(body->cancelled());
+  client.RunUntil([&] { return client.eof; });
+  EXPECT_TRUE(client.eof);
+  shutdown.join();
+}
+
+constexpr std::string_view kStreamRequest =
+    "POST / HTTP/1.1\r\nHost: localhost\r\n"
+    "Content-Type: application/x-amz-json-1.1\r\n"
+    "X-Amz-Target: Kinesis_20131202.Stream\r\n"
+    "X-Amz-Date: 20240101T000000Z\r\n"
+    "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/"
+    "eu-west-1/kinesis/aws4_request, SignedHeaders=host, Signature=abc\r\n"
+    "Content-Length: 2\r\n\r\n{}";
+
+TEST_F(Http2SessionTest, AStreamedAnswerIsChunkedOverHttp1) {
+  StartServer();
+  RawClient client(port());
+  client.Send(kStreamRequest);
+  ASSERT_TRUE(PollUntil([&] { return LastStream() != nullptr; }));
+  std::shared_ptr<ResponseStream> body = LastStream();
+  ASSERT_TRUE(body->Write("hello"));
+  std::string received = client.ReadUntil("hello");
+  EXPECT_THAT(received, HasSubstr("HTTP/1.1 200 OK"));
+  EXPECT_THAT(received, HasSubstr("Transfer-Encoding: chunked"));
+  EXPECT_THAT(received,
+              HasSubstr("Content-Type: application/vnd.amazon.eventstream"));
+  EXPECT_THAT(received, HasSubstr("\r\n\r\n5\r\nhello\r\n"));
+  body->Finish();
+  received = client.ReadUntil("\r\n0\r\n\r\n");
+  EXPECT_THAT(received, HasSubstr("hello\r\n0\r\n\r\n"));
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST_F(Http2SessionTest, AClientHangingUpCancelsTheProducerOverHttp1) {
+  StartServer();
+  std::shared_ptr<ResponseStream> body;
+  {
+    RawClient client(port());
+    client.Send(kStreamRequest);
+    ASSERT_TRUE(PollUntil([&] { return LastStream() != nullptr; }));
+    body = LastStream();
+    ASSERT_TRUE(body->Write("x"));
+    client.ReadUntil("x");
+  }  // closes the socket
+  EXPECT_TRUE(PollUntil([&] { return body->cancelled(); }));
+}
+
+TEST_F(Http2SessionTest, ShutdownEndsALiveStreamedAnswerOverHttp1) {
+  StartServer();
+  RawClient client(port());
+  client.Send(kStreamRequest);
+  ASSERT_TRUE(PollUntil([&] { return LastStream() != nullptr; }));
+  std::shared_ptr<ResponseStream> body = LastStream();
+  ASSERT_TRUE(body->Write("queued"));
+  std::thread shutdown([&] { server_->Shutdown(); });
+  std::string received = client.ReadUntil("\r\n0\r\n\r\n");
+  EXPECT_THAT(received, HasSubstr("queued\r\n0\r\n\r\n"));
+  EXPECT_TRUE(client.WaitForClose());
+  EXPECT_TRUE(body->cancelled());
+  shutdown.join();
 }
 
 }  // namespace
