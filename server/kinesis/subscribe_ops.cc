@@ -8,16 +8,21 @@
 
 namespace sluice::kinesis {
 
+// AWS's words, as clients report them.
+Status ConsumerNotActive(const ConsumerInfo& consumer) {
+  return Status(ErrorCode::kResourceInUse,
+                "Consumer " + consumer.name + " with creation timestamp " +
+                    std::to_string(consumer.created_at / 1000) +
+                    " under stream: " + consumer.stream.name + " , account " +
+                    consumer.stream.account_id + " is not in ACTIVE status.");
+}
+
 Result<http::StreamedAnswer> KinesisApi::SubscribeToShard(
     const Context& context, const json::Value& input) {
   auto consumer = ResolveConsumer(context, input);
   if (!consumer.ok()) return consumer.status();
   if (consumer->status != ConsumerStatus::kActive) {
-    return Status(ErrorCode::kResourceInUse,
-                  "Consumer " + consumer->arn + " under account " +
-                      consumer->stream.account_id + " is not ACTIVE, instead in "
-                      "state " + std::string(catalog::ToString(consumer->status)) +
-                      ".");
+    return ConsumerNotActive(*consumer);
   }
   std::shared_ptr<LiveStream> stream = streams_.FindById(consumer->stream_id);
   if (!stream) return StreamNotFound(consumer->stream);

@@ -259,11 +259,10 @@ Result<std::shared_ptr<http::ResponseStream>> SubscriptionHub::Subscribe(
   auto previous = latest_.find(key);
   if (previous != latest_.end() &&
       now - previous->second.started_at < options_.takeover_after.count()) {
+    // AWS's words, as clients report them (the ARN after them is ours).
     return Status(ErrorCode::kResourceInUse,
-                  "Another active subscription exists for consumer " +
-                      request.consumer_arn + " on shard " +
-                      catalog::ShardIdFor(request.shard_index) +
-                      ". Retry after 5 seconds.");
+                  "Another active subscription exists for this consumer: " +
+                      request.consumer_arn);
   }
   if (running_.size() >= options_.max_live) {
     return Status(ErrorCode::kLimitExceeded,

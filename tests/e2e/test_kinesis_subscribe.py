@@ -267,11 +267,16 @@ class SubscribeTest(unittest.TestCase):
         arn = self.create_stream("leaving")
         consumer = self.register(arn, "leaving")
         self.kinesis.deregister_stream_consumer(ConsumerARN=consumer)  # DELETING
-        self.assertEqual(self.kinesis.describe_stream_consumer(ConsumerARN=consumer)
-                         ["ConsumerDescription"]["ConsumerStatus"], "DELETING")
-        self.assertErrorCode("ResourceInUseException", self.kinesis.subscribe_to_shard,
-                             ConsumerARN=consumer, ShardId=shard_id(0),
-                             StartingPosition={"Type": "LATEST"})
+        description = self.kinesis.describe_stream_consumer(
+            ConsumerARN=consumer)["ConsumerDescription"]
+        self.assertEqual(description["ConsumerStatus"], "DELETING")
+        message = self.assertErrorCode(
+            "ResourceInUseException", self.kinesis.subscribe_to_shard,
+            ConsumerARN=consumer, ShardId=shard_id(0), StartingPosition={"Type": "LATEST"})
+        created = int(description["ConsumerCreationTimestamp"].timestamp())
+        self.assertEqual(message, f"Consumer leaving with creation timestamp {created} "
+                                  f"under stream: leaving , account {ACCOUNT} is not in "
+                                  "ACTIVE status.")
 
     def test_deregistering_the_consumer_ends_its_subscription(self):
         arn = self.create_stream("dropped")
