@@ -272,16 +272,15 @@ Result<std::shared_ptr<http::ResponseStream>> SubscriptionHub::Subscribe(
   auto subscription =
       std::make_shared<Subscription>(streams_, options_, std::move(request));
   subscription->WriteInitialResponse();
+  subscription->Start();  // first: if no thread can be made, nothing changed
   if (previous != latest_.end()) {
     previous->second.subscription->End(Status(
         ErrorCode::kResourceInUse,
-        "Subscription for consumer " + key.first + " on shard " +
-            catalog::ShardIdFor(key.second) +
-            " was replaced by a newer subscription."));
+        "Another active subscription exists for this consumer: " + key.first +
+            "; this one ends."));
   }
   latest_[key] = {subscription, now};
   running_.push_back(subscription);
-  subscription->Start();
   return subscription->body();
 }
 
