@@ -190,11 +190,11 @@ const Setting kSettings[] = {
        return std::string();
      }},
     {"--subscription-idle-event-ms", "kinesis", "subscription_idle_event_ms",
-     "MS",
-     "how often a subscription with no new records sends an empty event",
+     "MS", "how often a subscription with no new records sends an empty event",
      Kind::kInteger, 1, kMaxDelayMillis,
      [](ServerConfig& c, const Value& v) {
-       c.subscriptions.idle_event_interval = std::chrono::milliseconds(v.number);
+       c.subscriptions.idle_event_interval =
+           std::chrono::milliseconds(v.number);
        return std::string();
      }},
     {"--max-subscriptions", "kinesis", "max_subscriptions", "N",

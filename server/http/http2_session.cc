@@ -560,10 +560,9 @@ void Http2Session::SubmitResponse(
   nghttp2_data_provider body{};
   body.read_callback = &Callbacks::ReadBody;
   // No body: END_STREAM goes on the HEADERS frame.
-  int rv =
-      nghttp2_submit_response(session_.get(), stream_id, nva.data(), nva.size(),
-                              stream.body.empty() && !streamed ? nullptr
-                                                               : &body);
+  int rv = nghttp2_submit_response(
+      session_.get(), stream_id, nva.data(), nva.size(),
+      stream.body.empty() && !streamed ? nullptr : &body);
   if (rv != 0) {
     SLUICE_LOG(kDebug) << "cannot answer HTTP/2 stream " << stream_id << ": "
                        << nghttp2_strerror(rv);

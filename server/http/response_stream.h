@@ -3,10 +3,12 @@
 // connection (Session for HTTP/1.1 as chunked transfer coding, Http2Session as
 // DATA frames) sends them as they come, then ends the response.
 //
-//   producer thread                 ResponseStream                connection strand
-//   Write(bytes) ── queue ──────────▶ [queued bytes] ── on_ready ─▶ Take() → send
-//   (blocks while the queue is        Finish(): end after the      Cancel(): client gone,
-//    over its cap: backpressure)      queued bytes                 reset, or draining
+//   producer thread                 ResponseStream                connection
+//   strand Write(bytes) ── queue ──────────▶ [queued bytes] ── on_ready ─▶
+//   Take() → send (blocks while the queue is        Finish(): end after the
+//   Cancel(): client gone,
+//    over its cap: backpressure)      queued bytes                 reset, or
+//    draining
 //
 // Shared (shared_ptr) by the producer and the connection; thread-safe. The
 // producer ends the body with Finish(). The connection calls Cancel() when the
@@ -61,10 +63,10 @@ class ResponseStream {
  private:
   const size_t max_queued_bytes_;
   mutable std::mutex mu_;
-  std::condition_variable room_;  // signalled when the queue shrinks
-  std::string queued_;            // guarded by mu_
-  bool finished_ = false;         // guarded by mu_
-  bool cancelled_ = false;        // guarded by mu_
+  std::condition_variable room_;     // signalled when the queue shrinks
+  std::string queued_;               // guarded by mu_
+  bool finished_ = false;            // guarded by mu_
+  bool cancelled_ = false;           // guarded by mu_
   std::function<void()> on_ready_;   // guarded by mu_
   std::function<void()> on_cancel_;  // guarded by mu_
 };

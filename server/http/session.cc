@@ -194,9 +194,9 @@ void Session::StartStream(unsigned version, ApiResponse answer) {
   stream_header_->chunked(true);
   stream_serializer_.emplace(*stream_header_);
   stream_.expires_after(env_.options.read_timeout);
-  bhttp::async_write_header(stream_, *stream_serializer_,
-                            beast::bind_front_handler(
-                                &Session::OnStreamHeaderWritten,
+  bhttp::async_write_header(
+      stream_, *stream_serializer_,
+      beast::bind_front_handler(&Session::OnStreamHeaderWritten,
                                 shared_from_this()));
 }
 
@@ -219,8 +219,7 @@ void Session::PumpStream() {
     chunk_writing_ = true;
     stream_.expires_after(env_.options.read_timeout);  // a stalled client
     net::async_write(stream_, bhttp::make_chunk(net::buffer(chunk_)),
-                     [self = shared_from_this()](beast::error_code ec,
-                                                 size_t) {
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
                        self->chunk_writing_ = false;
                        if (ec) return self->Close();
                        self->PumpStream();  // the end, or what came meanwhile

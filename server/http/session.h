@@ -77,8 +77,8 @@ class Session : public Connection,
   std::shared_ptr<ResponseStream> body_stream_;
   std::optional<boost::beast::http::response<boost::beast::http::empty_body>>
       stream_header_;
-  std::optional<boost::beast::http::response_serializer<
-      boost::beast::http::empty_body>>
+  std::optional<
+      boost::beast::http::response_serializer<boost::beast::http::empty_body>>
       stream_serializer_;
   std::string chunk_;  // the bytes of the chunk write in flight
   bool chunk_writing_ = false;

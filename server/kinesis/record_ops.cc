@@ -87,9 +87,8 @@ void WriteEncryptionType(Encoder& out, const catalog::StreamRecord& stream) {
 
 std::optional<double> TimestampSeconds(const json::Value& object,
                                        std::string_view member) {
-  auto it = object.FindMember(
-      rapidjson::StringRef(member.data(),
-                           static_cast<rapidjson::SizeType>(member.size())));
+  auto it = object.FindMember(rapidjson::StringRef(
+      member.data(), static_cast<rapidjson::SizeType>(member.size())));
   if (it == object.MemberEnd() || !it->value.IsNumber()) return std::nullopt;
   return it->value.GetDouble();
 }
@@ -137,9 +136,9 @@ Result<uint64_t> StartingOffset(const LiveShard& shard, const StreamKey& key,
     if (!parts) {
       return Status(ErrorCode::kInvalidArgument,
                     "StartingSequenceNumber " + std::string(*starting) +
-                        " used in " + std::string(operation) + " on shard " + canonical_id +
-                        " in stream " + key.name + " under account " +
-                        key.account_id + " is invalid.");
+                        " used in " + std::string(operation) + " on shard " +
+                        canonical_id + " in stream " + key.name +
+                        " under account " + key.account_id + " is invalid.");
     }
     if (parts->shard_index != index) {
       return Status(ErrorCode::kInvalidArgument,
@@ -152,8 +151,8 @@ Result<uint64_t> StartingOffset(const LiveShard& shard, const StreamKey& key,
         shard.log->identity().creation_seconds) {
       return Status(
           ErrorCode::kInvalidArgument,
-          "StartingSequenceNumber " + std::string(*starting) +
-              " used in " + std::string(operation) + " on shard " + canonical_id +
+          "StartingSequenceNumber " + std::string(*starting) + " used in " +
+              std::string(operation) + " on shard " + canonical_id +
               " in stream " + key.name + " under account " + key.account_id +
               " is invalid because it did not come from this stream.");
     }
@@ -204,8 +203,8 @@ void WriteChildShards(Encoder& out, const LiveStream& stream,
   out.StartArray();
   for (const LiveShard& child : stream.shards) {
     const catalog::ShardRecord& c = child.record;
-    bool is_child =
-        c.parent_index == parent_index || c.adjacent_parent_index == parent_index;
+    bool is_child = c.parent_index == parent_index ||
+                    c.adjacent_parent_index == parent_index;
     if (!is_child) continue;
     out.StartObject();
     out.Key("ShardId");
@@ -370,15 +369,15 @@ Status KinesisApi::GetShardIterator(const Context& context,
   }
   const LiveShard& shard = (*stream)->shards[*index];
 
-  auto offset = StartingOffset(
-      shard, *key, "GetShardIterator",
-      {type, starting, TimestampSeconds(input, "Timestamp")});
+  auto offset =
+      StartingOffset(shard, *key, "GetShardIterator",
+                     {type, starting, TimestampSeconds(input, "Timestamp")});
   if (!offset.ok()) return offset.status();
 
   output.StartObject();
   output.Key("ShardIterator");
-  output.String(iterators_.Encode({record_of_stream.stream_id, *index,
-                                   *offset, streams_.clock().NowMillis()}));
+  output.String(iterators_.Encode({record_of_stream.stream_id, *index, *offset,
+                                   streams_.clock().NowMillis()}));
   output.EndObject();
   return Status::Ok();
 }

@@ -43,13 +43,12 @@ Result<http::StreamedAnswer> KinesisApi::SubscribeToShard(
     }
     std::optional<uint32_t> index = catalog::ParseShardIndex(shard_id);
     if (!index || *index >= stream->shards.size()) {
-      return Status(ErrorCode::kResourceNotFound,
-                    "Shard " +
-                        (index ? catalog::ShardIdFor(*index)
-                               : std::string(shard_id)) +
-                        " in stream " + consumer->stream.name +
-                        " under account " + consumer->stream.account_id +
-                        " does not exist");
+      return Status(
+          ErrorCode::kResourceNotFound,
+          "Shard " +
+              (index ? catalog::ShardIdFor(*index) : std::string(shard_id)) +
+              " in stream " + consumer->stream.name + " under account " +
+              consumer->stream.account_id + " does not exist");
     }
     auto offset = StartingOffset(stream->shards[*index], consumer->stream,
                                  "SubscribeToShard", start);

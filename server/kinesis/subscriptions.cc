@@ -41,11 +41,11 @@ class SubscriptionHub::Subscription
     std::unique_ptr<Encoder> out = request_.new_encoder();
     out->StartObject();
     out->EndObject();
-    body_->Write(EncodeEventStreamMessage(
-        {{{":event-type", "initial-response"},
-          {":content-type", request_.content_type},
-          {":message-type", "event"}},
-         out->Take()}));
+    body_->Write(
+        EncodeEventStreamMessage({{{":event-type", "initial-response"},
+                                   {":content-type", request_.content_type},
+                                   {":message-type", "event"}},
+                                  out->Take()}));
   }
 
   void Start() {
@@ -152,11 +152,11 @@ class SubscriptionHub::Subscription
       out->EndObject();
       payload = out->Take();
     }
-    if (!body_->Write(EncodeEventStreamMessage(
-            {{{":event-type", "SubscribeToShardEvent"},
-              {":content-type", request_.content_type},
-              {":message-type", "event"}},
-             std::move(payload)}))) {
+    if (!body_->Write(
+            EncodeEventStreamMessage({{{":event-type", "SubscribeToShardEvent"},
+                                       {":content-type", request_.content_type},
+                                       {":message-type", "event"}},
+                                      std::move(payload)}))) {
       pass.over = true;  // cancelled
     }
     return pass;
@@ -186,11 +186,10 @@ class SubscriptionHub::Subscription
       auto now = SteadyClock::now();
       if (now >= end_of_life) break;  // a normal end: clients re-subscribe
       if (!streams_.FindById(stream_id)) {
-        WriteException(Status(ErrorCode::kResourceNotFound,
-                              "Stream " + request_.stream->record.name +
-                                  " under account " +
-                                  request_.stream->record.account_id +
-                                  " not found."));
+        WriteException(Status(
+            ErrorCode::kResourceNotFound,
+            "Stream " + request_.stream->record.name + " under account " +
+                request_.stream->record.account_id + " not found."));
         break;
       }
       bool idle_due = now >= next_idle;

@@ -19,15 +19,14 @@ std::string Bytes(std::initializer_list<int> values) {
 const std::string kEmptyMessage =
     Bytes({0, 0, 0, 16, 0, 0, 0, 0, 5, 194, 72, 235, 125, 152, 200, 255});
 const std::string kPayloadNoHeaders =
-    Bytes({0,   0,  0,   29,  0,   0,   0,   0,   253, 82,
-           140, 90, 123, 39,  102, 111, 111, 39,  58,  39,
-           98,  97, 114, 39,  125, 195, 101, 57,  54});
-const std::string kPayloadOneStringHeader = Bytes(
-    {0,   0,   0,   61,  0,   0,   0,   32,  7,   253, 131, 150, 12,  99,  111,
-     110, 116, 101, 110, 116, 45,  116, 121, 112, 101, 7,   0,   16,  97,  112,
-     112, 108, 105, 99,  97,  116, 105, 111, 110, 47,  106, 115, 111, 110, 123,
-     39,  102, 111, 111, 39,  58,  39,  98,  97,  114, 39,  125, 141, 156, 8,
-     177});
+    Bytes({0,   0,   0,  29, 0,  0,  0,  0,   253, 82,  140, 90,  123, 39, 102,
+           111, 111, 39, 58, 39, 98, 97, 114, 39,  125, 195, 101, 57,  54});
+const std::string kPayloadOneStringHeader =
+    Bytes({0,  0,   0,   61,  0,   0,   0,   32,  7,   253, 131, 150, 12,
+           99, 111, 110, 116, 101, 110, 116, 45,  116, 121, 112, 101, 7,
+           0,  16,  97,  112, 112, 108, 105, 99,  97,  116, 105, 111, 110,
+           47, 106, 115, 111, 110, 123, 39,  102, 111, 111, 39,  58,  39,
+           98, 97,  114, 39,  125, 141, 156, 8,   177});
 
 TEST(EventStreamTest, Crc32IsZlibsCrc32) {
   EXPECT_EQ(Crc32(0, "123456789"), 0xCBF43926u);  // the CRC-32 check value
@@ -77,7 +76,8 @@ TEST(EventStreamTest, RefusesShortInputAndBadChecksums) {
         std::string_view(kPayloadOneStringHeader).substr(0, cut);
     EXPECT_FALSE(DecodeEventStreamMessage(shorter).has_value()) << cut;
   }
-  for (size_t at : {size_t{9}, size_t{30}, kPayloadOneStringHeader.size() - 1}) {
+  for (size_t at :
+       {size_t{9}, size_t{30}, kPayloadOneStringHeader.size() - 1}) {
     std::string damaged = kPayloadOneStringHeader;
     damaged[at] = static_cast<char>(damaged[at] ^ 1);
     std::string_view view = damaged;
@@ -86,10 +86,9 @@ TEST(EventStreamTest, RefusesShortInputAndBadChecksums) {
 }
 
 TEST(EventStreamTest, CarriesLongestHeaderValue) {
-  EventStreamMessage message{
-      {{std::string(kMaxEventHeaderNameBytes, 'n'),
-        std::string(kMaxEventHeaderValueBytes, 'v')}},
-      "x"};
+  EventStreamMessage message{{{std::string(kMaxEventHeaderNameBytes, 'n'),
+                               std::string(kMaxEventHeaderValueBytes, 'v')}},
+                             "x"};
   std::string wire = EncodeEventStreamMessage(message);
   std::string_view view = wire;
   auto decoded = DecodeEventStreamMessage(view);

@@ -188,8 +188,7 @@ class H2Client {
   }
 
   void Reset(int32_t id) {
-    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id,
-                              NGHTTP2_CANCEL);
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
   }
 
   std::map<int32_t, Response> responses;
@@ -712,7 +711,8 @@ TEST_F(Http2SessionTest, AStreamedAnswerArrivesPieceByPieceAndEnds) {
   ASSERT_TRUE(client.RunUntil([&] { return LastStream() != nullptr; }));
   std::shared_ptr<ResponseStream> body = LastStream();
   ASSERT_TRUE(body->Write("one"));
-  ASSERT_TRUE(client.RunUntil([&] { return client.responses[id].body == "one"; }));
+  ASSERT_TRUE(
+      client.RunUntil([&] { return client.responses[id].body == "one"; }));
   const H2Client::Response& response = client.responses[id];
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.headers.at("content-type"),

@@ -100,14 +100,19 @@ class SubscriptionsTest : public ::testing::Test {
   }
 
   std::unique_ptr<SubscriptionHub> NewHub(SubscriptionOptions options = {}) {
-    if (options.idle_event_interval == SubscriptionOptions{}.idle_event_interval)
+    if (options.idle_event_interval ==
+        SubscriptionOptions{}.idle_event_interval)
       options.idle_event_interval = kNever;
     return std::make_unique<SubscriptionHub>(*manager_, options);
   }
 
   SubscriptionRequest Request(uint64_t offset, uint32_t shard = 0) {
-    return {std::string(kArn), stream_, shard, offset,
-            std::string(kJsonContentType), NewJsonEncoder};
+    return {std::string(kArn),
+            stream_,
+            shard,
+            offset,
+            std::string(kJsonContentType),
+            NewJsonEncoder};
   }
 
   std::string Put(std::string_view data) {
@@ -146,7 +151,7 @@ TEST_F(SubscriptionsTest, APutWakesTheSubscriptionWithTheRecord) {
   auto body = hub->Subscribe(Request(0));
   ASSERT_TRUE(body.ok());
   EventReader reader(*body);
-  reader.Next();  // initial-response
+  reader.Next();                              // initial-response
   json::Document empty = reader.NextEvent();  // the first event is at once
   EXPECT_EQ(empty["Records"].Size(), 0u);
   std::string sequence = Put("hello");
