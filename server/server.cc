@@ -132,6 +132,7 @@ struct Server::Parts {
   std::unique_ptr<DataDirLock> data_dir_lock;  // null in memory
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<kinesis::StreamManager> streams;
+  std::unique_ptr<kinesis::ConsumerRegistry> consumers;
   std::unique_ptr<kinesis::ShardIteratorCodec> iterators;
   std::unique_ptr<http::ApiRouter> router;
   std::unique_ptr<kinesis::KinesisApi> kinesis;
@@ -172,6 +173,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
           : kinesis::NewFileLogFactory(config.data_dir, config.fsync_mode),
       clock, config.kinesis);
   if (Status s = parts->streams->Start(); !s.ok()) return s;
+  parts->consumers = std::make_unique<kinesis::ConsumerRegistry>(
+      *parts->streams, *parts->catalog);
+  if (Status s = parts->consumers->Load(); !s.ok()) return s;
   if (Status s =
           CreateDeclaredStreams(config, *parts->streams, *parts->catalog);
       !s.ok()) {
@@ -192,7 +196,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   kinesis::KinesisLimits limits;
   limits.subscriptions = config.subscriptions;
   parts->kinesis = std::make_unique<kinesis::KinesisApi>(
-      *parts->streams, *parts->catalog, *parts->iterators, limits);
+      *parts->streams, *parts->consumers, *parts->catalog, *parts->iterators,
+      limits);
   parts->kinesis->RegisterWith(*parts->router);
 
   auto http = http::HttpServer::Start(config.http, *parts->router);

@@ -96,6 +96,27 @@ ShardRecord ReadShard(const Statement& row) {
   return shard;
 }
 
+Result<ConsumerRecord> ReadConsumer(const Statement& row) {
+  ConsumerRecord consumer;
+  consumer.stream_id = row.ColumnInt(0);
+  consumer.name = row.ColumnText(1);
+  const std::string status = row.ColumnText(2);
+  const std::optional<ConsumerStatus> parsed = ParseConsumerStatus(status);
+  if (!parsed.has_value()) {
+    return Internal("catalog holds unknown consumer status '" + status + "'");
+  }
+  consumer.status = *parsed;
+  consumer.created_at = row.ColumnInt(3);
+  return consumer;
+}
+
+Status ConsumerNotFound(int64_t stream_id, std::string_view name) {
+  return Status(ErrorCode::kResourceNotFound,
+                "Consumer " + std::string(name) +
+                    " not found in stream with id " +
+                    std::to_string(stream_id) + ".");
+}
+
 // Resharding bookkeeping the catalog relies on: shard indexes are never
 // reused, so each must be below the stream's next_shard_index.
 Status CheckShardIndexes(const std::vector<ShardRecord>& shards,
@@ -157,6 +178,32 @@ std::string StreamRecord::Arn() const {
   return "arn:aws:kinesis:" + region + ":" + account_id + ":stream/" + name;
 }
 
+std::string_view ToString(ConsumerStatus status) {
+  switch (status) {
+    case ConsumerStatus::kCreating:
+      return "CREATING";
+    case ConsumerStatus::kActive:
+      return "ACTIVE";
+    case ConsumerStatus::kDeleting:
+      return "DELETING";
+  }
+  return "UNKNOWN";  // unreachable for a valid enum value
+}
+
+std::optional<ConsumerStatus> ParseConsumerStatus(std::string_view text) {
+  for (ConsumerStatus status :
+       {ConsumerStatus::kCreating, ConsumerStatus::kActive,
+        ConsumerStatus::kDeleting}) {
+    if (ToString(status) == text) return status;
+  }
+  return std::nullopt;
+}
+
+std::string ConsumerRecord::Arn(std::string_view stream_arn) const {
+  return std::string(stream_arn) + "/consumer/" + name + ":" +
+         std::to_string(created_at / 1000);
+}
+
 std::string ShardIdFor(uint32_t shard_index) {
   char id[32];
   std::snprintf(id, sizeof(id), "shardId-%012" PRIu32, shard_index);
@@ -208,6 +255,12 @@ struct Catalog::Statements {
   Statement delete_stream_policies;
   Statement save_checkpoint;
   Statement load_checkpoint;
+  Statement insert_consumer;
+  Statement update_consumer_status;
+  Statement find_consumer;
+  Statement delete_consumer;
+  Statement list_consumers;
+  Statement delete_arn_tags;
 
   static Result<std::unique_ptr<Statements>> Prepare(Database& db) {
     struct Definition {
@@ -298,6 +351,21 @@ struct Catalog::Statements {
         {&Statements::load_checkpoint, "load checkpoint",
          "SELECT position FROM checkpoints "
          "WHERE reader = ?1 AND stream_id = ?2 AND shard_index = ?3"},
+        {&Statements::insert_consumer, "insert consumer",
+         "INSERT INTO consumers (stream_id, name, status, created_at) "
+         "VALUES (?1, ?2, ?3, ?4)"},
+        {&Statements::update_consumer_status, "update consumer status",
+         "UPDATE consumers SET status = ?3 WHERE stream_id = ?1 AND name = ?2"},
+        {&Statements::find_consumer, "find consumer",
+         "SELECT stream_id, name, status, created_at FROM consumers "
+         "WHERE stream_id = ?1 AND name = ?2"},
+        {&Statements::delete_consumer, "delete consumer",
+         "DELETE FROM consumers WHERE stream_id = ?1 AND name = ?2"},
+        {&Statements::list_consumers, "list consumers",
+         "SELECT stream_id, name, status, created_at FROM consumers "
+         "WHERE stream_id = ?1 ORDER BY name"},
+        {&Statements::delete_arn_tags, "delete tags of an ARN",
+         "DELETE FROM tags WHERE arn = ?1"},
     };
     auto statements = std::make_unique<Statements>();
     for (const Definition& definition : kDefinitions) {
@@ -663,6 +731,119 @@ Result<bool> Catalog::DeleteResourcePolicy(std::string_view arn) {
   Status ran = remove->Run();
   if (!ran.ok()) return ran;
   return db_.Changes() > 0;
+}
+
+// --- Consumers --------------------------------------------------------------
+
+Status Catalog::CreateConsumer(const ConsumerRecord& consumer,
+                               const Tags& tags) {
+  std::lock_guard lock(mu_);
+  Result<Transaction> txn = Transaction::Begin(db_, "CreateConsumer");
+  if (!txn.ok()) return txn.status();
+  Result<std::optional<StreamRecord>> stream =
+      FindStreamByIdLocked(consumer.stream_id);
+  if (!stream.ok()) return stream.status();
+  if (!stream->has_value()) return StreamIdNotFound(consumer.stream_id);
+  {
+    StatementUse insert(statements_->insert_consumer);
+    insert->BindInt(1, consumer.stream_id);
+    insert->BindText(2, consumer.name);
+    insert->BindText(3, ToString(consumer.status));
+    insert->BindInt(4, consumer.created_at);
+    Status ran = insert->Run();
+    if (!ran.ok()) {
+      if (IsUniqueViolation(insert->last_error())) {
+        return Status(ErrorCode::kResourceInUse,
+                      "Consumer " + consumer.name + " under stream " +
+                          (*stream)->name + " under account " +
+                          (*stream)->account_id + " already exists.");
+      }
+      return ran;
+    }
+  }
+  const std::string arn = consumer.Arn((*stream)->Arn());
+  for (const auto& [key, value] : tags) {
+    StatementUse upsert(statements_->upsert_tag);
+    upsert->BindText(1, arn);
+    upsert->BindText(2, key);
+    upsert->BindText(3, value);
+    Status ran = upsert->Run();
+    if (!ran.ok()) return ran;
+  }
+  return txn->Commit();
+}
+
+Status Catalog::UpdateConsumerStatus(int64_t stream_id, std::string_view name,
+                                     ConsumerStatus status) {
+  std::lock_guard lock(mu_);
+  {
+    StatementUse update(statements_->update_consumer_status);
+    update->BindInt(1, stream_id);
+    update->BindText(2, name);
+    update->BindText(3, ToString(status));
+    Status ran = update->Run();
+    if (!ran.ok()) return ran;
+  }
+  if (db_.Changes() == 0) return ConsumerNotFound(stream_id, name);
+  return Status::Ok();
+}
+
+Status Catalog::DeleteConsumer(int64_t stream_id, std::string_view name) {
+  std::lock_guard lock(mu_);
+  Result<Transaction> txn = Transaction::Begin(db_, "DeleteConsumer");
+  if (!txn.ok()) return txn.status();
+  Result<std::optional<StreamRecord>> stream = FindStreamByIdLocked(stream_id);
+  if (!stream.ok()) return stream.status();
+  if (!stream->has_value()) return ConsumerNotFound(stream_id, name);
+  ConsumerRecord consumer;
+  {
+    StatementUse find(statements_->find_consumer);
+    find->BindInt(1, stream_id);
+    find->BindText(2, name);
+    Result<bool> row = find->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return ConsumerNotFound(stream_id, name);
+    Result<ConsumerRecord> read = ReadConsumer(*find);
+    if (!read.ok()) return read.status();
+    consumer = std::move(read).value();
+  }
+  const std::string arn = consumer.Arn((*stream)->Arn());
+  {
+    StatementUse untag(statements_->delete_arn_tags);
+    untag->BindText(1, arn);
+    Status ran = untag->Run();
+    if (!ran.ok()) return ran;
+  }
+  {
+    StatementUse unpolicy(statements_->delete_policy);
+    unpolicy->BindText(1, arn);
+    Status ran = unpolicy->Run();
+    if (!ran.ok()) return ran;
+  }
+  {
+    StatementUse remove(statements_->delete_consumer);
+    remove->BindInt(1, stream_id);
+    remove->BindText(2, name);
+    Status ran = remove->Run();
+    if (!ran.ok()) return ran;
+  }
+  return txn->Commit();
+}
+
+Result<std::vector<ConsumerRecord>> Catalog::ListConsumers(int64_t stream_id) {
+  std::lock_guard lock(mu_);
+  StatementUse list(statements_->list_consumers);
+  list->BindInt(1, stream_id);
+  std::vector<ConsumerRecord> consumers;
+  while (true) {
+    Result<bool> row = list->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Result<ConsumerRecord> consumer = ReadConsumer(*list);
+    if (!consumer.ok()) return consumer.status();
+    consumers.push_back(std::move(consumer).value());
+  }
+  return consumers;
 }
 
 // --- Checkpoints ------------------------------------------------------------

@@ -84,6 +84,26 @@ std::optional<uint32_t> ParseShardIndex(std::string_view shard_id);
 
 using Tags = std::vector<std::pair<std::string, std::string>>;
 
+// An enhanced fan-out consumer's lifecycle: CREATING -> ACTIVE, then
+// DELETING -> gone once deregistered.
+enum class ConsumerStatus { kCreating, kActive, kDeleting };
+
+std::string_view ToString(ConsumerStatus status);  // "CREATING", ...
+std::optional<ConsumerStatus> ParseConsumerStatus(std::string_view text);
+
+struct ConsumerRecord {
+  int64_t stream_id = 0;
+  std::string name;  // unique within the stream
+  ConsumerStatus status = ConsumerStatus::kCreating;
+  EpochMillis created_at = 0;
+
+  // "<stream ARN>/consumer/<name>:<created_at in epoch seconds>"
+  std::string Arn(std::string_view stream_arn) const;
+
+  friend bool operator==(const ConsumerRecord&,
+                         const ConsumerRecord&) = default;
+};
+
 // Owned by the Server, open from startup to shutdown. Thread-safe: any thread
 // may call any method; calls run one at a time on a single SQLite connection
 // guarded by a mutex (catalog traffic is control-plane rate, far below what
@@ -184,6 +204,24 @@ class Catalog {
   Result<std::optional<std::string>> GetResourcePolicy(std::string_view arn);
   // Whether there was one to delete.
   Result<bool> DeleteResourcePolicy(std::string_view arn);
+
+  // --- Consumers (enhanced fan-out) ----------------------------------------
+  // Limits (20 per stream, 5 CREATING) are the caller's to check.
+
+  // Inserts the consumer and the tags of its ARN in one transaction.
+  // kResourceInUse "Consumer <name> under stream <stream> under account
+  // <account> already exists." if the stream has one of that name;
+  // kResourceNotFound "Stream with id <id> not found." if there is no stream.
+  Status CreateConsumer(const ConsumerRecord& consumer, const Tags& tags);
+  // Sets the status of the stream's consumer of that name. kResourceNotFound
+  // "Consumer <name> not found in stream with id <id>." if there is none.
+  Status UpdateConsumerStatus(int64_t stream_id, std::string_view name,
+                              ConsumerStatus status);
+  // Deletes the consumer with the tags and resource policy of its ARN.
+  // kResourceNotFound as for UpdateConsumerStatus.
+  Status DeleteConsumer(int64_t stream_id, std::string_view name);
+  // The stream's consumers, sorted by name in byte order.
+  Result<std::vector<ConsumerRecord>> ListConsumers(int64_t stream_id);
 
   // --- Reader checkpoints ---------------------------------------------------
   // One position per named reader (a consumer, a delivery stream) per shard.

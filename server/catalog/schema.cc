@@ -99,10 +99,25 @@ CREATE TABLE resource_policies (
 ) STRICT, WITHOUT ROWID;
 )sql";
 
+// Enhanced fan-out consumers (RegisterStreamConsumer), one row per consumer
+// until its deregistration completes. A consumer's ARN is its stream's ARN,
+// "/consumer/", its name, ":" and created_at in epoch seconds; its tags are
+// keyed by that ARN in `tags`. Deleting the stream row removes its consumers.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE consumers (
+  stream_id   INTEGER NOT NULL REFERENCES streams (stream_id) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  status      TEXT NOT NULL CHECK (status IN ('CREATING', 'ACTIVE', 'DELETING')),
+  created_at  INTEGER NOT NULL,  -- epoch milliseconds
+  PRIMARY KEY (stream_id, name)
+) STRICT, WITHOUT ROWID;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "streams, shards, shard-level metrics, tags, checkpoints",
               kV1},
     Migration{2, "resource policies", kV2},
+    Migration{3, "enhanced fan-out consumers", kV3},
 };
 
 Status Failed(std::string_view what, const Status& cause) {

@@ -50,6 +50,10 @@ constexpr Operation kOperations[] = {
     {"SplitShard", &KinesisApi::SplitShard},
     {"MergeShards", &KinesisApi::MergeShards},
     {"UpdateShardCount", &KinesisApi::UpdateShardCount},
+    {"RegisterStreamConsumer", &KinesisApi::RegisterStreamConsumer},
+    {"DeregisterStreamConsumer", &KinesisApi::DeregisterStreamConsumer},
+    {"DescribeStreamConsumer", &KinesisApi::DescribeStreamConsumer},
+    {"ListStreamConsumers", &KinesisApi::ListStreamConsumers},
 };
 
 }  // namespace
@@ -106,14 +110,7 @@ Result<StreamKey> KinesisApi::ResolveStream(const Context& context,
     }
     std::string_view arn_name = rest.substr(7);
     if (account != context.account_id || region != context.region) {
-      return Status(
-          ErrorCode::kAccessDenied,
-          "User: arn:aws:iam::" + context.account_id +
-              ":root is not authorized to perform: kinesis:" +
-              std::string(context.operation) +
-              " on resource: " + std::string(*arn) +
-              " because no resource-based policy allows the kinesis:" +
-              std::string(context.operation) + " action");
+      return ForeignArnDenied(context, *arn);
     }
     if (name && *name != arn_name) {
       return Status(ErrorCode::kInvalidArgument,
@@ -123,6 +120,17 @@ Result<StreamKey> KinesisApi::ResolveStream(const Context& context,
     key.name = std::string(arn_name);
   }
   return key;
+}
+
+Status ForeignArnDenied(const http::RequestContext& context,
+                        std::string_view arn) {
+  return Status(ErrorCode::kAccessDenied,
+                "User: arn:aws:iam::" + context.account_id +
+                    ":root is not authorized to perform: kinesis:" +
+                    std::string(context.operation) +
+                    " on resource: " + std::string(arn) +
+                    " because no resource-based policy allows the kinesis:" +
+                    std::string(context.operation) + " action");
 }
 
 Result<std::shared_ptr<LiveStream>> KinesisApi::FindStream(

@@ -9,7 +9,8 @@
 // list), settings_ops.cc (retention, mode, record size, warm throughput,
 // limits, account settings), record_ops.cc (put, iterators, get),
 // shard_ops.cc (ListShards), tag_ops.cc (tags, resource policies),
-// encryption_ops.cc (encryption, enhanced monitoring).
+// encryption_ops.cc (encryption, enhanced monitoring), consumer_ops.cc
+// (enhanced fan-out consumers).
 #pragma once
 
 #include <optional>
@@ -22,6 +23,7 @@
 #include "server/catalog/catalog.h"
 #include "server/http/api_router.h"
 #include "server/kinesis/account_settings.h"
+#include "server/kinesis/consumer_registry.h"
 #include "server/kinesis/shard_iterator.h"
 #include "server/kinesis/stream_manager.h"
 #include "server/kinesis/subscriptions.h"
@@ -42,9 +44,11 @@ struct KinesisLimits {
 // Owned by Server; handlers run on worker threads, concurrently.
 class KinesisApi {
  public:
-  KinesisApi(StreamManager& streams, catalog::Catalog& catalog,
-             const ShardIteratorCodec& iterators, KinesisLimits limits = {})
+  KinesisApi(StreamManager& streams, ConsumerRegistry& consumers,
+             catalog::Catalog& catalog, const ShardIteratorCodec& iterators,
+             KinesisLimits limits = {})
       : streams_(streams),
+        consumers_(consumers),
         catalog_(catalog),
         iterators_(iterators),
         limits_(limits) {}
@@ -127,6 +131,16 @@ class KinesisApi {
   Status DeleteResourcePolicy(const Context& context, const json::Value& input,
                               Encoder& output);
 
+  // consumer_ops.cc
+  Status RegisterStreamConsumer(const Context& context,
+                                const json::Value& input, Encoder& output);
+  Status DeregisterStreamConsumer(const Context& context,
+                                  const json::Value& input, Encoder& output);
+  Status DescribeStreamConsumer(const Context& context,
+                                const json::Value& input, Encoder& output);
+  Status ListStreamConsumers(const Context& context, const json::Value& input,
+                             Encoder& output);
+
   // encryption_ops.cc
   Status StartStreamEncryption(const Context& context, const json::Value& input,
                                Encoder& output);
@@ -148,18 +162,31 @@ class KinesisApi {
   // Increase/DecreaseStreamRetentionPeriod, which mirror each other.
   Status ChangeRetention(const Context& context, const json::Value& input,
                          bool increase);
-  // The stream a ResourceARN names (tag_ops.cc): kResourceNotFound for a
-  // consumer ARN, as no consumers exist yet.
-  Result<StreamKey> ResolveResource(const Context& context,
-                                    const json::Value& input) const;
-  Status AddTags(const StreamKey& key, const json::Value& input);
-  Status RemoveTags(const StreamKey& key, const json::Value& input);
+  // The consumer a request names (consumer_ops.cc) by ConsumerARN, or by
+  // StreamARN and ConsumerName, or by all three when they agree; a foreign
+  // account or region is kAccessDenied.
+  Result<ConsumerInfo> ResolveConsumer(const Context& context,
+                                       const json::Value& input);
+  // What a ResourceARN names (tag_ops.cc): a stream, or a consumer of one.
+  struct Resource {
+    StreamKey stream;
+    std::string consumer_arn;  // empty when the resource is the stream
+  };
+  Result<Resource> ResolveResource(const Context& context,
+                                   const json::Value& input) const;
+  // The ARN under which the named resource's tags and policy are kept, once
+  // the resource is found (kResourceNotFound otherwise).
+  Result<std::string> ResourceArnOf(const Context& context,
+                                    const json::Value& input);
+  Status AddTags(const Resource& resource, const json::Value& input);
+  Status RemoveTags(const Resource& resource, const json::Value& input);
   Status ChangeEncryption(const Context& context, const json::Value& input,
                           bool start);
   Status ChangeMonitoring(const Context& context, const json::Value& input,
                           bool enable, Encoder& output);
 
   StreamManager& streams_;
+  ConsumerRegistry& consumers_;
   catalog::Catalog& catalog_;
   const ShardIteratorCodec& iterators_;
   const KinesisLimits limits_;
@@ -210,6 +237,11 @@ void WriteRecord(Encoder& out, const storage::StoredRecord& record,
 // REQUIRES: stream.mu held.
 void WriteChildShards(Encoder& out, const LiveStream& stream,
                       uint32_t parent_index);
+
+// AccessDeniedException for an ARN of another account or region than the
+// caller's, worded as IAM words a refusal.
+Status ForeignArnDenied(const http::RequestContext& context,
+                        std::string_view arn);
 
 // Writes one shard as DescribeStream and ListShards show it.
 void WriteShard(Encoder& out, const catalog::ShardRecord& shard);

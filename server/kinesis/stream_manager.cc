@@ -381,7 +381,8 @@ std::vector<catalog::StreamRecord> StreamManager::List(
   return out;
 }
 
-Status StreamManager::DeleteStream(const StreamKey& key) {
+Status StreamManager::DeleteStream(
+    const StreamKey& key, const std::function<Status(LiveStream&)>& before) {
   std::lock_guard control(control_mu_);
   auto found = Find(key);
   if (!found.ok()) return found.status();
@@ -390,6 +391,9 @@ Status StreamManager::DeleteStream(const StreamKey& key) {
   {
     std::unique_lock lock(stream->mu);
     stream_id = stream->record.stream_id;
+    if (before) {
+      if (Status s = before(*stream); !s.ok()) return s;
+    }
     if (options_.delete_delay.count() > 0) {
       if (stream->record.status == catalog::StreamStatus::kDeleting) {
         return Status::Ok();

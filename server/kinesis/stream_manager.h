@@ -93,6 +93,14 @@ struct LiveShard {
       std::make_shared<storage::AppendNotifier>();
 };
 
+// One enhanced fan-out consumer of a live stream; ConsumerRegistry
+// (consumer_registry.h) manages them.
+struct LiveConsumer {
+  catalog::ConsumerRecord record;
+  // When CREATING moves on to ACTIVE, or DELETING to gone; 0 when settled.
+  EpochMillis transition_due_at = 0;
+};
+
 // One live stream. `mu` guards `record` and the shard list's shape; shard
 // logs are appended to and read under a shared lock, so only resharding and
 // state changes take it exclusively.
@@ -109,6 +117,9 @@ struct LiveStream {
   // `current` catches up with `target` when the stream leaves UPDATING.
   std::optional<int64_t> warm_target_mibps;
   std::optional<int64_t> warm_current_mibps;
+  // Guarded by mu. Enhanced fan-out consumers by name. They belong to this
+  // incarnation of the stream and go with it.
+  std::map<std::string, LiveConsumer> consumers;
 };
 
 // Where a record went, or why it could not be stored.
@@ -157,8 +168,12 @@ class StreamManager {
                                           size_t limit);
 
   // Moves the stream to DELETING; it disappears once the delete delay passes
-  // (at once with delay 0).
-  Status DeleteStream(const StreamKey& key);
+  // (at once with delay 0). `before`, if given, runs first under the stream's
+  // exclusive lock and may refuse with a non-OK Status (ConsumerRegistry uses
+  // it for consumers still registered).
+  Status DeleteStream(
+      const StreamKey& key,
+      const std::function<Status(LiveStream&)>& before = nullptr);
 
   // Applies `change` to the stream's record under its lock and writes it to
   // the catalog; with `through_updating` the stream passes through UPDATING

@@ -129,9 +129,11 @@ Status KinesisApi::DeleteStream(const Context& context,
                                 const json::Value& input, Encoder& /*output*/) {
   auto key = ResolveStream(context, input);
   if (!key.ok()) return key.status();
-  // Consumers (EnforceConsumerDeletion) arrive with enhanced fan-out; until
-  // then a stream never has any, so the flag changes nothing.
-  return streams_.DeleteStream(*key);
+  bool enforce =
+      model::GetBool(input, "EnforceConsumerDeletion").value_or(false);
+  return streams_.DeleteStream(*key, [enforce](LiveStream& stream) {
+    return ConsumerRegistry::PrepareStreamDeletion(stream, enforce);
+  });
 }
 
 Status KinesisApi::DescribeStream(const Context& context,
@@ -192,7 +194,8 @@ Status KinesisApi::DescribeStreamSummary(const Context& context,
   output.Key("OpenShardCount");
   output.Int(open_shards);
   output.Key("ConsumerCount");
-  output.Int(0);  // enhanced fan-out consumers arrive with part 2
+  output.Int(static_cast<int64_t>(
+      ConsumerRegistry::CountLocked(**stream, streams_.clock().NowMillis())));
   output.Key("MaxRecordSizeInKiB");
   output.Int(record.max_record_size_kib);
   WriteWarmThroughputIfAny(output, **stream);

@@ -1,7 +1,7 @@
-// Tags on streams: AddTagsToStream, RemoveTagsFromStream, ListTagsForStream,
-// and the ARN-based TagResource, UntagResource, ListTagsForResource. Tags live
-// in the catalog under the stream's ARN, so both families see the same set.
-// Consumers do not exist yet: a consumer ARN is answered ResourceNotFound.
+// Tags on streams and consumers: AddTagsToStream, RemoveTagsFromStream,
+// ListTagsForStream, and the ARN-based TagResource, UntagResource,
+// ListTagsForResource. Tags live in the catalog under the resource's ARN, so
+// both families see the same set of a stream's tags.
 #include <algorithm>
 
 #include "server/kinesis/kinesis_api.h"
@@ -52,8 +52,8 @@ void WriteTagList(Encoder& out, const catalog::Tags& tags, size_t count) {
 
 }  // namespace
 
-Result<StreamKey> KinesisApi::ResolveResource(const Context& context,
-                                              const json::Value& input) const {
+Result<KinesisApi::Resource> KinesisApi::ResolveResource(
+    const Context& context, const json::Value& input) const {
   std::string arn(model::GetString(input, "ResourceARN").value_or(""));
   // arn:<partition>:kinesis:<region>:<account>:stream/<name>[/consumer/...];
   // the model's pattern has checked the overall form.
@@ -69,31 +69,57 @@ Result<StreamKey> KinesisApi::ResolveResource(const Context& context,
     return Status(ErrorCode::kInvalidArgument, "Invalid ResourceARN " + arn);
   }
   if (parts[4] != context.account_id || parts[3] != context.region) {
-    return Status(ErrorCode::kAccessDenied,
-                  "User: arn:aws:iam::" + context.account_id +
-                      ":root is not authorized to perform: kinesis:" +
-                      std::string(context.operation) + " on resource: " + arn +
-                      " because no resource-based policy allows the kinesis:" +
-                      std::string(context.operation) + " action");
+    return ForeignArnDenied(context, arn);
   }
   std::string_view path = rest.substr(7);
-  if (path.find("/consumer/") != std::string_view::npos) {
-    // Enhanced fan-out consumers are not built yet, so none exists.
-    return Status(ErrorCode::kResourceNotFound,
-                  "Consumer " + arn + " under account " + context.account_id +
-                      " not found.");
+  if (size_t consumer = path.find("/consumer/");
+      consumer != std::string_view::npos) {
+    // ConsumerRegistry checks the rest when the consumer is looked up.
+    return Resource{{context.account_id, context.region,
+                     std::string(path.substr(0, consumer))},
+                    arn};
   }
   if (path.empty() || path.find('/') != std::string_view::npos) {
     return Status(ErrorCode::kInvalidArgument, "Invalid ResourceARN " + arn);
   }
-  return StreamKey{context.account_id, context.region, std::string(path)};
+  return Resource{{context.account_id, context.region, std::string(path)}, ""};
 }
 
-Status KinesisApi::AddTags(const StreamKey& key, const json::Value& input) {
+namespace {
+
+// Adds `tags` to what `arn` carries, unless the total passes the limit.
+Status AddTagsWithinLimit(catalog::Catalog& catalog, const std::string& arn,
+                          const catalog::Tags& tags, const std::string& failed,
+                          std::string_view resource_kind) {
+  auto existing = catalog.ListTags(arn);
+  if (!existing.ok()) return existing.status();
+  size_t total = existing->size();
+  for (const auto& tag : tags) {
+    bool present =
+        std::any_of(existing->begin(), existing->end(),
+                    [&](const auto& old) { return old.first == tag.first; });
+    if (!present) ++total;
+  }
+  if (total > kMaxTagsPerResource) {
+    return Status(ErrorCode::kInvalidArgument,
+                  failed + "a given " + std::string(resource_kind) +
+                      " cannot have more than 50 tags associated with it.");
+  }
+  return catalog.TagResource(arn, tags);
+}
+
+}  // namespace
+
+Status KinesisApi::AddTags(const Resource& resource, const json::Value& input) {
+  const StreamKey& key = resource.stream;
   catalog::Tags tags = TagsOf(input);
   if (Status s = CheckTagCharacters(tags); !s.ok()) return s;
-  std::string failed = "Failed to add tags to stream " + key.name +
-                       " under account " + key.account_id + " because ";
+  std::string failed =
+      resource.consumer_arn.empty()
+          ? "Failed to add tags to stream " + key.name + " under account " +
+                key.account_id + " because "
+          : "Failed to add tags to consumer " + resource.consumer_arn +
+                " because ";  // (verify)
   for (const auto& tag : tags) {
     if (HasReservedTagPrefix(tag.first)) {
       return Status(ErrorCode::kInvalidArgument,
@@ -101,37 +127,37 @@ Status KinesisApi::AddTags(const StreamKey& key, const json::Value& input) {
                         " uses the reserved prefix aws:.");
     }
   }
+  if (!resource.consumer_arn.empty()) {
+    return consumers_.WithConsumer(
+        resource.consumer_arn, [&](const ConsumerInfo& consumer) {
+          return AddTagsWithinLimit(catalog_, consumer.arn, tags, failed,
+                                    "consumer");
+        });
+  }
   return streams_.UpdateStream(
       key, /*through_updating=*/false,
       [&](catalog::StreamRecord& stream) -> Status {
         if (stream.status != catalog::StreamStatus::kActive)
           return StreamNotActive(stream);
-        auto existing = catalog_.ListTags(stream.Arn());
-        if (!existing.ok()) return existing.status();
-        size_t total = existing->size();
-        for (const auto& tag : tags) {
-          bool present = std::any_of(
-              existing->begin(), existing->end(),
-              [&](const auto& old) { return old.first == tag.first; });
-          if (!present) ++total;
-        }
-        if (total > kMaxTagsPerResource) {
-          return Status(ErrorCode::kInvalidArgument,
-                        failed +
-                            "a given stream cannot have more than 50 tags "
-                            "associated with it.");
-        }
-        return catalog_.TagResource(stream.Arn(), tags);
+        return AddTagsWithinLimit(catalog_, stream.Arn(), tags, failed,
+                                  "stream");
       });
 }
 
-Status KinesisApi::RemoveTags(const StreamKey& key, const json::Value& input) {
+Status KinesisApi::RemoveTags(const Resource& resource,
+                              const json::Value& input) {
   std::vector<std::string> keys = TagKeysOf(input);
   for (const std::string& tag_key : keys) {
     if (Status s = CheckTagKeyCharacters(tag_key); !s.ok()) return s;
   }
+  if (!resource.consumer_arn.empty()) {
+    return consumers_.WithConsumer(
+        resource.consumer_arn, [&](const ConsumerInfo& consumer) {
+          return catalog_.UntagResource(consumer.arn, keys);
+        });
+  }
   return streams_.UpdateStream(
-      key, /*through_updating=*/false,
+      resource.stream, /*through_updating=*/false,
       [&](catalog::StreamRecord& stream) -> Status {
         if (stream.status != catalog::StreamStatus::kActive)
           return StreamNotActive(stream);
@@ -144,7 +170,7 @@ Status KinesisApi::AddTagsToStream(const Context& context,
                                    Encoder& /*output*/) {
   auto key = ResolveStream(context, input);
   if (!key.ok()) return key.status();
-  return AddTags(*key, input);
+  return AddTags({*key, ""}, input);
 }
 
 Status KinesisApi::RemoveTagsFromStream(const Context& context,
@@ -152,7 +178,7 @@ Status KinesisApi::RemoveTagsFromStream(const Context& context,
                                         Encoder& /*output*/) {
   auto key = ResolveStream(context, input);
   if (!key.ok()) return key.status();
-  return RemoveTags(*key, input);
+  return RemoveTags({*key, ""}, input);
 }
 
 Status KinesisApi::ListTagsForStream(const Context& context,
@@ -184,37 +210,47 @@ Status KinesisApi::ListTagsForStream(const Context& context,
 
 Status KinesisApi::TagResource(const Context& context, const json::Value& input,
                                Encoder& /*output*/) {
-  auto key = ResolveResource(context, input);
-  if (!key.ok()) return key.status();
-  return AddTags(*key, input);
+  auto resource = ResolveResource(context, input);
+  if (!resource.ok()) return resource.status();
+  return AddTags(*resource, input);
 }
 
 Status KinesisApi::UntagResource(const Context& context,
                                  const json::Value& input,
                                  Encoder& /*output*/) {
-  auto key = ResolveResource(context, input);
-  if (!key.ok()) return key.status();
-  return RemoveTags(*key, input);
+  auto resource = ResolveResource(context, input);
+  if (!resource.ok()) return resource.status();
+  return RemoveTags(*resource, input);
 }
 
 Status KinesisApi::ListTagsForResource(const Context& context,
                                        const json::Value& input,
                                        Encoder& output) {
-  auto key = ResolveResource(context, input);
-  if (!key.ok()) return key.status();
-  auto stream = streams_.Find(*key);
-  if (!stream.ok()) return stream.status();
-  std::string arn;
-  {
-    std::shared_lock lock((*stream)->mu);
-    arn = (*stream)->record.Arn();
-  }
-  auto tags = catalog_.ListTags(arn);
+  auto arn = ResourceArnOf(context, input);
+  if (!arn.ok()) return arn.status();
+  auto tags = catalog_.ListTags(*arn);
   if (!tags.ok()) return tags.status();
   output.StartObject();
   WriteTagList(output, *tags, tags->size());
   output.EndObject();
   return Status::Ok();
+}
+
+// The ARN tags and policies of the resource a ResourceARN names are kept
+// under, once the resource is found: the stream's own ARN, or the consumer's.
+Result<std::string> KinesisApi::ResourceArnOf(const Context& context,
+                                              const json::Value& input) {
+  auto resource = ResolveResource(context, input);
+  if (!resource.ok()) return resource.status();
+  if (!resource->consumer_arn.empty()) {
+    auto consumer = consumers_.FindConsumerByArn(resource->consumer_arn);
+    if (!consumer.ok()) return consumer.status();
+    return consumer->arn;
+  }
+  auto stream = streams_.Find(resource->stream);
+  if (!stream.ok()) return stream.status();
+  std::shared_lock lock((*stream)->mu);
+  return (*stream)->record.Arn();
 }
 
 }  // namespace sluice::kinesis
@@ -226,23 +262,29 @@ namespace sluice::kinesis {
 Status KinesisApi::PutResourcePolicy(const Context& context,
                                      const json::Value& input,
                                      Encoder& /*output*/) {
-  auto key = ResolveResource(context, input);
-  if (!key.ok()) return key.status();
-  auto stream = streams_.Find(*key);
-  if (!stream.ok()) return stream.status();
   // The model has checked that Policy is there.
   std::string_view policy = model::GetString(input, "Policy").value_or("");
-  return catalog_.PutResourcePolicy(StreamArn(*key), policy);
+  auto resource = ResolveResource(context, input);
+  if (!resource.ok()) return resource.status();
+  if (!resource->consumer_arn.empty()) {
+    // Under the stream's lock, so the policy cannot outlive a concurrent
+    // deregistration.
+    return consumers_.WithConsumer(
+        resource->consumer_arn, [&](const ConsumerInfo& consumer) {
+          return catalog_.PutResourcePolicy(consumer.arn, policy);
+        });
+  }
+  auto stream = streams_.Find(resource->stream);
+  if (!stream.ok()) return stream.status();
+  return catalog_.PutResourcePolicy(StreamArn(resource->stream), policy);
 }
 
 Status KinesisApi::GetResourcePolicy(const Context& context,
                                      const json::Value& input,
                                      Encoder& output) {
-  auto key = ResolveResource(context, input);
-  if (!key.ok()) return key.status();
-  auto stream = streams_.Find(*key);
-  if (!stream.ok()) return stream.status();
-  auto policy = catalog_.GetResourcePolicy(StreamArn(*key));
+  auto arn = ResourceArnOf(context, input);
+  if (!arn.ok()) return arn.status();
+  auto policy = catalog_.GetResourcePolicy(*arn);
   if (!policy.ok()) return policy.status();
   output.StartObject();
   output.Key("Policy");
@@ -255,11 +297,9 @@ Status KinesisApi::GetResourcePolicy(const Context& context,
 Status KinesisApi::DeleteResourcePolicy(const Context& context,
                                         const json::Value& input,
                                         Encoder& /*output*/) {
-  auto key = ResolveResource(context, input);
-  if (!key.ok()) return key.status();
-  auto stream = streams_.Find(*key);
-  if (!stream.ok()) return stream.status();
-  std::string arn = StreamArn(*key);
+  auto found = ResourceArnOf(context, input);
+  if (!found.ok()) return found.status();
+  const std::string& arn = *found;
   auto deleted = catalog_.DeleteResourcePolicy(arn);
   if (!deleted.ok()) return deleted.status();
   if (!*deleted) {

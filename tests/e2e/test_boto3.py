@@ -93,10 +93,13 @@ class Boto3KinesisTest(unittest.TestCase):
             "must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
 
     def test_operation_not_built_yet_raises_unknown_operation(self):
-        self.assertEqual(NOT_BUILT_OPERATION, "RegisterStreamConsumer")
+        self.assertEqual(NOT_BUILT_OPERATION, "SubscribeToShard")
         with self.assertRaises(ClientError) as raised:
-            kinesis_client(self.server).register_stream_consumer(
-                StreamARN="arn:aws:kinesis:us-east-1:000000000000:stream/s", ConsumerName="c")
+            kinesis_client(self.server).subscribe_to_shard(
+                ConsumerARN="arn:aws:kinesis:us-east-1:000000000000:stream/s/"
+                            "consumer/c:1700000000",
+                ShardId="shardId-000000000000",
+                StartingPosition={"Type": "LATEST"})
         error = raised.exception.response
         self.assertEqual(error["Error"]["Code"], "UnknownOperationException")
         self.assertEqual(error["ResponseMetadata"]["HTTPStatusCode"], 400)

@@ -5,8 +5,14 @@ import { after, before, describe, it } from 'node:test';
 
 import { importPackage, startSluice, stopSluice } from './sluice.mjs';
 
-const { KinesisClient, ListStreamsCommand, RegisterStreamConsumerCommand } =
-  await importPackage('@aws-sdk/client-kinesis');
+const {
+  CreateStreamCommand,
+  DeregisterStreamConsumerCommand,
+  DescribeStreamConsumerCommand,
+  KinesisClient,
+  ListStreamsCommand,
+  RegisterStreamConsumerCommand,
+} = await importPackage('@aws-sdk/client-kinesis');
 
 // `extraOptions(port)` returns client options added to endpoint, region and
 // dummy credentials.
@@ -53,18 +59,34 @@ export function kinesisSuite(title, extraOptions = () => ({})) {
       });
     });
 
-    // A real operation without a handler yet (NOT_BUILT_OPERATION in
-    // ../sluice_process.py); pick another one when it is built.
-    it('RegisterStreamConsumer (not built yet) rejects with UnknownOperationException', async () => {
-      const command = new RegisterStreamConsumerCommand({
-        StreamARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/s',
-        ConsumerName: 'c',
-      });
-      await assert.rejects(client.send(command), (error) => {
-        assert.equal(error.name, 'UnknownOperationException', error.stack);
-        assert.equal(error.$metadata.httpStatusCode, 400);
-        return true;
-      });
+    // Runs last: the ListStreams cases expect no streams.
+    it('registers, describes and deregisters an enhanced fan-out consumer', async () => {
+      await client.send(new CreateStreamCommand({ StreamName: 'efo', ShardCount: 1 }));
+      const streamArn = 'arn:aws:kinesis:us-east-1:000000000000:stream/efo';
+      const { Consumer } = await client.send(
+        new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: 'js-app' }),
+      );
+      assert.equal(Consumer.ConsumerName, 'js-app');
+      assert.equal(Consumer.ConsumerStatus, 'ACTIVE');
+      assert.ok(Consumer.ConsumerCreationTimestamp instanceof Date);
+      const seconds = Math.floor(Consumer.ConsumerCreationTimestamp.getTime() / 1000);
+      assert.equal(Consumer.ConsumerARN, `${streamArn}/consumer/js-app:${seconds}`);
+
+      const { ConsumerDescription } = await client.send(
+        new DescribeStreamConsumerCommand({ ConsumerARN: Consumer.ConsumerARN }),
+      );
+      assert.equal(ConsumerDescription.StreamARN, streamArn);
+      assert.equal(ConsumerDescription.ConsumerName, 'js-app');
+
+      await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer.ConsumerARN }));
+      await assert.rejects(
+        client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer.ConsumerARN })),
+        (error) => {
+          assert.equal(error.name, 'ResourceNotFoundException', error.stack);
+          assert.equal(error.$metadata.httpStatusCode, 400);
+          return true;
+        },
+      );
     });
   });
 }

@@ -563,6 +563,134 @@ TEST_F(CatalogTest, DeleteStreamDropsItsResourcePolicies) {
 
 // --- Checkpoints ------------------------------------------------------------
 
+// --- Consumers --------------------------------------------------------------
+
+ConsumerRecord MakeConsumer(int64_t stream_id, std::string name,
+                            ConsumerStatus status = ConsumerStatus::kActive) {
+  ConsumerRecord consumer;
+  consumer.stream_id = stream_id;
+  consumer.name = std::move(name);
+  consumer.status = status;
+  consumer.created_at = kNow + 123;
+  return consumer;
+}
+
+TEST(RecordTest, ConsumerArnEndsWithCreationSeconds) {
+  ConsumerRecord consumer = MakeConsumer(1, "reader");
+  EXPECT_EQ(consumer.Arn(MakeStream("orders", 1).Arn()),
+            "arn:aws:kinesis:us-east-1:123456789012:stream/orders/consumer/"
+            "reader:1700000000");
+  EXPECT_EQ(ToString(ConsumerStatus::kCreating), "CREATING");
+  EXPECT_EQ(ToString(ConsumerStatus::kDeleting), "DELETING");
+  EXPECT_EQ(ParseConsumerStatus("ACTIVE"), ConsumerStatus::kActive);
+  EXPECT_EQ(ParseConsumerStatus("UPDATING"), std::nullopt);
+}
+
+TEST_F(CatalogTest, ConsumersRoundTripSortedByName) {
+  StreamRecord stream = Create("orders");
+  ConsumerRecord b = MakeConsumer(stream.stream_id, "b");
+  ConsumerRecord a =
+      MakeConsumer(stream.stream_id, "a", ConsumerStatus::kCreating);
+  ASSERT_THAT(catalog_->CreateConsumer(b, {}), IsOk());
+  ASSERT_THAT(catalog_->CreateConsumer(a, {}), IsOk());
+  auto listed = catalog_->ListConsumers(stream.stream_id);
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_THAT(*listed, ElementsAre(a, b));
+}
+
+TEST_F(CatalogTest, ConsumerNamesAreUniquePerStreamOnly) {
+  StreamRecord orders = Create("orders");
+  StreamRecord audit = Create("audit");
+  ASSERT_THAT(catalog_->CreateConsumer(MakeConsumer(orders.stream_id, "r"), {}),
+              IsOk());
+  EXPECT_THAT(
+      catalog_->CreateConsumer(MakeConsumer(orders.stream_id, "r"), {}),
+      HasError(ErrorCode::kResourceInUse,
+               "Consumer r under stream orders under account 123456789012 "
+               "already exists."));
+  EXPECT_THAT(catalog_->CreateConsumer(MakeConsumer(audit.stream_id, "r"), {}),
+              IsOk());
+}
+
+TEST_F(CatalogTest, ConsumerOfMissingStreamIsRefusedAndLeavesNoTags) {
+  ConsumerRecord consumer = MakeConsumer(42, "r");
+  EXPECT_THAT(catalog_->CreateConsumer(consumer, {{"k", "v"}}),
+              HasError(ErrorCode::kResourceNotFound));
+  auto listed = catalog_->ListConsumers(42);
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_THAT(*listed, IsEmpty());
+}
+
+TEST_F(CatalogTest, CreateConsumerTagsItsArn) {
+  StreamRecord stream = Create("orders");
+  ConsumerRecord consumer = MakeConsumer(stream.stream_id, "r");
+  ASSERT_THAT(catalog_->CreateConsumer(consumer, {{"team", "data"}}), IsOk());
+  auto tags = catalog_->ListTags(consumer.Arn(stream.Arn()));
+  ASSERT_THAT(tags, IsOk());
+  EXPECT_THAT(*tags, ElementsAre(Pair("team", "data")));
+}
+
+TEST_F(CatalogTest, ConsumerStatusChanges) {
+  StreamRecord stream = Create("orders");
+  ConsumerRecord consumer =
+      MakeConsumer(stream.stream_id, "r", ConsumerStatus::kCreating);
+  ASSERT_THAT(catalog_->CreateConsumer(consumer, {}), IsOk());
+  ASSERT_THAT(catalog_->UpdateConsumerStatus(stream.stream_id, "r",
+                                             ConsumerStatus::kActive),
+              IsOk());
+  auto listed = catalog_->ListConsumers(stream.stream_id);
+  ASSERT_THAT(listed, IsOk());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().status, ConsumerStatus::kActive);
+  EXPECT_THAT(catalog_->UpdateConsumerStatus(stream.stream_id, "other",
+                                             ConsumerStatus::kDeleting),
+              HasError(ErrorCode::kResourceNotFound));
+}
+
+TEST_F(CatalogTest, DeleteConsumerDropsItsTagsAndPolicyOnly) {
+  StreamRecord stream = Create("orders");
+  ConsumerRecord gone = MakeConsumer(stream.stream_id, "gone");
+  ConsumerRecord kept = MakeConsumer(stream.stream_id, "kept");
+  ASSERT_THAT(catalog_->CreateConsumer(gone, {{"k", "1"}}), IsOk());
+  ASSERT_THAT(catalog_->CreateConsumer(kept, {{"k", "2"}}), IsOk());
+  ASSERT_THAT(catalog_->TagResource(stream.Arn(), {{"k", "s"}}), IsOk());
+  ASSERT_THAT(catalog_->PutResourcePolicy(gone.Arn(stream.Arn()), "{}"),
+              IsOk());
+
+  ASSERT_THAT(catalog_->DeleteConsumer(stream.stream_id, "gone"), IsOk());
+  auto listed = catalog_->ListConsumers(stream.stream_id);
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_THAT(*listed, ElementsAre(kept));
+  auto gone_tags = catalog_->ListTags(gone.Arn(stream.Arn()));
+  ASSERT_THAT(gone_tags, IsOk());
+  EXPECT_THAT(*gone_tags, IsEmpty());
+  auto policy = catalog_->GetResourcePolicy(gone.Arn(stream.Arn()));
+  ASSERT_THAT(policy, IsOk());
+  EXPECT_EQ(*policy, std::nullopt);
+  auto kept_tags = catalog_->ListTags(kept.Arn(stream.Arn()));
+  ASSERT_THAT(kept_tags, IsOk());
+  EXPECT_THAT(*kept_tags, ElementsAre(Pair("k", "2")));
+  auto stream_tags = catalog_->ListTags(stream.Arn());
+  ASSERT_THAT(stream_tags, IsOk());
+  EXPECT_THAT(*stream_tags, ElementsAre(Pair("k", "s")));
+
+  EXPECT_THAT(catalog_->DeleteConsumer(stream.stream_id, "gone"),
+              HasError(ErrorCode::kResourceNotFound));
+}
+
+TEST_F(CatalogTest, DeleteStreamRemovesItsConsumersAndTheirTags) {
+  StreamRecord stream = Create("orders");
+  ConsumerRecord consumer = MakeConsumer(stream.stream_id, "r");
+  ASSERT_THAT(catalog_->CreateConsumer(consumer, {{"k", "v"}}), IsOk());
+  ASSERT_THAT(catalog_->DeleteStream(stream.stream_id), IsOk());
+  auto listed = catalog_->ListConsumers(stream.stream_id);
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_THAT(*listed, IsEmpty());
+  auto tags = catalog_->ListTags(consumer.Arn(stream.Arn()));
+  ASSERT_THAT(tags, IsOk());
+  EXPECT_THAT(*tags, IsEmpty());
+}
+
 TEST_F(CatalogTest, CheckpointsSaveLoadAndOverwrite) {
   const StreamRecord stream = Create("orders", 2);
   Result<std::optional<std::string>> loaded =

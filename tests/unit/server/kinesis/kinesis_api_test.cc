@@ -36,7 +36,10 @@ class KinesisApiTest : public ::testing::Test {
     ASSERT_TRUE(streams_->Start().ok());
     iterators_ = std::make_unique<ShardIteratorCodec>(
         std::string(kShardIteratorKeyBytes, 'k'), clock_);
-    api_ = std::make_unique<KinesisApi>(*streams_, *catalog_, *iterators_);
+    consumers_ = std::make_unique<ConsumerRegistry>(*streams_, *catalog_);
+    ASSERT_TRUE(consumers_->Load().ok());
+    api_ = std::make_unique<KinesisApi>(*streams_, *consumers_, *catalog_,
+                                        *iterators_);
   }
 
   // Calls `handler` with `input` (JSON text); the output document, or the
@@ -70,6 +73,7 @@ class KinesisApiTest : public ::testing::Test {
   ManualClock clock_{kStart};
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<StreamManager> streams_;
+  std::unique_ptr<ConsumerRegistry> consumers_;
   std::unique_ptr<ShardIteratorCodec> iterators_;
   std::unique_ptr<KinesisApi> api_;
 };
@@ -173,6 +177,51 @@ TEST_F(KinesisApiTest, ListShardsTokenDoesNotReachANewIncarnation) {
   EXPECT_EQ(gone.code(), ErrorCode::kResourceNotFound);
   EXPECT_EQ(gone.message(),
             std::string("Stream p under account ") + kAccount + " not found.");
+}
+
+TEST_F(KinesisApiTest, ListStreamConsumersTokensExpireAfterFiveMinutes) {
+  ASSERT_TRUE(CallStatus(&KinesisApi::CreateStream,
+                         R"({"StreamName": "p", "ShardCount": 1})")
+                  .ok());
+  const std::string stream_arn =
+      std::string("arn:aws:kinesis:us-east-1:") + kAccount + ":stream/p";
+  for (const char* name : {"a", "b", "c"}) {
+    ASSERT_TRUE(CallStatus(&KinesisApi::RegisterStreamConsumer,
+                           R"({"StreamARN": ")" + stream_arn +
+                               R"(", "ConsumerName": ")" + name + R"("})")
+                    .ok());
+  }
+  auto page =
+      Call(&KinesisApi::ListStreamConsumers,
+           R"({"StreamARN": ")" + stream_arn + R"(", "MaxResults": 1})");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ((*page)["Consumers"].Size(), 1u);
+  std::string next = R"({"StreamARN": ")" + stream_arn +
+                     R"(", "NextToken": ")" + (*page)["NextToken"].GetString() +
+                     R"("})";
+
+  clock_.Advance(300'000);
+  auto rest = Call(&KinesisApi::ListStreamConsumers, next);
+  ASSERT_TRUE(rest.ok()) << rest.status().ToString();
+  ASSERT_EQ((*rest)["Consumers"].Size(), 2u);
+  EXPECT_STREQ((*rest)["Consumers"][0]["ConsumerName"].GetString(), "b");
+  EXPECT_FALSE(rest->HasMember("NextToken"));
+
+  clock_.Advance(1);
+  Status expired = CallStatus(&KinesisApi::ListStreamConsumers, next);
+  EXPECT_EQ(expired.code(), ErrorCode::kExpiredNextToken);
+
+  // Nor does a token reach a new incarnation of the stream.
+  ASSERT_TRUE(
+      CallStatus(&KinesisApi::DeleteStream,
+                 R"({"StreamName": "p", "EnforceConsumerDeletion": true})")
+          .ok());
+  ASSERT_TRUE(CallStatus(&KinesisApi::CreateStream,
+                         R"({"StreamName": "p", "ShardCount": 1})")
+                  .ok());
+  clock_.Set(kStart);
+  EXPECT_EQ(CallStatus(&KinesisApi::ListStreamConsumers, next),
+            Status(ErrorCode::kInvalidArgument, "Invalid NextToken."));
 }
 
 }  // namespace
