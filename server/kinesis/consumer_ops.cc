@@ -139,7 +139,12 @@ Status KinesisApi::DeregisterStreamConsumer(const Context& context,
   auto consumer = ResolveConsumer(context, input);
   if (!consumer.ok()) return consumer.status();
   auto deregistered = consumers_.Deregister(consumer->stream, consumer->name);
-  return deregistered.status();
+  if (!deregistered.ok()) return deregistered.status();
+  // Its live subscriptions end, with the answer a new one would get.
+  ConsumerInfo leaving = *deregistered;
+  leaving.status = ConsumerStatus::kDeleting;
+  subscriptions_.EndConsumer(leaving.arn, ConsumerNotActive(leaving));
+  return Status::Ok();
 }
 
 Status KinesisApi::DescribeStreamConsumer(const Context& context,

@@ -59,6 +59,17 @@ constexpr Operation kOperations[] = {
 }  // namespace
 
 void KinesisApi::RegisterWith(http::ApiRouter& router) {
+  router.RegisterStreaming(
+      kApiName, "SubscribeToShard",
+      [this](const http::RequestContext& context,
+             const json::Value& input) -> Result<http::StreamedAnswer> {
+        if (Status s = model::ValidateInput(model::KinesisModel(),
+                                            "SubscribeToShard", input);
+            !s.ok()) {
+          return s;
+        }
+        return SubscribeToShard(context, input);
+      });
   for (const Operation& op : kOperations) {
     router.Register(kApiName, op.name,
                     [this, op](const http::RequestContext& context,

@@ -10,7 +10,8 @@
 // limits, account settings), record_ops.cc (put, iterators, get),
 // shard_ops.cc (ListShards), tag_ops.cc (tags, resource policies),
 // encryption_ops.cc (encryption, enhanced monitoring), consumer_ops.cc
-// (enhanced fan-out consumers).
+// (enhanced fan-out consumers), subscribe_ops.cc (SubscribeToShard, pushed by
+// subscriptions.cc).
 #pragma once
 
 #include <optional>
@@ -141,6 +142,10 @@ class KinesisApi {
   Status ListStreamConsumers(const Context& context, const json::Value& input,
                              Encoder& output);
 
+  // subscribe_ops.cc: answers with an event stream (subscriptions.h).
+  Result<http::StreamedAnswer> SubscribeToShard(const Context& context,
+                                                const json::Value& input);
+
   // encryption_ops.cc
   Status StartStreamEncryption(const Context& context, const json::Value& input,
                                Encoder& output);
@@ -242,6 +247,10 @@ void WriteChildShards(Encoder& out, const LiveStream& stream,
 // caller's, worded as IAM words a refusal.
 Status ForeignArnDenied(const http::RequestContext& context,
                         std::string_view arn);
+
+// ResourceInUseException "Consumer <name> with creation timestamp <s> under
+// stream: <stream> , account <a> is not in ACTIVE status." (AWS's words).
+Status ConsumerNotActive(const ConsumerInfo& consumer);
 
 // Writes one shard as DescribeStream and ListShards show it.
 void WriteShard(Encoder& out, const catalog::ShardRecord& shard);

@@ -31,9 +31,6 @@ JSON_11 = "application/x-amz-json-1.1"
 AUTHORIZATION = ("AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/kinesis/"
                  "aws4_request, SignedHeaders=host;x-amz-date, Signature=abc")
 AMZ_DATE = "20240101T000000Z"
-# A real Kinesis operation that has no handler yet, so the server answers
-# UnknownOperationException. Pick another one when this one is built.
-NOT_BUILT_OPERATION = "SubscribeToShard"
 
 
 _PR_SET_PDEATHSIG = 1

@@ -8,7 +8,7 @@ import boto3
 import botocore.config
 from botocore.exceptions import ClientError
 
-from sluice_process import NOT_BUILT_OPERATION, start_server, stop_cleanly
+from sluice_process import start_server, stop_cleanly
 
 
 def kinesis_client(server, region="us-east-1", access_key_id="x",
@@ -91,18 +91,6 @@ class Boto3KinesisTest(unittest.TestCase):
             "1 validation error detected: Value 'bad name!' at "
             "'exclusiveStartStreamName' failed to satisfy constraint: Member "
             "must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
-
-    def test_operation_not_built_yet_raises_unknown_operation(self):
-        self.assertEqual(NOT_BUILT_OPERATION, "SubscribeToShard")
-        with self.assertRaises(ClientError) as raised:
-            kinesis_client(self.server).subscribe_to_shard(
-                ConsumerARN="arn:aws:kinesis:us-east-1:000000000000:stream/s/"
-                            "consumer/c:1700000000",
-                ShardId="shardId-000000000000",
-                StartingPosition={"Type": "LATEST"})
-        error = raised.exception.response
-        self.assertEqual(error["Error"]["Code"], "UnknownOperationException")
-        self.assertEqual(error["ResponseMetadata"]["HTTPStatusCode"], 400)
 
     def test_firehose_operation_not_built_yet_raises_unknown_operation(self):
         client = boto3.client(
