@@ -220,8 +220,8 @@ def main():
            "subscriber boto3 subscribe_to_shard or raw http.client, both HTTP/1.1; one shard, "
            "LATEST; sluice `--in-memory`, kinesis-local in memory with its defaults",
            "- kinesalite: no SubscribeToShard",
-           "- for scale, the last column is the put_record call alone (boto3 round trip), "
-           "which the latency includes",
+           "- for scale, the last column is the put_record call alone (boto3 round trip); "
+           "the event often arrives before that call has returned",
            "",
            "| server, subscriber | records | p50, ms | p99, ms | max, ms | put_record call p50, ms |",
            "| --- | ---: | ---: | ---: | ---: | ---: |"]
