@@ -1,5 +1,6 @@
 #include "server/server_config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -543,7 +544,8 @@ std::string ServeHelpText() {
     if (s.flag == nullptr) continue;
     std::string left = std::string("  ") + s.flag;
     if (s.metavar != nullptr) left += std::string(" ") + s.metavar;
-    if (left.size() < 28) left.resize(28, ' ');
+    // Long flags push their text right; a space always separates the two.
+    left.resize(std::max<size_t>(left.size() + 1, 28), ' ');
     out += left + s.help + " [" + KeyPath(s) + "]\n";
   }
   out += "  --help                    this text\n";

@@ -241,6 +241,22 @@ TEST(ServeCommandLineTest, FlagsOverrideInOrder) {
   EXPECT_EQ(config.log_level, log::Level::kDebug);
 }
 
+TEST(ServeCommandLineTest, SetsTheSubscriptionSettings) {
+  auto parsed = ParseServeCommandLine({"--subscription-lifetime-ms", "1500",
+                                       "--subscription-idle-event-ms=200",
+                                       "--max-subscriptions", "7"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ServerConfig config;
+  ASSERT_TRUE(ApplyFlags(*parsed, config).ok());
+  EXPECT_EQ(config.subscriptions.lifetime, std::chrono::milliseconds(1500));
+  EXPECT_EQ(config.subscriptions.idle_event_interval,
+            std::chrono::milliseconds(200));
+  EXPECT_EQ(config.subscriptions.max_live, 7u);
+  parsed = ParseServeCommandLine({"--subscription-lifetime-ms", "0"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_FALSE(ApplyFlags(*parsed, config).ok());  // at least 1 ms
+}
+
 TEST(ServeCommandLineTest, RejectsUnknownFlagsMissingValuesAndBadValues) {
   EXPECT_EQ(ParseServeCommandLine({"--prot", "1"}).status().message(),
             "unknown argument '--prot' (see sluice serve --help)");
