@@ -22,11 +22,16 @@ constexpr std::array<int8_t, 256> kDecode = MakeDecodeTable();
 }  // namespace
 
 std::string Base64Encode(std::string_view bytes) {
-  std::string out((bytes.size() + 2) / 3 * 4, '=');
+  std::string out(Base64EncodedSize(bytes.size()), '=');
+  Base64EncodeTo(bytes, out.data());
+  return out;
+}
+
+void Base64EncodeTo(std::string_view bytes, char* out) {
   auto at = [&](size_t k) {
     return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k]));
   };
-  char* o = out.data();
+  char* o = out;
   size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     uint32_t n = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
@@ -36,13 +41,13 @@ std::string Base64Encode(std::string_view bytes) {
     *o++ = kAlphabet[n & 63];
   }
   size_t rest = bytes.size() - i;
-  if (rest > 0) {  // the '=' padding is already in place
+  if (rest > 0) {
     uint32_t n = (at(i) << 16) | (rest == 2 ? at(i + 1) << 8 : 0);
     *o++ = kAlphabet[(n >> 18) & 63];
     *o++ = kAlphabet[(n >> 12) & 63];
-    if (rest == 2) *o++ = kAlphabet[(n >> 6) & 63];
+    *o++ = rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
+    *o++ = '=';
   }
-  return out;
 }
 
 std::optional<std::string> Base64Decode(std::string_view text) {

@@ -1,6 +1,6 @@
 // The seam between API handlers and wire formats. A handler writes its output
-// once, through an Encoder; the request's codec (JSON 1.1 now, CBOR 1.1 later)
-// decides how blobs and timestamps look on the wire.
+// once, through an Encoder; the request's codec (JSON 1.1 in json_codec.h,
+// CBOR 1.1 in cbor_codec.h) decides how blobs and timestamps look on the wire.
 #pragma once
 
 #include <cstdint>

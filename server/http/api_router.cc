@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/cbor_codec.h"
 #include "common/json_codec.h"
 #include "common/log.h"
 #include "common/uuid.h"
@@ -55,11 +56,14 @@ struct WireCodec {
   std::unique_ptr<Encoder> (*new_encoder)();
 };
 
-// JSON 1.1 only so far; CBOR 1.1 (the Java SDK's default) slots in here, with
-// a decoder that hands handlers byte strings as base64 and tag-1 timestamps
-// as epoch seconds, so that handlers stay codec-blind.
+// JSON 1.1 (boto3, the CLI, the JS SDK) and CBOR 1.1 (the Java SDKs' and
+// KCL's default). The CBOR decoder hands handlers byte strings as base64 and
+// tag-1 millisecond timestamps as epoch seconds, exactly what JSON gives
+// them, so handlers and the model validator stay codec-blind; only the
+// Encoder's Blob() and Timestamp() differ on the way out.
 constexpr WireCodec kCodecs[] = {
     {kJsonContentType, DecodeJsonObject, NewJsonEncoder},
+    {kCborContentType, DecodeCborObject, NewCborEncoder},
 };
 
 const WireCodec* CodecFor(std::string_view content_type) {

@@ -27,6 +27,7 @@ STOP_DEADLINE_S = 20.0
 
 KINESIS_TARGET = "Kinesis_20131202."
 JSON_11 = "application/x-amz-json-1.1"
+CBOR_11 = "application/x-amz-cbor-1.1"  # the Java SDKs' default for Kinesis
 # The server does not verify signatures yet; any well-formed header works.
 AUTHORIZATION = ("AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/kinesis/"
                  "aws4_request, SignedHeaders=host;x-amz-date, Signature=abc")
@@ -52,10 +53,11 @@ def sluice_bin():
     return path
 
 
-def signed_headers(operation, api=KINESIS_TARGET, **extra):
-    """Headers of a well-formed Kinesis JSON 1.1 request for `operation`."""
+def signed_headers(operation, api=KINESIS_TARGET, *, content_type=JSON_11, **extra):
+    """Headers of a well-formed Kinesis request for `operation`, JSON 1.1
+    unless `content_type` says otherwise (CBOR_11)."""
     headers = {
-        "Content-Type": JSON_11,
+        "Content-Type": content_type,
         "X-Amz-Target": api + operation,
         "X-Amz-Date": AMZ_DATE,
         "Authorization": AUTHORIZATION,

@@ -82,9 +82,43 @@ TEST_F(ApiRouterTest, AcceptsContentTypeParameters) {
   EXPECT_EQ(router_.Handle(request).status, 200u);
 }
 
+TEST_F(ApiRouterTest, AnswersCborInCbor) {
+  ApiRequest request = ListStreams("\xbf\xff");  // {_ }
+  request.content_type = "application/x-amz-cbor-1.1";
+  ApiResponse response = router_.Handle(request);
+  EXPECT_EQ(response.status, 200u);
+  EXPECT_EQ(response.content_type, "application/x-amz-cbor-1.1");
+  // {_ "StreamNames": [_ ]}
+  EXPECT_EQ(response.body, "\xbf\x6bStreamNames\x9f\xff\xff");
+  EXPECT_EQ(calls_, 1);
+}
+
+TEST_F(ApiRouterTest, AnswersCborErrorsInCbor) {
+  ApiRequest request = ListStreams(
+      "\xa1\x64"
+      "Fail"
+      "\xf5");  // {"Fail": true}
+  request.content_type = "application/x-amz-cbor-1.1";
+  ApiResponse response = router_.Handle(request);
+  EXPECT_EQ(response.status, 400u);
+  EXPECT_EQ(response.content_type, "application/x-amz-cbor-1.1");
+  EXPECT_EQ(response.error_type, "ResourceNotFoundException");
+  EXPECT_EQ(response.body,
+            "\xbf\x66__type\x78\x19ResourceNotFoundException"
+            "\x67message\x78\x23Stream x under account y not found.\xff");
+
+  request.body = "{}";  // JSON sent as CBOR: a bare SerializationException
+  response = router_.Handle(request);
+  EXPECT_EQ(response.status, 400u);
+  EXPECT_EQ(response.content_type, "application/x-amz-cbor-1.1");
+  EXPECT_EQ(response.body, "\xbf\x66__type\x76SerializationException\xff");
+  EXPECT_EQ(calls_, 1);
+}
+
 TEST_F(ApiRouterTest, WrongContentTypeIs404WithoutJson) {
   for (const char* type :
-       {"application/json", "text/plain", "", "application/x-amz-json-1.0"}) {
+       {"application/json", "text/plain", "", "application/x-amz-json-1.0",
+        "application/x-amz-cbor-1.0", "application/cbor"}) {
     ApiRequest request = ListStreams();
     request.content_type = type;
     ApiResponse response = router_.Handle(request);
