@@ -8,8 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "common/log.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "server/catalog/catalog.h"
 #include "server/firehose/delivery_engine.h"
 #include "server/firehose/delivery_stream_manager.h"
@@ -175,14 +175,13 @@ Status CreateDeclaredDeliveryStreams(const ServerConfig& config,
       input.AddMember("Tags", tags, allocator);
     }
     if (Status s = api.CreateDeclared(context, input); !s.ok()) {
-      return Status(s.code(), "cannot create delivery stream '" +
-                                  declared.name +
-                                  "' declared in the config file: " +
-                                  s.message());
+      return Status(s.code(),
+                    "cannot create delivery stream '" + declared.name +
+                        "' declared in the config file: " + s.message());
     }
     SLUICE_LOG(kInfo) << "created delivery stream " << declared.name << " in "
-                      << context.region << " for account "
-                      << context.account_id << " from the config file";
+                      << context.region << " for account " << context.account_id
+                      << " from the config file";
   }
   return Status::Ok();
 }
@@ -280,8 +279,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   parts->firehose = std::make_unique<firehose::FirehoseApi>(
       *parts->delivery_streams, *parts->delivery, *parts->catalog);
   parts->firehose->RegisterWith(*parts->router);
-  if (Status s = CreateDeclaredDeliveryStreams(
-          config, *parts->delivery_streams, *parts->firehose);
+  if (Status s = CreateDeclaredDeliveryStreams(config, *parts->delivery_streams,
+                                               *parts->firehose);
       !s.ok()) {
     return s;
   }

@@ -23,9 +23,9 @@ constexpr int kBusyTimeoutMillis = 5000;
   "retention_hours, max_record_size_kib, encryption_type, kms_key_id, " \
   "next_shard_index"
 
-#define SLUICE_DELIVERY_STREAM_COLUMNS                                \
-  "delivery_stream_id, account_id, region, name, type, status, "      \
-  "created_at, updated_at, version_id, destination, encryption, "     \
+#define SLUICE_DELIVERY_STREAM_COLUMNS                            \
+  "delivery_stream_id, account_id, region, name, type, status, "  \
+  "created_at, updated_at, version_id, destination, encryption, " \
   "delivered_offset, planned_object"
 
 #define SLUICE_SHARD_COLUMNS                                                  \
@@ -105,9 +105,9 @@ DeliveryStreamRecord ReadDeliveryStream(const Statement& row) {
 }
 
 Status DeliveryStreamIdNotFound(int64_t id) {
-  return Status(ErrorCode::kResourceNotFound,
-                "Delivery stream with id " + std::to_string(id) +
-                    " not found.");
+  return Status(
+      ErrorCode::kResourceNotFound,
+      "Delivery stream with id " + std::to_string(id) + " not found.");
 }
 
 ShardRecord ReadShard(const Statement& row) {
@@ -187,8 +187,8 @@ std::string StreamRecord::Arn() const {
 }
 
 std::string DeliveryStreamRecord::Arn() const {
-  return "arn:aws:firehose:" + region + ":" + account_id +
-         ":deliverystream/" + name;
+  return "arn:aws:firehose:" + region + ":" + account_id + ":deliverystream/" +
+         name;
 }
 
 std::string ShardIdFor(uint32_t shard_index) {

@@ -94,11 +94,11 @@ struct DeliveryStreamRecord {
   std::string account_id;
   std::string region;
   std::string name;
-  std::string type = "DirectPut";  // DeliveryStreamType
+  std::string type = "DirectPut";   // DeliveryStreamType
   std::string status = "CREATING";  // CREATING, ACTIVE or DELETING
   EpochMillis created_at = 0;
   EpochMillis updated_at = 0;
-  int64_t version_id = 1;  // +1 per UpdateDestination
+  int64_t version_id = 1;   // +1 per UpdateDestination
   std::string destination;  // JSON
   std::string encryption;   // JSON
   // The delivery checkpoint: the log offset the next object starts at.

@@ -34,9 +34,11 @@ std::string PlanToJson(const Plan& plan) {
   out.Key("to");
   out.Uint64(plan.to);
   out.Key("bucket");
-  out.String(plan.bucket.data(), static_cast<rapidjson::SizeType>(plan.bucket.size()));
+  out.String(plan.bucket.data(),
+             static_cast<rapidjson::SizeType>(plan.bucket.size()));
   out.Key("key");
-  out.String(plan.key.data(), static_cast<rapidjson::SizeType>(plan.key.size()));
+  out.String(plan.key.data(),
+             static_cast<rapidjson::SizeType>(plan.key.size()));
   out.Key("compression");
   out.String(plan.compression.data(),
              static_cast<rapidjson::SizeType>(plan.compression.size()));
@@ -109,9 +111,9 @@ Result<EpochMillis> ArrivalOf(storage::ShardLog& log, uint64_t offset) {
   auto read = log.Read(offset, 1, kReadBytes);
   if (!read.ok()) return read.status();
   if (read->records.empty()) {
-    return Status(ErrorCode::kInternalFailure,
-                  "delivery stream log has no record " +
-                      std::to_string(offset));
+    return Status(
+        ErrorCode::kInternalFailure,
+        "delivery stream log has no record " + std::to_string(offset));
   }
   return read->records.front().arrival_millis;
 }
@@ -244,9 +246,9 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
       plan.from = from;
       plan.to = to;
       plan.bucket = destination.bucket;
-      plan.key = *prefix + ObjectName(record.name, record.version_id,
-                                      *first_arrival, NewUuid(),
-                                      destination.Extension());
+      plan.key =
+          *prefix + ObjectName(record.name, record.version_id, *first_arrival,
+                               NewUuid(), destination.Extension());
       plan.compression = destination.compression;
       plan.delimiter = destination.append_delimiter;
       std::string plan_json = PlanToJson(plan);

@@ -111,7 +111,8 @@ Result<std::shared_ptr<LiveDeliveryStream>> DeliveryStreamManager::Open(
   for (uint64_t at = record.delivered_offset; at < stream->log->Tip();) {
     auto read = stream->log->Read(at, kScanRecords, kScanBytes);
     if (!read.ok()) return read.status();
-    for (const storage::StoredRecord& r : read->records) buffered += r.data.size();
+    for (const storage::StoredRecord& r : read->records)
+      buffered += r.data.size();
     if (read->next_offset <= at) break;
     at = read->next_offset;
   }
@@ -131,7 +132,8 @@ Status DeliveryStreamManager::Start() {
           !s.ok()) {
         return s;
       }
-      if (Status s = logs_->Remove(record.delivery_stream_id); !s.ok()) return s;
+      if (Status s = logs_->Remove(record.delivery_stream_id); !s.ok())
+        return s;
       continue;
     }
     if (record.status == "CREATING") {
@@ -233,8 +235,8 @@ Result<std::shared_ptr<LiveDeliveryStream>> DeliveryStreamManager::Find(
 }
 
 std::vector<std::string> DeliveryStreamManager::List(
-    std::string_view account_id, std::string_view region,
-    std::string_view type, std::string_view exclusive_start, size_t limit) {
+    std::string_view account_id, std::string_view region, std::string_view type,
+    std::string_view exclusive_start, size_t limit) {
   std::vector<std::pair<DeliveryStreamKey, std::shared_ptr<LiveDeliveryStream>>>
       candidates;
   {
@@ -343,7 +345,8 @@ Result<std::vector<uint64_t>> DeliveryStreamManager::Put(
   if (buffered >= threshold && on_buffer_full_) on_buffer_full_();
   std::vector<uint64_t> offsets;
   offsets.reserve(appended->size());
-  for (const storage::AppendedRecord& r : *appended) offsets.push_back(r.offset);
+  for (const storage::AppendedRecord& r : *appended)
+    offsets.push_back(r.offset);
   return offsets;
 }
 

@@ -107,10 +107,12 @@ class DeliveryStreamManager {
     std::string encryption;  // JSON
   };
   // kResourceInUse if the name is taken; kLimitExceeded past the limit.
-  Result<catalog::DeliveryStreamRecord> Create(const NewDeliveryStream& request);
+  Result<catalog::DeliveryStreamRecord> Create(
+      const NewDeliveryStream& request);
 
   // kResourceNotFound "Firehose <name> under account <account> not found."
-  Result<std::shared_ptr<LiveDeliveryStream>> Find(const DeliveryStreamKey& key);
+  Result<std::shared_ptr<LiveDeliveryStream>> Find(
+      const DeliveryStreamKey& key);
 
   // Names sorted in byte order, strictly after `exclusive_start`, of the
   // given type (empty: any), at most `limit`.

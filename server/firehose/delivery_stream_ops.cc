@@ -25,7 +25,8 @@ constexpr Operation kOperations[] = {
     {"UpdateDestination", &FirehoseApi::UpdateDestination},
     {"StartDeliveryStreamEncryption",
      &FirehoseApi::StartDeliveryStreamEncryption},
-    {"StopDeliveryStreamEncryption", &FirehoseApi::StopDeliveryStreamEncryption},
+    {"StopDeliveryStreamEncryption",
+     &FirehoseApi::StopDeliveryStreamEncryption},
     {"TagDeliveryStream", &FirehoseApi::TagDeliveryStream},
     {"UntagDeliveryStream", &FirehoseApi::UntagDeliveryStream},
     {"ListTagsForDeliveryStream", &FirehoseApi::ListTagsForDeliveryStream},
@@ -56,9 +57,8 @@ constexpr std::string_view kOtherUpdates[] = {
 };
 
 const json::Value* Member(const json::Value& object, std::string_view name) {
-  auto it = object.FindMember(
-      json::Value(rapidjson::StringRef(name.data(),
-                                       static_cast<rapidjson::SizeType>(name.size()))));
+  auto it = object.FindMember(json::Value(rapidjson::StringRef(
+      name.data(), static_cast<rapidjson::SizeType>(name.size()))));
   if (it == object.MemberEnd() || it->value.IsNull()) return nullptr;
   return &it->value;
 }
@@ -134,9 +134,9 @@ void FirehoseApi::RegisterWith(http::ApiRouter& router) {
 
 DeliveryStreamKey FirehoseApi::KeyFor(const Context& context,
                                       const json::Value& input) const {
-  return {context.account_id, context.region,
-          std::string(
-              model::GetString(input, "DeliveryStreamName").value_or(""))};
+  return {
+      context.account_id, context.region,
+      std::string(model::GetString(input, "DeliveryStreamName").value_or(""))};
 }
 
 Result<std::shared_ptr<LiveDeliveryStream>> FirehoseApi::Find(
@@ -206,7 +206,8 @@ Status FirehoseApi::CreateDeliveryStream(const Context& context,
   auto created = streams_.Create(request);
   if (!created.ok()) return created.status();
   if (!tags.empty()) {
-    if (Status s = catalog_.TagResource(created->Arn(), tags); !s.ok()) return s;
+    if (Status s = catalog_.TagResource(created->Arn(), tags); !s.ok())
+      return s;
   }
   output.StartObject();
   output.Key("DeliveryStreamARN");
@@ -235,8 +236,9 @@ Status FirehoseApi::DeleteDeliveryStream(const Context& context,
   {
     std::lock_guard lock((*stream)->mu);
     if ((*stream)->record.status == "CREATING") {
-      return Status(ErrorCode::kResourceInUse,
-                    Describe(key) + " is in CREATING state, cannot be deleted.");
+      return Status(
+          ErrorCode::kResourceInUse,
+          Describe(key) + " is in CREATING state, cannot be deleted.");
     }
   }
   if (Status s = streams_.Delete(key); !s.ok()) return s;
@@ -331,8 +333,9 @@ Status FirehoseApi::UpdateDestination(const Context& context,
   const json::Value* s3 = Member(input, "S3DestinationUpdate");
   const json::Value* extended = Member(input, "ExtendedS3DestinationUpdate");
   Status status = streams_.Update(
-      key, [&](catalog::DeliveryStreamRecord& record,
-               S3Destination& destination) -> Status {
+      key,
+      [&](catalog::DeliveryStreamRecord& record,
+          S3Destination& destination) -> Status {
         if (record.status != "ACTIVE") {
           return Status(ErrorCode::kResourceInUse,
                         Describe(key) + " is not ACTIVE, instead in state " +
@@ -352,8 +355,8 @@ Status FirehoseApi::UpdateDestination(const Context& context,
         for (std::string_view other : kOtherUpdates) {
           if (Member(input, other) != nullptr) {
             return InvalidArgument(
-                std::string(other) +
-                " does not apply: the destination of " + Describe(key) +
+                std::string(other) + " does not apply: the destination of " +
+                Describe(key) +
                 " is ExtendedS3, and Sluice delivers to no other type.");
           }
         }
@@ -361,9 +364,9 @@ Status FirehoseApi::UpdateDestination(const Context& context,
           return InvalidArgument(
               "Exactly one destination update must be specified.");
         }
-        auto merged = MergeDestination(record.destination,
-                                       extended ? *extended : *s3,
-                                       extended != nullptr);
+        auto merged =
+            MergeDestination(record.destination, extended ? *extended : *s3,
+                             extended != nullptr);
         if (!merged.ok()) return merged.status();
         record.destination = std::move(merged->first);
         destination = std::move(merged->second);

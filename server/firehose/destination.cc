@@ -86,7 +86,8 @@ Result<S3Destination> ParseS3Destination(const json::Value& config,
     dest.error_output_prefix = std::string(*prefix);
   }
   if (const json::Value* hints = Member(config, "BufferingHints")) {
-    dest.size_mb = model::GetInteger(*hints, "SizeInMBs").value_or(dest.size_mb);
+    dest.size_mb =
+        model::GetInteger(*hints, "SizeInMBs").value_or(dest.size_mb);
     dest.interval_seconds = model::GetInteger(*hints, "IntervalInSeconds")
                                 .value_or(dest.interval_seconds);
   }
@@ -103,11 +104,12 @@ Result<S3Destination> ParseS3Destination(const json::Value& config,
   const json::Value* logging = Member(config, "CloudWatchLoggingOptions");
   dest.cloudwatch_json =
       logging ? SerializeJson(*logging) : std::string(kLoggingDisabled);
-  if (const json::Value* processing = Member(config, "ProcessingConfiguration")) {
+  if (const json::Value* processing =
+          Member(config, "ProcessingConfiguration")) {
     if (Status s = ReadProcessing(*processing, dest); !s.ok()) return s;
   }
-  dest.s3_backup_mode =
-      std::string(model::GetString(config, "S3BackupMode").value_or("Disabled"));
+  dest.s3_backup_mode = std::string(
+      model::GetString(config, "S3BackupMode").value_or("Disabled"));
   if (dest.s3_backup_mode != "Disabled") {
     return Unsupported("S3BackupMode " + dest.s3_backup_mode +
                        " is not supported by Sluice yet.");

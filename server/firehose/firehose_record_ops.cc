@@ -72,8 +72,8 @@ Status FirehoseApi::PutRecordBatch(const Context& context,
   std::vector<std::string> data;
   size_t total = 0;
   for (const json::Value& entry : input["Records"].GetArray()) {
-    data.push_back(
-        Base64Decode(model::GetString(entry, "Data").value_or("")).value_or(""));
+    data.push_back(Base64Decode(model::GetString(entry, "Data").value_or(""))
+                       .value_or(""));
     total += data.back().size();
   }
   if (total > kMaxBatchBytes) {

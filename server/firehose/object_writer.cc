@@ -17,9 +17,9 @@ namespace {
 
 Status Failed(std::string_view what, const std::filesystem::path& path,
               int error) {
-  return Status(ErrorCode::kInternalFailure,
-                std::string(what) + " " + path.string() + ": " +
-                    std::strerror(error));
+  return Status(
+      ErrorCode::kInternalFailure,
+      std::string(what) + " " + path.string() + ": " + std::strerror(error));
 }
 
 // Opens and fsyncs a directory, so the entries created or renamed in it
@@ -74,9 +74,9 @@ Result<std::string> GzipCompress(std::string_view bytes) {
   size_t written = stream.total_out;
   deflateEnd(&stream);
   if (result != Z_STREAM_END) {
-    return Status(ErrorCode::kInternalFailure,
-                  "gzip compression failed with zlib code " +
-                      std::to_string(result));
+    return Status(
+        ErrorCode::kInternalFailure,
+        "gzip compression failed with zlib code " + std::to_string(result));
   }
   out.resize(written);
   return out;

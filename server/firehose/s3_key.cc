@@ -21,7 +21,9 @@ Status Invalid(std::string message) {
   return Status(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsLetter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 // `value` in decimal, zero-padded to `width`.
 std::string Padded(int64_t value, size_t width) {
@@ -117,7 +119,8 @@ Result<std::vector<Piece>> Parse(std::string_view prefix,
       pieces.push_back({false, prefix.substr(at), {}, {}});
       break;
     }
-    if (open > at) pieces.push_back({false, prefix.substr(at, open - at), {}, {}});
+    if (open > at)
+      pieces.push_back({false, prefix.substr(at, open - at), {}, {}});
     size_t close = prefix.find('}', open + 2);
     if (close == std::string_view::npos) {
       return Invalid(std::string(field) + " '" + std::string(prefix) +
@@ -276,7 +279,8 @@ Status ValidatePrefixes(std::string_view prefix,
                         std::string_view error_output_prefix) {
   Result<std::vector<Piece>> main = Parse(prefix, "Prefix");
   if (!main.ok()) return main.status();
-  Result<std::vector<Piece>> error = Parse(error_output_prefix, "ErrorOutputPrefix");
+  Result<std::vector<Piece>> error =
+      Parse(error_output_prefix, "ErrorOutputPrefix");
   if (!error.ok()) return error.status();
   if (HasExpression(*main, "firehose", "error-output-type")) {
     return Invalid(
@@ -367,9 +371,9 @@ std::filesystem::path ObjectPath(const std::filesystem::path& bucket_dir,
   size_t at = 0;
   while (true) {
     size_t slash = key.find('/', at);
-    std::string_view segment = key.substr(
-        at, slash == std::string_view::npos ? std::string_view::npos
-                                            : slash - at);
+    std::string_view segment =
+        key.substr(at, slash == std::string_view::npos ? std::string_view::npos
+                                                       : slash - at);
     std::string safe;
     if (segment.empty()) {
       safe = "%2F";
