@@ -19,7 +19,7 @@ import boto3
 import botocore.config
 from botocore.exceptions import ClientError
 
-from sluice_process import poll_until, start_server, stop_cleanly
+from sluice_process import poll_until, run_sluice, start_server, stop_cleanly
 
 ACCOUNT = "000000000000"
 ROLE = "arn:aws:iam::000000000000:role/firehose"
@@ -626,6 +626,62 @@ class FirehoseDurabilityTest(unittest.TestCase):
         self.assertEqual(len(delivered), len(expected))
         self.assertEqual(set(delivered), expected)
         self.assertEqual(server.stop(), 0)
+
+    def write_config(self, delivery_streams):
+        path = os.path.join(self.workdir, "sluice.json")
+        with open(path, "w") as f:
+            json.dump({"delivery_streams": delivery_streams}, f)
+        return path
+
+    def test_delivery_streams_declared_in_the_config_file(self):
+        path = self.write_config([{
+            "name": "declared",
+            "extended_s3": {"BucketARN": "arn:aws:s3:::declared-bucket",
+                            "Prefix": "in/", "CompressionFormat": "GZIP"},
+            "tags": {"team": "data"}}])
+        server = start_server(self, "--config", path, "--data-dir", self.data,
+                              in_memory=False)
+        firehose = firehose_client(server)
+        description = firehose.describe_delivery_stream(
+            DeliveryStreamName="declared")["DeliveryStreamDescription"]
+        extended = description["Destinations"][0]["ExtendedS3DestinationDescription"]
+        self.assertEqual(extended["RoleARN"], f"arn:aws:iam::{ACCOUNT}:role/sluice")
+        self.assertEqual(extended["CompressionFormat"], "GZIP")
+        self.assertEqual(firehose.list_tags_for_delivery_stream(
+            DeliveryStreamName="declared")["Tags"], [{"Key": "team", "Value": "data"}])
+        firehose.put_record(DeliveryStreamName="declared", Record={"Data": b"cfg"})
+        [obj] = flush(server, "declared")
+        self.assertTrue(obj["Key"].startswith("in/"))
+        # A restart with the same file keeps the stream (and its version) as is.
+        firehose.update_destination(
+            DeliveryStreamName="declared", CurrentDeliveryStreamVersionId="1",
+            DestinationId="destinationId-000000000001",
+            ExtendedS3DestinationUpdate={"Prefix": "changed/"})
+        self.assertEqual(server.stop(), 0)
+        server = start_server(self, "--config", path, "--data-dir", self.data,
+                              in_memory=False)
+        description = firehose_client(server).describe_delivery_stream(
+            DeliveryStreamName="declared")["DeliveryStreamDescription"]
+        self.assertEqual(description["VersionId"], "2")
+        self.assertEqual(server.stop(), 0)
+
+    def test_a_declared_delivery_stream_sluice_cannot_honour_stops_startup(self):
+        path = self.write_config([{
+            "name": "snappy",
+            "extended_s3": {"BucketARN": "arn:aws:s3:::b",
+                            "CompressionFormat": "Snappy"}}])
+        result = run_sluice("serve", "--config", path, "--in-memory",
+                            "--port", "0")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(
+            "cannot create delivery stream 'snappy' declared in the config "
+            "file: CompressionFormat Snappy is not supported by Sluice yet",
+            result.stderr)
+        path = self.write_config([{"name": "x", "extended_s3": {}, "oops": 1}])
+        result = run_sluice("serve", "--config", path, "--in-memory",
+                            "--port", "0")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("unknown key 'delivery_streams[0].oops'", result.stderr)
 
     @staticmethod
     def _flush_quietly(server):
