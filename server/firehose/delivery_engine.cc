@@ -201,7 +201,8 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
     S3Destination destination;
     {
       std::lock_guard lock(stream.mu);
-      if (stream.gone) return delivered;
+      // A stream being deleted delivers nothing more: its records go with it.
+      if (stream.gone || stream.record.status == "DELETING") return delivered;
       record = stream.record;
       destination = stream.destination;
     }
