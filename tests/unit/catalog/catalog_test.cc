@@ -794,3 +794,68 @@ TEST(CatalogFileTest, OpenInMissingDirectoryFails) {
 
 }  // namespace
 }  // namespace sluice::catalog
+
+// --- Delivery streams -------------------------------------------------------
+
+namespace sluice::catalog {
+namespace {
+
+DeliveryStreamRecord MakeDeliveryStream(std::string name) {
+  DeliveryStreamRecord stream;
+  stream.account_id = "123456789012";
+  stream.region = "us-east-1";
+  stream.name = std::move(name);
+  stream.status = "ACTIVE";
+  stream.created_at = 1'700'000'000'000;
+  stream.updated_at = stream.created_at;
+  stream.destination = R"({"Extended":true,"Configuration":{}})";
+  stream.encryption = R"({"Status":"DISABLED"})";
+  return stream;
+}
+
+TEST_F(CatalogTest, DeliveryStreamsRoundTripAndKeepTheirCheckpoint) {
+  DeliveryStreamRecord stream = MakeDeliveryStream("archive");
+  ASSERT_THAT(catalog_->CreateDeliveryStream(stream), IsOk());
+  EXPECT_GT(stream.delivery_stream_id, 0);
+  EXPECT_EQ(stream.Arn(),
+            "arn:aws:firehose:us-east-1:123456789012:deliverystream/archive");
+  auto found =
+      catalog_->FindDeliveryStream("123456789012", "us-east-1", "archive");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ(**found, stream);
+
+  ASSERT_THAT(catalog_->SaveDeliveryCheckpoint(stream.delivery_stream_id, 42,
+                                               std::string("{\"plan\":1}")),
+              IsOk());
+  stream.delivered_offset = 42;
+  stream.planned_object = "{\"plan\":1}";
+  EXPECT_EQ(catalog_->ListAllDeliveryStreams().value(),
+            std::vector<DeliveryStreamRecord>{stream});
+
+  DeliveryStreamRecord twin = MakeDeliveryStream("archive");
+  EXPECT_THAT(catalog_->CreateDeliveryStream(twin),
+              HasError(ErrorCode::kResourceInUse,
+                       "Firehose archive under accountId 123456789012 already "
+                       "exists"));
+}
+
+TEST_F(CatalogTest, DeletingADeliveryStreamDropsItsTags) {
+  DeliveryStreamRecord stream = MakeDeliveryStream("tagged");
+  ASSERT_THAT(catalog_->CreateDeliveryStream(stream), IsOk());
+  ASSERT_THAT(catalog_->TagResource(stream.Arn(), {{"k", "v"}}), IsOk());
+  ASSERT_THAT(catalog_->DeleteDeliveryStream(stream.delivery_stream_id),
+              IsOk());
+  EXPECT_TRUE(catalog_->ListTags(stream.Arn())->empty());
+  EXPECT_FALSE(
+      catalog_->FindDeliveryStream("123456789012", "us-east-1", "tagged")
+          ->has_value());
+  EXPECT_THAT(catalog_->DeleteDeliveryStream(stream.delivery_stream_id),
+              HasError(ErrorCode::kResourceNotFound));
+  EXPECT_THAT(catalog_->SaveDeliveryCheckpoint(stream.delivery_stream_id, 1,
+                                               std::nullopt),
+              HasError(ErrorCode::kResourceNotFound));
+}
+
+}  // namespace
+}  // namespace sluice::catalog
