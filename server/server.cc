@@ -267,7 +267,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   }
   parts->archive = std::make_unique<firehose::ArchiveRoot>(archive_root);
   parts->delivery = std::make_unique<firehose::DeliveryEngine>(
-      *parts->delivery_streams, *parts->catalog, *parts->archive, clock);
+      *parts->delivery_streams, *parts->catalog, parts->streams.get(),
+      *parts->archive, clock);
   firehose::DeliveryEngine* engine = parts->delivery.get();
   parts->delivery_streams->SetOnBufferFull([engine] { engine->Wake(); });
 
@@ -277,7 +278,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
       *parts->streams, *parts->catalog, *parts->iterators);
   parts->kinesis->RegisterWith(*parts->router);
   parts->firehose = std::make_unique<firehose::FirehoseApi>(
-      *parts->delivery_streams, *parts->delivery, *parts->catalog);
+      *parts->delivery_streams, *parts->delivery, *parts->streams,
+      *parts->catalog);
   parts->firehose->RegisterWith(*parts->router);
   if (Status s = CreateDeclaredDeliveryStreams(config, *parts->delivery_streams,
                                                *parts->firehose);

@@ -26,7 +26,7 @@ constexpr int kBusyTimeoutMillis = 5000;
 #define SLUICE_DELIVERY_STREAM_COLUMNS                            \
   "delivery_stream_id, account_id, region, name, type, status, "  \
   "created_at, updated_at, version_id, destination, encryption, " \
-  "delivered_offset, planned_object"
+  "delivered_offset, planned_object, source"
 
 #define SLUICE_SHARD_COLUMNS                                                  \
   "stream_id, shard_index, hash_key_start, hash_key_end, parent_index, "      \
@@ -101,6 +101,7 @@ DeliveryStreamRecord ReadDeliveryStream(const Statement& row) {
   stream.encryption = row.ColumnText(10);
   stream.delivered_offset = static_cast<uint64_t>(row.ColumnInt(11));
   stream.planned_object = row.ColumnOptionalText(12);
+  stream.source = row.ColumnOptionalText(13);
   return stream;
 }
 
@@ -342,8 +343,8 @@ struct Catalog::Statements {
         {&Statements::insert_delivery_stream, "insert delivery stream",
          "INSERT INTO delivery_streams (account_id, region, name, type, "
          "status, created_at, updated_at, version_id, destination, "
-         "encryption, delivered_offset, planned_object) "
-         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+         "encryption, delivered_offset, planned_object, source) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
          "RETURNING delivery_stream_id"},
         {&Statements::find_delivery_stream, "find delivery stream",
          "SELECT " SLUICE_DELIVERY_STREAM_COLUMNS
@@ -673,6 +674,7 @@ Status Catalog::CreateDeliveryStream(DeliveryStreamRecord& stream) {
   insert->BindText(10, stream.encryption);
   insert->BindInt(11, static_cast<int64_t>(stream.delivered_offset));
   insert->BindOptionalText(12, stream.planned_object);
+  insert->BindOptionalText(13, stream.source);
   Result<bool> row = insert->Step();
   if (!row.ok()) {
     if (IsUniqueViolation(insert->last_error())) {

@@ -105,6 +105,8 @@ struct DeliveryStreamRecord {
   uint64_t delivered_offset = 0;
   // JSON of the object being written, if any (see schema.cc, version 3).
   std::optional<std::string> planned_object;
+  // JSON of the source (KinesisStreamAsSource); fixed at creation.
+  std::optional<std::string> source;
 
   // arn:aws:firehose:<region>:<account>:deliverystream/<name>
   std::string Arn() const;

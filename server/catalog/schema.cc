@@ -121,7 +121,8 @@ CREATE TABLE delivery_streams (
   destination         TEXT NOT NULL,     -- JSON
   encryption          TEXT NOT NULL,     -- JSON
   delivered_offset    INTEGER NOT NULL CHECK (delivered_offset >= 0),
-  planned_object      TEXT               -- JSON, or NULL between objects
+  planned_object      TEXT,              -- JSON, or NULL between objects
+  source              TEXT               -- JSON; NULL for DirectPut
 ) STRICT;
 
 CREATE UNIQUE INDEX delivery_streams_by_name

@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/uuid.h"
+#include "server/firehose/kinesis_source.h"
 #include "server/firehose/s3_key.h"
 
 namespace sluice::firehose {
@@ -121,11 +122,13 @@ Result<EpochMillis> ArrivalOf(storage::ShardLog& log, uint64_t offset) {
 }  // namespace
 
 DeliveryEngine::DeliveryEngine(DeliveryStreamManager& streams,
-                               catalog::Catalog& catalog, ArchiveRoot& archive,
-                               const Clock& clock,
+                               catalog::Catalog& catalog,
+                               kinesis::StreamManager* kinesis,
+                               ArchiveRoot& archive, const Clock& clock,
                                DeliveryEngineOptions options)
     : streams_(streams),
       catalog_(catalog),
+      kinesis_(kinesis),
       archive_(archive),
       clock_(clock),
       options_(options) {}
@@ -174,7 +177,9 @@ void DeliveryEngine::RunOnce() {
     std::lock_guard delivery(stream->delivery_mu);
     const EpochMillis now = clock_.NowMillis();
     if (now < stream->retry_at) continue;
-    auto delivered = DeliverLocked(*stream, std::nullopt);
+    Status pumped = PumpLocked(*stream);
+    auto delivered = pumped.ok() ? DeliverLocked(*stream, std::nullopt)
+                                 : Result<std::vector<DeliveredObject>>(pumped);
     if (!delivered.ok()) {
       stream->retry_at = now + options_.retry_delay.count();
       std::lock_guard lock(stream->mu);
@@ -188,9 +193,19 @@ void DeliveryEngine::RunOnce() {
 Result<std::vector<DeliveredObject>> DeliveryEngine::Flush(
     LiveDeliveryStream& stream) {
   std::lock_guard delivery(stream.delivery_mu);
+  if (Status s = PumpLocked(stream); !s.ok()) return s;
   auto delivered = DeliverLocked(stream, stream.log->Tip());
   if (delivered.ok()) stream.retry_at = 0;
   return delivered;
+}
+
+Status DeliveryEngine::PumpLocked(LiveDeliveryStream& stream) {
+  if (!stream.source || kinesis_ == nullptr) return Status::Ok();
+  {
+    std::lock_guard lock(stream.mu);
+    if (stream.gone || stream.record.status != "ACTIVE") return Status::Ok();
+  }
+  return PumpKinesisSource(stream, *kinesis_, catalog_);
 }
 
 Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(

@@ -26,6 +26,7 @@
 #include "server/catalog/catalog.h"
 #include "server/firehose/delivery_stream_manager.h"
 #include "server/firehose/object_writer.h"
+#include "server/kinesis/stream_manager.h"
 #include "server/storage/file_ops.h"
 
 namespace sluice::firehose {
@@ -50,9 +51,11 @@ struct DeliveredObject {
 // stream on LiveDeliveryStream::delivery_mu.
 class DeliveryEngine {
  public:
+  // `kinesis` serves KinesisStreamAsSource streams (kinesis_source.h); it
+  // may be null when there are none.
   DeliveryEngine(DeliveryStreamManager& streams, catalog::Catalog& catalog,
-                 ArchiveRoot& archive, const Clock& clock,
-                 DeliveryEngineOptions options = {});
+                 kinesis::StreamManager* kinesis, ArchiveRoot& archive,
+                 const Clock& clock, DeliveryEngineOptions options = {});
   ~DeliveryEngine();  // Stop()
 
   void Start();
@@ -61,8 +64,9 @@ class DeliveryEngine {
   // Makes the worker look now (a buffer reached its size).
   void Wake();
 
-  // Delivers every record appended before the call, in as many objects as
-  // the size hint makes; waits for a delivery in progress.
+  // Delivers every record appended before the call (for a Kinesis source:
+  // every record the source holds), in as many objects as the size hint
+  // makes; waits for a delivery in progress.
   Result<std::vector<DeliveredObject>> Flush(LiveDeliveryStream& stream);
 
   // Delivers what is due on every stream now. The worker calls it each
@@ -75,9 +79,13 @@ class DeliveryEngine {
   Result<std::vector<DeliveredObject>> DeliverLocked(
       LiveDeliveryStream& stream, std::optional<uint64_t> until);
   void Run();
+  // Copies new source records into the stream's log (Kinesis source only).
+  // REQUIRES: stream.delivery_mu held.
+  Status PumpLocked(LiveDeliveryStream& stream);
 
   DeliveryStreamManager& streams_;
   catalog::Catalog& catalog_;
+  kinesis::StreamManager* const kinesis_;
   ArchiveRoot& archive_;
   const Clock& clock_;
   const DeliveryEngineOptions options_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "server/storage/file_shard_log.h"
 #include "server/storage/memory_shard_log.h"
@@ -76,6 +77,37 @@ std::unique_ptr<DeliveryLogFactory> NewFileDeliveryLogFactory(
                                                   fsync_mode);
 }
 
+std::string StoreSource(const KinesisSource& source) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> out(buffer);
+  out.StartObject();
+  out.Key("KinesisStreamARN");
+  out.String(source.stream_arn.c_str());
+  out.Key("RoleARN");
+  out.String(source.role_arn.c_str());
+  out.Key("StreamId");
+  out.Int64(source.stream_id);
+  out.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+Result<KinesisSource> LoadSource(std::string_view stored) {
+  json::Document doc;
+  doc.Parse(stored.data(), stored.size());
+  if (doc.HasParseError() || !doc.IsObject() ||
+      !doc.HasMember("KinesisStreamARN") ||
+      !doc["KinesisStreamARN"].IsString() || !doc.HasMember("RoleARN") ||
+      !doc["RoleARN"].IsString() || !doc.HasMember("StreamId") ||
+      !doc["StreamId"].IsInt64()) {
+    return Status(ErrorCode::kInternalFailure,
+                  "catalog holds a damaged delivery stream source: " +
+                      std::string(stored));
+  }
+  return KinesisSource{std::string(json::AsView(doc["KinesisStreamARN"])),
+                       std::string(json::AsView(doc["RoleARN"])),
+                       doc["StreamId"].GetInt64()};
+}
+
 Status DeliveryStreamNotFound(const DeliveryStreamKey& key) {
   return Status(ErrorCode::kResourceNotFound,
                 "Firehose " + key.name + " under account " + key.account_id +
@@ -117,6 +149,11 @@ Result<std::shared_ptr<LiveDeliveryStream>> DeliveryStreamManager::Open(
     at = read->next_offset;
   }
   stream->buffered_bytes = buffered;
+  if (record.source) {
+    auto source = LoadSource(*record.source);
+    if (!source.ok()) return source.status();
+    stream->source = std::move(*source);
+  }
   stream->record = std::move(record);
   stream->destination = std::move(destination);
   return stream;
@@ -182,6 +219,7 @@ Result<catalog::DeliveryStreamRecord> DeliveryStreamManager::Create(
   record.version_id = 1;
   record.destination = request.destination;
   record.encryption = request.encryption;
+  if (request.source) record.source = StoreSource(*request.source);
   if (Status s = catalog_.CreateDeliveryStream(record); !s.ok()) return s;
   auto stream = Open(record, request.parsed);
   if (!stream.ok()) {

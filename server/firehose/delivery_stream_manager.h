@@ -50,6 +50,19 @@ struct DeliveryStreamOptions {
                          const DeliveryStreamOptions&) = default;
 };
 
+// Where a KinesisStreamAsSource delivery stream reads: one incarnation of a
+// Kinesis stream. Fixed at creation.
+struct KinesisSource {
+  std::string stream_arn;
+  std::string role_arn;
+  int64_t stream_id = 0;  // the catalog id of the Kinesis stream
+
+  friend bool operator==(const KinesisSource&, const KinesisSource&) = default;
+};
+// The catalog's JSON form, and back.
+std::string StoreSource(const KinesisSource& source);
+Result<KinesisSource> LoadSource(std::string_view stored);
+
 // Opens and removes delivery-stream logs. The file-backed factory keeps them
 // under <data dir>/firehose/<delivery stream id>/, named by number only.
 class DeliveryLogFactory {
@@ -74,11 +87,17 @@ struct LiveDeliveryStream {
   bool gone = false;                     // guarded by mu; deleted for good
   // Thread-safe on its own; set before the stream is published.
   std::unique_ptr<storage::ShardLog> log;
+  // Set before the stream is published, for KinesisStreamAsSource.
+  std::optional<KinesisSource> source;
   // Held by whoever writes this stream's objects (the engine's thread or a
   // flush), so objects are planned and written one at a time, in order.
   std::mutex delivery_mu;
   // Guarded by delivery_mu: no new attempt before this after a failure.
   EpochMillis retry_at = 0;
+  // Guarded by delivery_mu (kinesis_source.h): the next offset to copy from
+  // each source shard, once loaded from the catalog and the log.
+  std::map<uint32_t, uint64_t> source_positions;
+  bool source_positions_loaded = false;
   // Data bytes appended past the delivery checkpoint (SizeInMBs counts
   // these).
   std::atomic<uint64_t> buffered_bytes{0};
@@ -105,6 +124,7 @@ class DeliveryStreamManager {
     std::string destination;  // stored form (destination.h)
     S3Destination parsed;
     std::string encryption;  // JSON
+    std::optional<KinesisSource> source;
   };
   // kResourceInUse if the name is taken; kLimitExceeded past the limit.
   Result<catalog::DeliveryStreamRecord> Create(

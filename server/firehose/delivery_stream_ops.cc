@@ -1,6 +1,7 @@
 // Control plane: create, delete, describe, list, UpdateDestination,
 // encryption and tags; and the registration of every operation.
 #include <algorithm>
+#include <shared_mutex>
 
 #include "common/json_codec.h"
 #include "server/firehose/firehose_api.h"
@@ -150,18 +151,39 @@ Status FirehoseApi::CreateDeliveryStream(const Context& context,
   const DeliveryStreamKey key = KeyFor(context, input);
   std::string type(
       model::GetString(input, "DeliveryStreamType").value_or("DirectPut"));
-  if (type != "DirectPut") {
+  if (type != "DirectPut" && type != "KinesisStreamAsSource") {
     return InvalidArgument("DeliveryStreamType " + type +
                            " is not supported by Sluice yet; only DirectPut "
-                           "is.");
+                           "and KinesisStreamAsSource are.");
   }
   for (std::string_view source :
        {"KinesisStreamSourceConfiguration", "MSKSourceConfiguration",
         "DatabaseSourceConfiguration"}) {
-    if (Member(input, source) != nullptr) {
+    if (Member(input, source) != nullptr &&
+        !(type == "KinesisStreamAsSource" &&
+          source == "KinesisStreamSourceConfiguration")) {
       return InvalidArgument(std::string(source) +
                              " is only allowed with a matching "
-                             "DeliveryStreamType, not DirectPut.");
+                             "DeliveryStreamType, not " +
+                             type + ".");
+    }
+  }
+  std::optional<KinesisSource> source;
+  if (type == "KinesisStreamAsSource") {
+    const json::Value* config =
+        Member(input, "KinesisStreamSourceConfiguration");
+    if (config == nullptr) {
+      return InvalidArgument(
+          "KinesisStreamSourceConfiguration is required when "
+          "DeliveryStreamType is KinesisStreamAsSource.");
+    }
+    auto resolved = ResolveSource(context, *config);
+    if (!resolved.ok()) return resolved.status();
+    source = std::move(*resolved);
+    if (Member(input, "DeliveryStreamEncryptionConfigurationInput")) {
+      return InvalidArgument(
+          "DeliveryStreamEncryptionConfigurationInput is only allowed with "
+          "DeliveryStreamType DirectPut.");
     }
   }
   const json::Value* s3 = Member(input, "S3DestinationConfiguration");
@@ -203,6 +225,7 @@ Status FirehoseApi::CreateDeliveryStream(const Context& context,
   request.destination = StoreDestination(config, extended != nullptr);
   request.parsed = std::move(*parsed);
   request.encryption = std::move(encryption);
+  request.source = std::move(source);
   auto created = streams_.Create(request);
   if (!created.ok()) return created.status();
   if (!tags.empty()) {
@@ -214,6 +237,35 @@ Status FirehoseApi::CreateDeliveryStream(const Context& context,
   output.String(created->Arn());
   output.EndObject();
   return Status::Ok();
+}
+
+Result<KinesisSource> FirehoseApi::ResolveSource(const Context& context,
+                                                 const json::Value& config) {
+  KinesisSource source;
+  source.stream_arn =
+      std::string(model::GetString(config, "KinesisStreamARN").value_or(""));
+  source.role_arn =
+      std::string(model::GetString(config, "RoleARN").value_or(""));
+  // arn:<partition>:kinesis:<region>:<account>:stream/<name>; the model
+  // checked the form.
+  std::string_view rest = source.stream_arn;
+  std::string_view parts[5];
+  for (std::string_view& part : parts) {
+    size_t colon = rest.find(':');
+    part = rest.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view()
+                                           : rest.substr(colon + 1);
+  }
+  kinesis::StreamKey key{std::string(parts[4]), std::string(parts[3]),
+                         std::string(rest.substr(rest.find('/') + 1))};
+  auto stream = kinesis_.Find(key);
+  if (!stream.ok() || key.account_id != context.account_id) {
+    return InvalidArgument("Kinesis stream " + source.stream_arn +
+                           " does not exist or is not accessible.");
+  }
+  std::shared_lock lock((*stream)->mu);
+  source.stream_id = (*stream)->record.stream_id;
+  return source;
 }
 
 Status FirehoseApi::CreateDeclared(const Context& context,
@@ -259,6 +311,7 @@ Status FirehoseApi::DescribeDeliveryStream(const Context& context,
     record = (*stream)->record;
     destination = (*stream)->destination;
   }
+  const std::optional<KinesisSource>& source = (*stream)->source;
   output.StartObject();
   output.Key("DeliveryStreamDescription");
   output.StartObject();
@@ -283,6 +336,20 @@ Status FirehoseApi::DescribeDeliveryStream(const Context& context,
   if (record.updated_at != record.created_at) {
     output.Key("LastUpdateTimestamp");
     output.Timestamp(record.updated_at);
+  }
+  if (source) {
+    output.Key("Source");
+    output.StartObject();
+    output.Key("KinesisStreamSourceDescription");
+    output.StartObject();
+    output.Key("KinesisStreamARN");
+    output.String(source->stream_arn);
+    output.Key("RoleARN");
+    output.String(source->role_arn);
+    output.Key("DeliveryStartTimestamp");
+    output.Timestamp(record.created_at);
+    output.EndObject();
+    output.EndObject();
   }
   output.Key("Destinations");
   output.StartArray();

@@ -20,6 +20,7 @@
 #include "server/firehose/delivery_engine.h"
 #include "server/firehose/delivery_stream_manager.h"
 #include "server/http/api_router.h"
+#include "server/kinesis/stream_manager.h"
 
 namespace sluice::firehose {
 
@@ -34,8 +35,11 @@ inline constexpr size_t kMaxTagsPerDeliveryStream = 50;
 class FirehoseApi {
  public:
   FirehoseApi(DeliveryStreamManager& streams, DeliveryEngine& engine,
-              catalog::Catalog& catalog)
-      : streams_(streams), engine_(engine), catalog_(catalog) {}
+              kinesis::StreamManager& kinesis, catalog::Catalog& catalog)
+      : streams_(streams),
+        engine_(engine),
+        kinesis_(kinesis),
+        catalog_(catalog) {}
 
   void RegisterWith(http::ApiRouter& router);
 
@@ -85,9 +89,13 @@ class FirehoseApi {
                            const json::Value& input) const;
   Result<std::shared_ptr<LiveDeliveryStream>> Find(const Context& context,
                                                    const json::Value& input);
+  // The Kinesis stream a KinesisStreamSourceConfiguration names.
+  Result<KinesisSource> ResolveSource(const Context& context,
+                                      const json::Value& config);
 
   DeliveryStreamManager& streams_;
   DeliveryEngine& engine_;
+  kinesis::StreamManager& kinesis_;
   catalog::Catalog& catalog_;
 };
 

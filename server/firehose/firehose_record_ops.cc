@@ -30,6 +30,11 @@ Result<catalog::DeliveryStreamRecord> Writable(const LiveDeliveryStream& stream,
                                                const DeliveryStreamKey& key) {
   std::lock_guard lock(stream.mu);
   if (stream.record.status != "ACTIVE") return DeliveryStreamNotFound(key);
+  if (stream.record.type != "DirectPut") {
+    return Status(ErrorCode::kInvalidArgument,
+                  "This operation is not permitted on " + stream.record.type +
+                      " delivery stream type.");
+  }
   return stream.record;
 }
 

@@ -220,10 +220,10 @@ class FirehoseApiTest(ErrorAssertions, unittest.TestCase):
                                            "000000000000:function:f"}]}]})},
              "ProcessingConfiguration processor type Lambda is not supported "
              "by Sluice yet; only AppendDelimiterToRecord is."),
-            ({"DeliveryStreamType": "KinesisStreamAsSource",
+            ({"DeliveryStreamType": "MSKAsSource",
               "ExtendedS3DestinationConfiguration": s3_config("x")},
-             "DeliveryStreamType KinesisStreamAsSource is not supported by "
-             "Sluice yet; only DirectPut is."),
+             "DeliveryStreamType MSKAsSource is not supported by Sluice yet; "
+             "only DirectPut and KinesisStreamAsSource are."),
         ]
         for extra, message in cases:
             with self.subTest(message=message):
@@ -548,6 +548,118 @@ class FirehoseApiTest(ErrorAssertions, unittest.TestCase):
         self.create("tagged")
         self.assertEqual(self.firehose.list_tags_for_delivery_stream(
             DeliveryStreamName="tagged")["Tags"], [])
+
+
+def kinesis_client(server):
+    config = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"})
+    return boto3.client("kinesis", endpoint_url=server.endpoint,
+                        region_name="us-east-1", aws_access_key_id="x",
+                        aws_secret_access_key="y", config=config)
+
+
+def lines_of(archive, bucket, objects):
+    """The newline-separated records of `objects`, in object order."""
+    lines = []
+    for obj in objects:
+        with open(os.path.join(archive, bucket, obj["Key"]), "rb") as f:
+            lines += f.read().decode().splitlines()
+    return lines
+
+
+class FirehoseKinesisSourceTest(ErrorAssertions, unittest.TestCase):
+    """KinesisStreamAsSource: the delivery stream reads a Kinesis stream."""
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="sluice-firehose-")
+        self.addCleanup(shutil.rmtree, self.workdir, True)
+        self.data = os.path.join(self.workdir, "data")
+        self.archive = os.path.join(self.data, "archive")
+
+    def start(self):
+        server = start_server(self, "--data-dir", self.data, in_memory=False)
+        return server, kinesis_client(server), firehose_client(server)
+
+    def create(self, firehose, name, stream):
+        return firehose.create_delivery_stream(
+            DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={
+                "KinesisStreamARN":
+                    f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{stream}",
+                "RoleARN": ROLE},
+            ExtendedS3DestinationConfiguration=s3_config(
+                name, ProcessingConfiguration={"Enabled": True, "Processors": [
+                    {"Type": "AppendDelimiterToRecord"}]}))
+
+    def test_reads_every_shard_from_trim_horizon_and_refuses_puts(self):
+        server, kinesis, firehose = self.start()
+        kinesis.create_stream(StreamName="source", ShardCount=2)
+        before = [f"before-{i}" for i in range(20)]
+        for i, data in enumerate(before):
+            kinesis.put_record(StreamName="source", Data=data.encode(),
+                               PartitionKey=f"key-{i}")
+        self.create(firehose, "from-kinesis", "source")
+        description = firehose.describe_delivery_stream(
+            DeliveryStreamName="from-kinesis")["DeliveryStreamDescription"]
+        self.assertEqual(description["DeliveryStreamType"], "KinesisStreamAsSource")
+        source = description["Source"]["KinesisStreamSourceDescription"]
+        self.assertEqual(source["KinesisStreamARN"],
+                         f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/source")
+        self.assertEqual(source["RoleARN"], ROLE)
+        self.assertIn("DeliveryStartTimestamp", source)
+        message = ("This operation is not permitted on KinesisStreamAsSource "
+                   "delivery stream type.")
+        self.assertError(firehose.put_record, "InvalidArgumentException", message,
+                         DeliveryStreamName="from-kinesis", Record={"Data": b"x"})
+        self.assertError(firehose.put_record_batch, "InvalidArgumentException",
+                         message, DeliveryStreamName="from-kinesis",
+                         Records=[{"Data": b"x"}])
+
+        # A split: the parent is read to its end before its children.
+        shard = kinesis.list_shards(StreamName="source")["Shards"][0]
+        low = int(shard["HashKeyRange"]["StartingHashKey"])
+        high = int(shard["HashKeyRange"]["EndingHashKey"])
+        kinesis.split_shard(StreamName="source", ShardToSplit=shard["ShardId"],
+                            NewStartingHashKey=str((low + high) // 2))
+        poll_until(lambda: kinesis.describe_stream_summary(StreamName="source")[
+            "StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE",
+            DEADLINE_S, "the split to finish")
+        after = [f"after-{i}" for i in range(20)]
+        for i, data in enumerate(after):
+            kinesis.put_record(StreamName="source", Data=data.encode(),
+                               PartitionKey=f"key-{i}")
+        lines = lines_of(self.archive, "from-kinesis",
+                         flush(server, "from-kinesis"))
+        self.assertEqual(sorted(lines), sorted(before + after))
+        for i in range(20):  # same key, so same hash: parent, then child
+            self.assertLess(lines.index(f"before-{i}"), lines.index(f"after-{i}"))
+        self.assertEqual(flush(server, "from-kinesis"), [])
+
+        # A restart resumes from the delivery stream's own checkpoints.
+        self.assertEqual(server.stop(), 0)
+        server, kinesis, firehose = self.start()
+        kinesis.put_record(StreamName="source", Data=b"later", PartitionKey="k")
+        self.assertEqual(lines_of(self.archive, "from-kinesis",
+                                  flush(server, "from-kinesis")), ["later"])
+        self.assertEqual(server.stop(), 0)
+
+    def test_unknown_source_stream_is_refused(self):
+        server, _, firehose = self.start()
+        self.assertError(
+            firehose.create_delivery_stream, "InvalidArgumentException",
+            f"Kinesis stream arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/nope "
+            "does not exist or is not accessible.",
+            DeliveryStreamName="orphan", DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={
+                "KinesisStreamARN": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/nope",
+                "RoleARN": ROLE},
+            ExtendedS3DestinationConfiguration=s3_config("orphan"))
+        self.assertError(
+            firehose.create_delivery_stream, "InvalidArgumentException",
+            "KinesisStreamSourceConfiguration is required when "
+            "DeliveryStreamType is KinesisStreamAsSource.",
+            DeliveryStreamName="orphan", DeliveryStreamType="KinesisStreamAsSource",
+            ExtendedS3DestinationConfiguration=s3_config("orphan"))
+        self.assertEqual(server.stop(), 0)
 
 
 class FirehoseDurabilityTest(unittest.TestCase):

@@ -76,8 +76,8 @@ class DeliveryEngineTest : public ::testing::Test {
     DeliveryEngineOptions options;
     options.file_ops = &ops_;
     options.retry_delay = std::chrono::milliseconds(0);
-    engine_ = std::make_unique<DeliveryEngine>(*streams_, *catalog_, archive_,
-                                               clock_, options);
+    engine_ = std::make_unique<DeliveryEngine>(*streams_, *catalog_, nullptr,
+                                               archive_, clock_, options);
   }
 
   void Create(std::string_view config_json) {
