@@ -17,6 +17,9 @@ constexpr std::array<std::string_view, 7> kDayNames = {
     "Sunday",   "Monday", "Tuesday", "Wednesday",
     "Thursday", "Friday", "Saturday"};
 
+// The longest file name Linux file systems take (NAME_MAX).
+constexpr size_t kMaxSegmentBytes = 255;
+
 Status Invalid(std::string message) {
   return Status(ErrorCode::kInvalidArgument, std::move(message));
 }
@@ -310,6 +313,20 @@ Status ValidatePrefixes(std::string_view prefix,
       return Invalid(std::string(field) + " must not be longer than " +
                      std::to_string(kMaxEvaluatedPrefixLength) +
                      " characters once evaluated.");
+    }
+    // Each segment becomes a directory name in the archive.
+    for (size_t start = 0; start <= evaluated->size();) {
+      size_t slash = evaluated->find('/', start);
+      if (slash == std::string::npos) slash = evaluated->size();
+      if (slash - start > kMaxSegmentBytes) {
+        return Invalid(std::string(field) +
+                       " has a part between slashes "
+                       "longer than " +
+                       std::to_string(kMaxSegmentBytes) +
+                       " bytes, which the archive cannot store as a "
+                       "directory name.");
+      }
+      start = slash + 1;
     }
   }
   return Status::Ok();

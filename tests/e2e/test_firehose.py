@@ -662,6 +662,40 @@ class FirehoseKinesisSourceTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(server.stop(), 0)
 
 
+class FirehoseStateDelayTest(ErrorAssertions, unittest.TestCase):
+    """CREATING and DELETING last as long as the delay flags say."""
+
+    def test_creating_then_active_and_deleting_then_gone(self):
+        server = start_server(self, "--create-delivery-stream-delay-ms", "400",
+                              "--delete-delivery-stream-delay-ms", "400")
+        firehose = firehose_client(server)
+        firehose.create_delivery_stream(
+            DeliveryStreamName="slow",
+            ExtendedS3DestinationConfiguration=s3_config("slow"))
+        status = lambda: firehose.describe_delivery_stream(  # noqa: E731
+            DeliveryStreamName="slow")["DeliveryStreamDescription"][
+                "DeliveryStreamStatus"]
+        self.assertEqual(status(), "CREATING")
+        message = f"Firehose slow under account {ACCOUNT} not found."
+        self.assertError(firehose.put_record, "ResourceNotFoundException",
+                         message, DeliveryStreamName="slow",
+                         Record={"Data": b"x"})
+        self.assertError(firehose.delete_delivery_stream, "ResourceInUseException",
+                         f"Firehose slow under account {ACCOUNT} is in CREATING "
+                         "state, cannot be deleted.", DeliveryStreamName="slow")
+        poll_until(lambda: status() == "ACTIVE", DEADLINE_S, "ACTIVE")
+        firehose.put_record(DeliveryStreamName="slow", Record={"Data": b"x"})
+
+        firehose.delete_delivery_stream(DeliveryStreamName="slow")
+        self.assertEqual(status(), "DELETING")
+        poll_until(lambda: "slow" not in firehose.list_delivery_streams()[
+            "DeliveryStreamNames"], DEADLINE_S, "the delivery stream to go")
+        self.assertError(firehose.describe_delivery_stream,
+                         "ResourceNotFoundException", message,
+                         DeliveryStreamName="slow")
+        stop_cleanly(server)
+
+
 class FirehoseDurabilityTest(unittest.TestCase):
     """Servers with a data directory, stopped and killed."""
 

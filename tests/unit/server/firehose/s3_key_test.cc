@@ -81,11 +81,19 @@ TEST(ValidatePrefixesTest, AppliesAwsRules) {
 }
 
 TEST(ValidatePrefixesTest, LimitsTheEvaluatedLength) {
-  EXPECT_THAT(ValidatePrefixes(std::string(512 - 14, 'a'), ""), IsOk());
-  EXPECT_THAT(ValidatePrefixes(std::string(512 - 13, 'a'), ""),
+  const std::string half(249, 'a');
+  // 498 characters and the 14 of the default timestamp prefix.
+  EXPECT_THAT(ValidatePrefixes(half + "/" + half.substr(1), ""), IsOk());
+  EXPECT_THAT(ValidatePrefixes(half + "/" + half, ""),
               HasError(ErrorCode::kInvalidArgument,
                        "Prefix must not be longer than 512 characters once "
                        "evaluated."));
+  EXPECT_THAT(ValidatePrefixes(std::string(255, 'a') + "/", ""), IsOk());
+  EXPECT_THAT(ValidatePrefixes(std::string(256, 'a') + "/", ""),
+              HasError(ErrorCode::kInvalidArgument,
+                       "Prefix has a part between slashes longer than 255 "
+                       "bytes, which the archive cannot store as a directory "
+                       "name."));
 }
 
 TEST(EvaluatePrefixTest, AppendsTheDefaultWithoutATimestamp) {
