@@ -259,7 +259,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
       config.in_memory ? firehose::NewMemoryDeliveryLogFactory()
                        : firehose::NewFileDeliveryLogFactory(config.data_dir,
                                                              config.fsync_mode),
-      clock, config.firehose);
+      clock, [&config] {
+        // --enforce-limits covers the Direct PUT quota too.
+        firehose::DeliveryStreamOptions options = config.firehose;
+        options.enforce_limits = config.kinesis.enforce_limits;
+        return options;
+      }());
   if (Status s = parts->delivery_streams->Start(); !s.ok()) return s;
   std::string archive_root = config.archive_root;
   if (archive_root.empty() && !config.in_memory) {

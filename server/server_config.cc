@@ -183,7 +183,7 @@ const Setting kSettings[] = {
      }},
     {"--enforce-limits", "kinesis", "enforce_limits", nullptr,
      "per-shard throughput limits as on AWS (1 MiB/s and 1000 records/s in, "
-     "2 MiB/s and 5 reads/s out)",
+     "2 MiB/s and 5 reads/s out), and Firehose's Direct PUT quota",
      Kind::kBool, 0, 0,
      [](ServerConfig& c, const Value& v) {
        c.kinesis.enforce_limits = v.flag;

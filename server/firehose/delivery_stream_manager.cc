@@ -149,6 +149,9 @@ Result<std::shared_ptr<LiveDeliveryStream>> DeliveryStreamManager::Open(
     at = read->next_offset;
   }
   stream->buffered_bytes = buffered;
+  if (options_.enforce_limits) {
+    stream->quota = std::make_unique<DirectPutQuota>();
+  }
   if (record.source) {
     auto source = LoadSource(*record.source);
     if (!source.ok()) return source.status();

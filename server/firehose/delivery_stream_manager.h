@@ -23,6 +23,7 @@
 #include "common/status.h"
 #include "server/catalog/catalog.h"
 #include "server/firehose/destination.h"
+#include "server/kinesis/throughput.h"
 #include "server/storage/periodic_syncer.h"
 #include "server/storage/shard_log.h"
 
@@ -45,6 +46,9 @@ struct DeliveryStreamOptions {
   std::chrono::milliseconds delete_delay{0};
   // Delivery streams per account and region (AWS: 5000 by default).
   size_t stream_limit = 5000;
+  // The Direct PUT quota per delivery stream (DirectPutQuota); off by
+  // default, like the Kinesis shard limits (--enforce-limits turns both on).
+  bool enforce_limits = false;
 
   friend bool operator==(const DeliveryStreamOptions&,
                          const DeliveryStreamOptions&) = default;
@@ -78,6 +82,35 @@ std::unique_ptr<DeliveryLogFactory> NewMemoryDeliveryLogFactory();
 std::unique_ptr<DeliveryLogFactory> NewFileDeliveryLogFactory(
     std::string data_dir, storage::FsyncMode fsync_mode);
 
+// Direct PUT limits of one delivery stream, as aws-behaviour.md §3 gives
+// them: 2,000 requests/s, 5,000 records/s and 5 MiB/s. Thread-safe.
+class DirectPutQuota {
+ public:
+  static constexpr double kRequestsPerSecond = 2000;
+  static constexpr double kRecordsPerSecond = 5000;
+  static constexpr double kBytesPerSecond = 5.0 * 1024 * 1024;
+
+  // One request, or false when the stream is over its request rate.
+  bool AdmitRequest(EpochMillis now) {
+    std::lock_guard lock(mu_);
+    return requests_.TryTake(1, now);
+  }
+  // One record of `bytes`, or false when over the record or byte rate.
+  bool AdmitRecord(size_t bytes, EpochMillis now) {
+    std::lock_guard lock(mu_);
+    if (!records_.TryTake(1, now)) return false;
+    if (bytes_.TryTake(static_cast<double>(bytes), now)) return true;
+    records_.Charge(-1, now);  // give the record token back
+    return false;
+  }
+
+ private:
+  std::mutex mu_;
+  kinesis::TokenBucket requests_{kRequestsPerSecond, kRequestsPerSecond};
+  kinesis::TokenBucket records_{kRecordsPerSecond, kRecordsPerSecond};
+  kinesis::TokenBucket bytes_{kBytesPerSecond, kBytesPerSecond};
+};
+
 // One live delivery stream. Shared by handlers and the delivery engine.
 struct LiveDeliveryStream {
   mutable std::mutex mu;
@@ -89,6 +122,8 @@ struct LiveDeliveryStream {
   std::unique_ptr<storage::ShardLog> log;
   // Set before the stream is published, for KinesisStreamAsSource.
   std::optional<KinesisSource> source;
+  // Set before the stream is published when limits are enforced.
+  std::unique_ptr<DirectPutQuota> quota;
   // Held by whoever writes this stream's objects (the engine's thread or a
   // flush), so objects are planned and written one at a time, in order.
   std::mutex delivery_mu;
@@ -117,6 +152,7 @@ class DeliveryStreamManager {
   Status Start();
 
   const Clock& clock() const { return clock_; }
+  const DeliveryStreamOptions& options() const { return options_; }
 
   struct NewDeliveryStream {
     DeliveryStreamKey key;

@@ -38,6 +38,11 @@ Result<catalog::DeliveryStreamRecord> Writable(const LiveDeliveryStream& stream,
   return stream.record;
 }
 
+// Firehose's throttle: 503, as AWS answers it.
+Status SlowDown() {
+  return Status(ErrorCode::kServiceUnavailable, "Slow down.");
+}
+
 bool IsEncrypted(const catalog::DeliveryStreamRecord& record) {
   return record.encryption.find("\"ENABLED\"") != std::string::npos;
 }
@@ -54,6 +59,12 @@ Status FirehoseApi::PutRecord(const Context& context, const json::Value& input,
   const json::Value& entry = input["Record"];
   std::string data =
       Base64Decode(model::GetString(entry, "Data").value_or("")).value_or("");
+  if (DirectPutQuota* quota = (*stream)->quota.get()) {
+    const EpochMillis now = streams_.clock().NowMillis();
+    if (!quota->AdmitRequest(now) || !quota->AdmitRecord(data.size(), now)) {
+      return SlowDown();
+    }
+  }
   auto offsets = streams_.Put(**stream, {&data, 1});
   if (!offsets.ok()) {
     return offsets.status();
@@ -86,22 +97,42 @@ Status FirehoseApi::PutRecordBatch(const Context& context,
                   "Records size exceeds the 4 MiB limit of PutRecordBatch: " +
                       std::to_string(total) + " bytes.");
   }
-  // One append for the whole batch: it is stored whole or not at all, so a
-  // failure fails every record, each one reported as AWS reports a record
-  // it could not take.
-  auto offsets = streams_.Put(**stream, data);
+  // Over the Direct PUT quota, a record fails on its own ("Slow down.")
+  // and the others are stored.
+  std::vector<bool> admitted(data.size(), true);
+  if (DirectPutQuota* quota = (*stream)->quota.get()) {
+    const EpochMillis now = streams_.clock().NowMillis();
+    if (!quota->AdmitRequest(now)) return SlowDown();
+    for (size_t i = 0; i < data.size(); ++i) {
+      admitted[i] = quota->AdmitRecord(data[i].size(), now);
+    }
+  }
+  std::vector<std::string> stored;
+  for (size_t i = 0; i < data.size(); ++i) {
+    if (admitted[i]) stored.push_back(std::move(data[i]));
+  }
+  // One append for the admitted records: they are stored together or not
+  // at all, so a failure fails each of them, reported as AWS reports a
+  // record it could not take.
+  Result<std::vector<uint64_t>> offsets = std::vector<uint64_t>();
+  if (!stored.empty()) offsets = streams_.Put(**stream, stored);
+  int64_t failed = 0;
+  for (size_t i = 0; i < admitted.size(); ++i) {
+    if (!admitted[i] || !offsets.ok()) ++failed;
+  }
   output.StartObject();
   output.Key("FailedPutCount");
-  output.Int(offsets.ok() ? 0 : static_cast<int64_t>(data.size()));
+  output.Int(failed);
   output.Key("Encrypted");
   output.Bool(IsEncrypted(*record));
   output.Key("RequestResponses");
   output.StartArray();
-  for (size_t i = 0; i < data.size(); ++i) {
+  size_t next_stored = 0;
+  for (size_t i = 0; i < admitted.size(); ++i) {
     output.StartObject();
-    if (offsets.ok()) {
+    if (admitted[i] && offsets.ok()) {
       output.Key("RecordId");
-      output.String(RecordIdFor(*record, (*offsets)[i]));
+      output.String(RecordIdFor(*record, (*offsets)[next_stored++]));
     } else {
       output.Key("ErrorCode");
       output.String("ServiceUnavailableException");

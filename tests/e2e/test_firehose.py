@@ -696,6 +696,73 @@ class FirehoseStateDelayTest(ErrorAssertions, unittest.TestCase):
         stop_cleanly(server)
 
 
+class FirehoseQuotaTest(ErrorAssertions, unittest.TestCase):
+    """With --enforce-limits, the Direct PUT quota (5 MiB/s per delivery
+    stream) fails records one by one, and only the stored ones arrive."""
+
+    def test_over_quota_records_fail_alone_and_the_rest_are_delivered(self):
+        workdir = tempfile.mkdtemp(prefix="sluice-firehose-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        archive = os.path.join(workdir, "archive")
+        server = start_server(self, "--enforce-limits", "--archive-root", archive)
+        firehose = firehose_client(server)
+        firehose.create_delivery_stream(
+            DeliveryStreamName="quota",
+            ExtendedS3DestinationConfiguration=s3_config(
+                "quota", BufferingHints={"SizeInMBs": 128, "IntervalInSeconds": 900}))
+        # 4 x 4,000,000 bytes in quick succession: far more than the 5 MiB
+        # the bucket holds plus what it refills meanwhile.
+        sent, stored, failed = [], [], 0
+        for batch in range(4):
+            records = [f"{batch}-{i:03d}-".encode().ljust(8000, b"q")
+                       for i in range(500)]
+            answer = firehose.put_record_batch(
+                DeliveryStreamName="quota",
+                Records=[{"Data": data} for data in records])
+            errors = [r for r in answer["RequestResponses"] if "ErrorCode" in r]
+            self.assertEqual(answer["FailedPutCount"], len(errors))
+            for entry, data in zip(answer["RequestResponses"], records):
+                if "ErrorCode" in entry:
+                    self.assertEqual(entry, {"ErrorCode": "ServiceUnavailableException",
+                                             "ErrorMessage": "Slow down."})
+                else:
+                    self.assertEqual(set(entry), {"RecordId"})
+                    stored.append(data)
+            failed += len(errors)
+            sent += records
+        self.assertGreater(failed, 0)
+        self.assertGreater(len(stored), 0)
+        objects = flush(server, "quota")
+        delivered = b""
+        for obj in objects:
+            with open(os.path.join(archive, "quota", obj["Key"]), "rb") as f:
+                delivered += f.read()
+        self.assertEqual(delivered, b"".join(stored))
+
+        # PutRecords over the quota are refused whole: 503. Twelve 1 MB puts
+        # at once are more than the 5 MiB the bucket holds.
+        errors = []
+
+        def put_one():
+            try:
+                firehose.put_record(DeliveryStreamName="quota",
+                                    Record={"Data": b"p" * 1_024_000})
+            except ClientError as error:
+                errors.append(error.response)
+
+        threads = [threading.Thread(target=put_one) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(DEADLINE_S)
+        self.assertTrue(errors)
+        for response in errors:
+            self.assertEqual(response["Error"]["Code"], "ServiceUnavailableException")
+            self.assertEqual(response["Error"]["Message"], "Slow down.")
+            self.assertEqual(response["ResponseMetadata"]["HTTPStatusCode"], 503)
+        stop_cleanly(server)
+
+
 class FirehoseDurabilityTest(unittest.TestCase):
     """Servers with a data directory, stopped and killed."""
 
