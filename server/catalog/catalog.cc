@@ -243,6 +243,7 @@ struct Catalog::Statements {
   Statement delete_stream_policies;
   Statement save_checkpoint;
   Statement load_checkpoint;
+  Statement delete_reader_checkpoints;
   Statement insert_delivery_stream;
   Statement find_delivery_stream;
   Statement find_delivery_stream_by_id;
@@ -340,6 +341,8 @@ struct Catalog::Statements {
         {&Statements::load_checkpoint, "load checkpoint",
          "SELECT position FROM checkpoints "
          "WHERE reader = ?1 AND stream_id = ?2 AND shard_index = ?3"},
+        {&Statements::delete_reader_checkpoints, "delete reader checkpoints",
+         "DELETE FROM checkpoints WHERE reader = ?1"},
         {&Statements::insert_delivery_stream, "insert delivery stream",
          "INSERT INTO delivery_streams (account_id, region, name, type, "
          "status, created_at, updated_at, version_id, destination, "
@@ -897,6 +900,13 @@ Result<std::optional<std::string>> Catalog::LoadCheckpoint(
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<std::string>();
   return std::optional<std::string>(load->ColumnText(0));
+}
+
+Status Catalog::DeleteCheckpoints(std::string_view reader) {
+  std::lock_guard lock(mu_);
+  StatementUse remove(statements_->delete_reader_checkpoints);
+  remove->BindText(1, reader);
+  return remove->Run();
 }
 
 // --- Helpers; each runs with mu_ held ----------------------------------------

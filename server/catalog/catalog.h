@@ -253,6 +253,8 @@ class Catalog {
   Result<std::optional<std::string>> LoadCheckpoint(std::string_view reader,
                                                     int64_t stream_id,
                                                     uint32_t shard_index);
+  // Forgets every checkpoint of the reader (a deleted delivery stream).
+  Status DeleteCheckpoints(std::string_view reader);
 
  private:
   struct Statements;  // the prepared statements; defined in catalog.cc

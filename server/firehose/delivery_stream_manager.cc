@@ -5,6 +5,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "server/firehose/kinesis_source.h"
 #include "server/storage/file_shard_log.h"
 #include "server/storage/memory_shard_log.h"
 
@@ -169,6 +170,11 @@ Status DeliveryStreamManager::Start() {
     DeliveryStreamKey key{record.account_id, record.region, record.name};
     if (record.status == "DELETING") {
       if (Status s = catalog_.DeleteDeliveryStream(record.delivery_stream_id);
+          !s.ok()) {
+        return s;
+      }
+      if (Status s = catalog_.DeleteCheckpoints(
+              SourceReaderName(record.delivery_stream_id));
           !s.ok()) {
         return s;
       }
@@ -337,6 +343,11 @@ Status DeliveryStreamManager::Remove(
     if (it != streams_.end() && it->second == stream) streams_.erase(it);
   }
   if (Status s = catalog_.DeleteDeliveryStream(id); !s.ok()) return s;
+  if (stream->source) {
+    if (Status s = catalog_.DeleteCheckpoints(SourceReaderName(id)); !s.ok()) {
+      return s;
+    }
+  }
   if (Status s = stream->log->Close(); !s.ok()) {
     SLUICE_LOG(kWarn) << "closing the log of deleted delivery stream "
                       << key.name << ": " << s.ToString();

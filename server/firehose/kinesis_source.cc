@@ -16,7 +16,7 @@ constexpr uint64_t kMaxRecordsPerPump = 100000;
 
 std::string ReaderName(const LiveDeliveryStream& stream) {
   std::lock_guard lock(stream.mu);
-  return "firehose/" + std::to_string(stream.record.delivery_stream_id);
+  return SourceReaderName(stream.record.delivery_stream_id);
 }
 
 // "<shard index>:<offset>" back into its numbers.
@@ -83,6 +83,10 @@ Status LoadPositions(LiveDeliveryStream& stream, catalog::Catalog& catalog,
 }
 
 }  // namespace
+
+std::string SourceReaderName(int64_t delivery_stream_id) {
+  return "firehose/" + std::to_string(delivery_stream_id);
+}
 
 Status PumpKinesisSource(LiveDeliveryStream& stream,
                          kinesis::StreamManager& kinesis,

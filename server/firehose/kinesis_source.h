@@ -21,6 +21,10 @@
 
 namespace sluice::firehose {
 
+// The catalog reader name of the stream's checkpoints:
+// "firehose/<delivery stream id>".
+std::string SourceReaderName(int64_t delivery_stream_id);
+
 // Copies what the source has beyond the delivery stream's positions.
 // Returns OK doing nothing for a DirectPut stream or a deleted source.
 // REQUIRES: stream.delivery_mu held.

@@ -642,6 +642,20 @@ class FirehoseKinesisSourceTest(ErrorAssertions, unittest.TestCase):
                                   flush(server, "from-kinesis")), ["later"])
         self.assertEqual(server.stop(), 0)
 
+    def test_a_new_incarnation_reads_from_trim_horizon_again(self):
+        server, kinesis, firehose = self.start()
+        kinesis.create_stream(StreamName="again", ShardCount=1)
+        kinesis.put_record(StreamName="again", Data=b"one", PartitionKey="k")
+        self.create(firehose, "reader", "again")
+        self.assertEqual(lines_of(self.archive, "reader",
+                                  flush(server, "reader")), ["one"])
+        firehose.delete_delivery_stream(DeliveryStreamName="reader")
+        shutil.rmtree(os.path.join(self.archive, "reader"))
+        self.create(firehose, "reader", "again")
+        self.assertEqual(lines_of(self.archive, "reader",
+                                  flush(server, "reader")), ["one"])
+        self.assertEqual(server.stop(), 0)
+
     def test_unknown_source_stream_is_refused(self):
         server, _, firehose = self.start()
         self.assertError(

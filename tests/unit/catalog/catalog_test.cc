@@ -593,6 +593,22 @@ TEST_F(CatalogTest, CheckpointsSaveLoadAndOverwrite) {
   EXPECT_EQ(*loaded, std::nullopt);
 }
 
+TEST_F(CatalogTest, DeleteCheckpointsForgetsOneReaderOnly) {
+  const StreamRecord stream = Create("orders", 2);
+  ASSERT_THAT(catalog_->SaveCheckpoint("firehose/1", stream.stream_id, 0, "7"),
+              IsOk());
+  ASSERT_THAT(catalog_->SaveCheckpoint("firehose/1", stream.stream_id, 1, "8"),
+              IsOk());
+  ASSERT_THAT(catalog_->SaveCheckpoint("other", stream.stream_id, 0, "9"),
+              IsOk());
+  ASSERT_THAT(catalog_->DeleteCheckpoints("firehose/1"), IsOk());
+  EXPECT_EQ(*catalog_->LoadCheckpoint("firehose/1", stream.stream_id, 0),
+            std::nullopt);
+  EXPECT_EQ(*catalog_->LoadCheckpoint("firehose/1", stream.stream_id, 1),
+            std::nullopt);
+  EXPECT_EQ(*catalog_->LoadCheckpoint("other", stream.stream_id, 0), "9");
+}
+
 TEST_F(CatalogTest, CheckpointOnMissingShardIsNotFound) {
   const StreamRecord stream = Create("orders", 1);
   EXPECT_THAT(catalog_->SaveCheckpoint("archiver", stream.stream_id, 3, "1"),
