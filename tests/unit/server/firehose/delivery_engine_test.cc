@@ -4,7 +4,9 @@
 
 #include <cerrno>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "common/json.h"
 #include "tests/unit/catalog/test_util.h"
@@ -226,6 +228,46 @@ TEST_F(DeliveryEngineTest, ARestartRewritesThePlannedObjectExactlyOnce) {
   Open(/*file_logs=*/true);
   EXPECT_TRUE(engine_->Flush(*Stream())->empty());
   EXPECT_EQ(Objects(Bucket()).size(), 2u);
+}
+
+TEST_F(DeliveryEngineTest, ConcurrentPutsFlushesAndTheWorkerDeliverEachOnce) {
+  Open();
+  Create(R"({"RoleARN": "arn:aws:iam::000000000000:role/r",
+             "BucketARN": "arn:aws:s3:::b",
+             "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}})");
+  engine_->Start();
+  constexpr int kThreads = 4;
+  constexpr int kRecords = 300;
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t) {
+    producers.emplace_back([this, t] {
+      for (int i = 0; i < kRecords; ++i) {
+        std::string record = std::to_string(t) + "-" + std::to_string(i) +
+                             std::string(4000, '.') + "\n";
+        ASSERT_THAT(streams_->Put(*Stream(), {&record, 1}), IsOk());
+        if (i % 50 == 0) {
+          ASSERT_THAT(engine_->Flush(*Stream()), IsOk());
+        }
+      }
+    });
+  }
+  for (std::thread& producer : producers) producer.join();
+  ASSERT_THAT(engine_->Flush(*Stream()), IsOk());
+  engine_->Stop();
+  std::multiset<std::string> lines;
+  for (const std::string& object : Objects(Bucket())) {
+    std::istringstream in(ReadFile(Bucket() / object));
+    for (std::string line; std::getline(in, line);) {
+      lines.insert(line.substr(0, line.find('.')));
+    }
+  }
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kThreads * kRecords));
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kRecords; ++i) {
+      EXPECT_EQ(lines.count(std::to_string(t) + "-" + std::to_string(i)), 1u);
+    }
+  }
+  EXPECT_EQ(Stream()->buffered_bytes.load(), 0u);
 }
 
 TEST_F(DeliveryEngineTest, ADeletedStreamDeliversNothingMore) {
