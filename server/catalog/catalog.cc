@@ -361,8 +361,7 @@ struct Catalog::Statements {
          " FROM delivery_streams ORDER BY delivery_stream_id"},
         {&Statements::update_delivery_stream, "update delivery stream",
          "UPDATE delivery_streams SET status = ?2, updated_at = ?3, "
-         "version_id = ?4, destination = ?5, encryption = ?6, "
-         "delivered_offset = ?7, planned_object = ?8 "
+         "version_id = ?4, destination = ?5, encryption = ?6 "
          "WHERE delivery_stream_id = ?1"},
         {&Statements::save_delivery_checkpoint, "save delivery checkpoint",
          "UPDATE delivery_streams SET delivered_offset = ?2, "
@@ -728,8 +727,6 @@ Status Catalog::UpdateDeliveryStream(const DeliveryStreamRecord& stream) {
     update->BindInt(4, stream.version_id);
     update->BindText(5, stream.destination);
     update->BindText(6, stream.encryption);
-    update->BindInt(7, static_cast<int64_t>(stream.delivered_offset));
-    update->BindOptionalText(8, stream.planned_object);
     Status ran = update->Run();
     if (!ran.ok()) return ran;
   }

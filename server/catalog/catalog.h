@@ -205,8 +205,12 @@ class Catalog {
       std::string_view name);
   // Every delivery stream of every account and region, by id; for startup.
   Result<std::vector<DeliveryStreamRecord>> ListAllDeliveryStreams();
-  // Overwrites every field but the identity (id, account, region, name,
-  // type, created_at). kResourceNotFound if there is no such id.
+  // Overwrites status, updated_at, version_id, destination and encryption.
+  // The identity (id, account, region, name, type, created_at, source) is
+  // fixed at creation, and the delivery checkpoint belongs to
+  // SaveDeliveryCheckpoint alone, so a control-plane change racing a
+  // delivery never writes back a stale checkpoint. kResourceNotFound if there
+  // is no such id.
   Status UpdateDeliveryStream(const DeliveryStreamRecord& stream);
   // Saves only the delivery checkpoint (delivered_offset and
   // planned_object), so the delivery worker never overwrites a concurrent

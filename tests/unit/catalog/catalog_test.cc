@@ -849,6 +849,16 @@ TEST_F(CatalogTest, DeliveryStreamsRoundTripAndKeepTheirCheckpoint) {
   EXPECT_EQ(catalog_->ListAllDeliveryStreams().value(),
             std::vector<DeliveryStreamRecord>{stream});
 
+  // A control-plane update never touches the delivery checkpoint.
+  DeliveryStreamRecord stale = stream;
+  stale.delivered_offset = 0;
+  stale.planned_object.reset();
+  stale.version_id = 2;
+  ASSERT_THAT(catalog_->UpdateDeliveryStream(stale), IsOk());
+  stream.version_id = 2;
+  EXPECT_EQ(catalog_->ListAllDeliveryStreams().value(),
+            std::vector<DeliveryStreamRecord>{stream});
+
   DeliveryStreamRecord twin = MakeDeliveryStream("archive");
   EXPECT_THAT(catalog_->CreateDeliveryStream(twin),
               HasError(ErrorCode::kResourceInUse,
