@@ -205,6 +205,27 @@ const Setting kSettings[] = {
        c.firehose.delete_delay = std::chrono::milliseconds(v.number);
        return std::string();
      }},
+    {nullptr, "firehose", "direct_put_requests_per_second", nullptr,
+     "Direct PUT quota per delivery stream with --enforce-limits",
+     Kind::kInteger, 1, 1000000000,
+     [](ServerConfig& c, const Value& v) {
+       c.firehose.put_requests_per_second = v.number;
+       return std::string();
+     }},
+    {nullptr, "firehose", "direct_put_records_per_second", nullptr,
+     "Direct PUT quota per delivery stream with --enforce-limits",
+     Kind::kInteger, 1, 1000000000,
+     [](ServerConfig& c, const Value& v) {
+       c.firehose.put_records_per_second = v.number;
+       return std::string();
+     }},
+    {nullptr, "firehose", "direct_put_bytes_per_second", nullptr,
+     "Direct PUT quota per delivery stream with --enforce-limits",
+     Kind::kInteger, 1, int64_t{1} << 40,
+     [](ServerConfig& c, const Value& v) {
+       c.firehose.put_bytes_per_second = v.number;
+       return std::string();
+     }},
     {"--region", "aws", "region", "R",
      "region when a request's credential scope names none", Kind::kString, 0, 0,
      StoreRegion},

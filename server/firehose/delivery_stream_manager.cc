@@ -151,7 +151,10 @@ Result<std::shared_ptr<LiveDeliveryStream>> DeliveryStreamManager::Open(
   }
   stream->buffered_bytes = buffered;
   if (options_.enforce_limits) {
-    stream->quota = std::make_unique<DirectPutQuota>();
+    stream->quota = std::make_unique<DirectPutQuota>(
+        static_cast<double>(options_.put_requests_per_second),
+        static_cast<double>(options_.put_records_per_second),
+        static_cast<double>(options_.put_bytes_per_second));
   }
   if (record.source) {
     auto source = LoadSource(*record.source);

@@ -48,7 +48,12 @@ struct DeliveryStreamOptions {
   size_t stream_limit = 5000;
   // The Direct PUT quota per delivery stream (DirectPutQuota); off by
   // default, like the Kinesis shard limits (--enforce-limits turns both on).
+  // The rates are what AWS grants by default in most regions; accounts get
+  // them raised, so the config file can change them.
   bool enforce_limits = false;
+  int64_t put_requests_per_second = 2000;
+  int64_t put_records_per_second = 5000;
+  int64_t put_bytes_per_second = 5 * 1024 * 1024;
 
   friend bool operator==(const DeliveryStreamOptions&,
                          const DeliveryStreamOptions&) = default;
@@ -82,13 +87,17 @@ std::unique_ptr<DeliveryLogFactory> NewMemoryDeliveryLogFactory();
 std::unique_ptr<DeliveryLogFactory> NewFileDeliveryLogFactory(
     std::string data_dir, storage::FsyncMode fsync_mode);
 
-// Direct PUT limits of one delivery stream, as aws-behaviour.md §3 gives
-// them: 2,000 requests/s, 5,000 records/s and 5 MiB/s. Thread-safe.
+// Direct PUT limits of one delivery stream: requests, records and bytes per
+// second, each a token bucket that holds one second's worth (aws-behaviour.md
+// §3: 2,000 requests/s, 5,000 records/s and 5 MiB/s by default).
+// Thread-safe.
 class DirectPutQuota {
  public:
-  static constexpr double kRequestsPerSecond = 2000;
-  static constexpr double kRecordsPerSecond = 5000;
-  static constexpr double kBytesPerSecond = 5.0 * 1024 * 1024;
+  DirectPutQuota(double requests_per_second, double records_per_second,
+                 double bytes_per_second)
+      : requests_(requests_per_second, requests_per_second),
+        records_(records_per_second, records_per_second),
+        bytes_(bytes_per_second, bytes_per_second) {}
 
   // One request, or false when the stream is over its request rate.
   bool AdmitRequest(EpochMillis now) {
@@ -106,9 +115,9 @@ class DirectPutQuota {
 
  private:
   std::mutex mu_;
-  kinesis::TokenBucket requests_{kRequestsPerSecond, kRequestsPerSecond};
-  kinesis::TokenBucket records_{kRecordsPerSecond, kRecordsPerSecond};
-  kinesis::TokenBucket bytes_{kBytesPerSecond, kBytesPerSecond};
+  kinesis::TokenBucket requests_;  // guarded by mu_
+  kinesis::TokenBucket records_;   // guarded by mu_
+  kinesis::TokenBucket bytes_;     // guarded by mu_
 };
 
 // One live delivery stream. Shared by handlers and the delivery engine.

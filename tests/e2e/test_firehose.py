@@ -711,69 +711,43 @@ class FirehoseStateDelayTest(ErrorAssertions, unittest.TestCase):
 
 
 class FirehoseQuotaTest(ErrorAssertions, unittest.TestCase):
-    """With --enforce-limits, the Direct PUT quota (5 MiB/s per delivery
-    stream) fails records one by one, and only the stored ones arrive."""
+    """With --enforce-limits, the Direct PUT quota fails records one by one,
+    and only the stored ones arrive. The config file sets the byte rate to
+    100,000/s, so one request decides it whatever the machine's speed."""
 
     def test_over_quota_records_fail_alone_and_the_rest_are_delivered(self):
         workdir = tempfile.mkdtemp(prefix="sluice-firehose-")
         self.addCleanup(shutil.rmtree, workdir, True)
         archive = os.path.join(workdir, "archive")
-        server = start_server(self, "--enforce-limits", "--archive-root", archive)
+        config = os.path.join(workdir, "sluice.json")
+        with open(config, "w") as f:
+            json.dump({"firehose": {"direct_put_bytes_per_second": 100000}}, f)
+        server = start_server(self, "--config", config, "--enforce-limits",
+                              "--archive-root", archive)
         firehose = firehose_client(server)
         firehose.create_delivery_stream(
             DeliveryStreamName="quota",
-            ExtendedS3DestinationConfiguration=s3_config(
-                "quota", BufferingHints={"SizeInMBs": 128, "IntervalInSeconds": 900}))
-        # 4 x 4,000,000 bytes in quick succession: far more than the 5 MiB
-        # the bucket holds plus what it refills meanwhile.
-        sent, stored, failed = [], [], 0
-        for batch in range(4):
-            records = [f"{batch}-{i:03d}-".encode().ljust(8000, b"q")
-                       for i in range(500)]
-            answer = firehose.put_record_batch(
-                DeliveryStreamName="quota",
-                Records=[{"Data": data} for data in records])
-            errors = [r for r in answer["RequestResponses"] if "ErrorCode" in r]
-            self.assertEqual(answer["FailedPutCount"], len(errors))
-            for entry, data in zip(answer["RequestResponses"], records):
-                if "ErrorCode" in entry:
-                    self.assertEqual(entry, {"ErrorCode": "ServiceUnavailableException",
-                                             "ErrorMessage": "Slow down."})
-                else:
-                    self.assertEqual(set(entry), {"RecordId"})
-                    stored.append(data)
-            failed += len(errors)
-            sent += records
-        self.assertGreater(failed, 0)
-        self.assertGreater(len(stored), 0)
-        objects = flush(server, "quota")
-        delivered = b""
-        for obj in objects:
-            with open(os.path.join(archive, "quota", obj["Key"]), "rb") as f:
-                delivered += f.read()
-        self.assertEqual(delivered, b"".join(stored))
-
-        # PutRecords over the quota are refused whole: 503. Twelve 1 MB puts
-        # at once are more than the 5 MiB the bucket holds.
-        errors = []
-
-        def put_one():
-            try:
-                firehose.put_record(DeliveryStreamName="quota",
-                                    Record={"Data": b"p" * 1_024_000})
-            except ClientError as error:
-                errors.append(error.response)
-
-        threads = [threading.Thread(target=put_one) for _ in range(12)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(DEADLINE_S)
-        self.assertTrue(errors)
-        for response in errors:
-            self.assertEqual(response["Error"]["Code"], "ServiceUnavailableException")
-            self.assertEqual(response["Error"]["Message"], "Slow down.")
-            self.assertEqual(response["ResponseMetadata"]["HTTPStatusCode"], 503)
+            ExtendedS3DestinationConfiguration=s3_config("quota"))
+        # 500 x 1,000 bytes against a bucket of 100,000: the first 100 fit.
+        records = [f"{i:03d}-".encode().ljust(1000, b"q") for i in range(500)]
+        answer = firehose.put_record_batch(
+            DeliveryStreamName="quota",
+            Records=[{"Data": data} for data in records])
+        self.assertEqual(answer["FailedPutCount"], 400)
+        responses = answer["RequestResponses"]
+        self.assertEqual(len(responses), 500)
+        for entry in responses[:100]:
+            self.assertEqual(set(entry), {"RecordId"})
+        for entry in responses[100:]:
+            self.assertEqual(entry, {"ErrorCode": "ServiceUnavailableException",
+                                     "ErrorMessage": "Slow down."})
+        # A record larger than a second's worth never fits: 503, whole.
+        self.assertError(firehose.put_record, "ServiceUnavailableException",
+                         "Slow down.", status=503, DeliveryStreamName="quota",
+                         Record={"Data": b"p" * 100001})
+        [obj] = flush(server, "quota")
+        with open(os.path.join(archive, "quota", obj["Key"]), "rb") as f:
+            self.assertEqual(f.read(), b"".join(records[:100]))
         stop_cleanly(server)
 
 

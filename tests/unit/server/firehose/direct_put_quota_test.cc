@@ -10,7 +10,7 @@ constexpr EpochMillis kStart = 1'700'000'000'000;
 
 TEST(DirectPutQuotaTest, AdmitsFiveMiBThenRefillsWithTime) {
   ManualClock clock(kStart);
-  DirectPutQuota quota;
+  DirectPutQuota quota(2000, 5000, 5.0 * 1024 * 1024);
   const size_t mib = 1024 * 1024;
   for (int i = 0; i < 5; ++i) {
     EXPECT_TRUE(quota.AdmitRecord(mib, clock.NowMillis())) << i;
@@ -25,7 +25,7 @@ TEST(DirectPutQuotaTest, AdmitsFiveMiBThenRefillsWithTime) {
 
 TEST(DirectPutQuotaTest, AdmitsFiveThousandRecordsAndTwoThousandRequests) {
   ManualClock clock(kStart);
-  DirectPutQuota quota;
+  DirectPutQuota quota(2000, 5000, 5.0 * 1024 * 1024);
   for (int i = 0; i < 5000; ++i) {
     ASSERT_TRUE(quota.AdmitRecord(1, clock.NowMillis())) << i;
   }
@@ -41,7 +41,7 @@ TEST(DirectPutQuotaTest, AdmitsFiveThousandRecordsAndTwoThousandRequests) {
 
 TEST(DirectPutQuotaTest, ARecordRefusedForBytesKeepsItsRecordToken) {
   ManualClock clock(kStart);
-  DirectPutQuota quota;
+  DirectPutQuota quota(2000, 5000, 5.0 * 1024 * 1024);
   // Far over the byte bucket: refused, and no record token is spent.
   for (int i = 0; i < 10; ++i) {
     EXPECT_FALSE(quota.AdmitRecord(6u << 20, clock.NowMillis()));
