@@ -680,8 +680,10 @@ class FirehoseStateDelayTest(ErrorAssertions, unittest.TestCase):
     """CREATING and DELETING last as long as the delay flags say."""
 
     def test_creating_then_active_and_deleting_then_gone(self):
-        server = start_server(self, "--create-delivery-stream-delay-ms", "400",
-                              "--delete-delivery-stream-delay-ms", "400")
+        # Long enough that the checks made while CREATING and DELETING
+        # happen inside the window even on a slow machine.
+        server = start_server(self, "--create-delivery-stream-delay-ms", "2000",
+                              "--delete-delivery-stream-delay-ms", "2000")
         firehose = firehose_client(server)
         firehose.create_delivery_stream(
             DeliveryStreamName="slow",
