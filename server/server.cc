@@ -8,8 +8,13 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "server/catalog/catalog.h"
+#include "server/firehose/delivery_engine.h"
+#include "server/firehose/delivery_stream_manager.h"
+#include "server/firehose/firehose_api.h"
+#include "server/firehose/object_writer.h"
 #include "server/http/api_router.h"
 #include "server/http/http_server.h"
 #include "server/kinesis/kinesis_api.h"
@@ -123,6 +128,64 @@ Status CreateDeclaredStreams(const ServerConfig& config,
   return Status::Ok();
 }
 
+// Creates the delivery streams the config file declares that do not exist
+// yet, through CreateDeliveryStream's own checks; existing ones are left as
+// they are.
+Status CreateDeclaredDeliveryStreams(const ServerConfig& config,
+                                     firehose::DeliveryStreamManager& streams,
+                                     firehose::FirehoseApi& api) {
+  for (const DeclaredDeliveryStream& declared : config.delivery_streams) {
+    http::RequestContext context;
+    context.account_id = declared.account_id.value_or(config.account_id);
+    context.region = declared.region.value_or(config.region);
+    context.operation = "CreateDeliveryStream";
+    if (streams.Find({context.account_id, context.region, declared.name})
+            .ok()) {
+      continue;
+    }
+    json::Document input(rapidjson::kObjectType);
+    auto& allocator = input.GetAllocator();
+    json::Document destination(&allocator);
+    destination.Parse(declared.extended_s3.data(), declared.extended_s3.size());
+    if (destination.HasParseError() || !destination.IsObject()) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "delivery stream '" + declared.name +
+                        "' declared in the config file has a malformed "
+                        "extended_s3");
+    }
+    if (!destination.HasMember("RoleARN")) {
+      // IAM is not emulated; a declared stream need not invent a role.
+      std::string role = "arn:aws:iam::" + context.account_id + ":role/sluice";
+      destination.AddMember("RoleARN", json::Value(role.c_str(), allocator),
+                            allocator);
+    }
+    input.AddMember("DeliveryStreamName",
+                    json::Value(declared.name.c_str(), allocator), allocator);
+    input.AddMember("ExtendedS3DestinationConfiguration",
+                    json::Value(destination, allocator), allocator);
+    if (!declared.tags.empty()) {
+      json::Value tags(rapidjson::kArrayType);
+      for (const auto& [key, value] : declared.tags) {
+        json::Value tag(rapidjson::kObjectType);
+        tag.AddMember("Key", json::Value(key.c_str(), allocator), allocator);
+        tag.AddMember("Value", json::Value(value.c_str(), allocator),
+                      allocator);
+        tags.PushBack(tag, allocator);
+      }
+      input.AddMember("Tags", tags, allocator);
+    }
+    if (Status s = api.CreateDeclared(context, input); !s.ok()) {
+      return Status(s.code(),
+                    "cannot create delivery stream '" + declared.name +
+                        "' declared in the config file: " + s.message());
+    }
+    SLUICE_LOG(kInfo) << "created delivery stream " << declared.name << " in "
+                      << context.region << " for account " << context.account_id
+                      << " from the config file";
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 // Members in construction order; teardown runs in reverse: the front end goes
@@ -134,8 +197,12 @@ struct Server::Parts {
   std::unique_ptr<kinesis::StreamManager> streams;
   std::unique_ptr<kinesis::ConsumerRegistry> consumers;
   std::unique_ptr<kinesis::ShardIteratorCodec> iterators;
+  std::unique_ptr<firehose::DeliveryStreamManager> delivery_streams;
+  std::unique_ptr<firehose::ArchiveRoot> archive;
+  std::unique_ptr<firehose::DeliveryEngine> delivery;
   std::unique_ptr<http::ApiRouter> router;
   std::unique_ptr<kinesis::KinesisApi> kinesis;
+  std::unique_ptr<firehose::FirehoseApi> firehose;
   std::unique_ptr<http::HttpServer> http;
 };
 
@@ -191,6 +258,29 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   parts->iterators = std::make_unique<kinesis::ShardIteratorCodec>(
       std::move(iterator_key), clock);
 
+  parts->delivery_streams = std::make_unique<firehose::DeliveryStreamManager>(
+      *parts->catalog,
+      config.in_memory ? firehose::NewMemoryDeliveryLogFactory()
+                       : firehose::NewFileDeliveryLogFactory(config.data_dir,
+                                                             config.fsync_mode),
+      clock, [&config] {
+        // --enforce-limits covers the Direct PUT quota too.
+        firehose::DeliveryStreamOptions options = config.firehose;
+        options.enforce_limits = config.kinesis.enforce_limits;
+        return options;
+      }());
+  if (Status s = parts->delivery_streams->Start(); !s.ok()) return s;
+  std::string archive_root = config.archive_root;
+  if (archive_root.empty() && !config.in_memory) {
+    archive_root = config.data_dir + "/archive";
+  }
+  parts->archive = std::make_unique<firehose::ArchiveRoot>(archive_root);
+  parts->delivery = std::make_unique<firehose::DeliveryEngine>(
+      *parts->delivery_streams, *parts->catalog, parts->streams.get(),
+      *parts->archive, clock);
+  firehose::DeliveryEngine* engine = parts->delivery.get();
+  parts->delivery_streams->SetOnBufferFull([engine] { engine->Wake(); });
+
   parts->router = std::make_unique<http::ApiRouter>(
       http::RouterOptions{config.region, config.account_id});
   kinesis::KinesisLimits limits;
@@ -199,6 +289,17 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
       *parts->streams, *parts->consumers, *parts->catalog, *parts->iterators,
       limits);
   parts->kinesis->RegisterWith(*parts->router);
+  parts->firehose = std::make_unique<firehose::FirehoseApi>(
+      *parts->delivery_streams, *parts->delivery, *parts->streams,
+      *parts->catalog);
+  parts->firehose->RegisterWith(*parts->router);
+  if (Status s = CreateDeclaredDeliveryStreams(config, *parts->delivery_streams,
+                                               *parts->firehose);
+      !s.ok()) {
+    return s;
+  }
+  // Objects a crash left planned are rewritten first, by the first poll.
+  parts->delivery->Start();
 
   auto http = http::HttpServer::Start(config.http, *parts->router);
   if (!http.ok()) return http.status();
@@ -215,8 +316,15 @@ void Server::Shutdown() {
   if (!parts_->http) return;
   parts_->http->Shutdown();
   parts_->http.reset();
+  // Finishes the object being written; what is still buffered stays in the
+  // delivery streams' logs for the next start.
+  parts_->delivery->Stop();
+  parts_->firehose.reset();
   parts_->kinesis.reset();
   parts_->router.reset();
+  parts_->delivery.reset();
+  parts_->archive.reset();
+  parts_->delivery_streams.reset();  // closes every delivery-stream log
   parts_->iterators.reset();
   parts_->streams.reset();  // closes every shard log cleanly
   parts_->catalog.reset();

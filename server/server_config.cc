@@ -149,6 +149,14 @@ const Setting kSettings[] = {
      "never, interval (fsync every second) or always (group commit before "
      "acknowledging)",
      Kind::kString, 0, 0, StoreFsyncMode},
+    {"--archive-root", "storage", "archive_root", "D",
+     "where Firehose writes objects (<root>/<bucket>/<key>); default "
+     "<data dir>/archive, or a temporary directory with --in-memory",
+     Kind::kString, 0, 0,
+     [](ServerConfig& c, const Value& v) -> std::string {
+       c.archive_root = v.text;  // "" restores the default
+       return "";
+     }},
     {"--create-stream-delay-ms", "kinesis", "create_stream_delay_ms", "MS",
      "time a new stream stays CREATING (AWS: ~500 and more)", Kind::kInteger, 0,
      kMaxDelayMillis,
@@ -176,7 +184,7 @@ const Setting kSettings[] = {
      }},
     {"--enforce-limits", "kinesis", "enforce_limits", nullptr,
      "per-shard throughput limits as on AWS (1 MiB/s and 1000 records/s in, "
-     "2 MiB/s and 5 reads/s out)",
+     "2 MiB/s and 5 reads/s out), and Firehose's Direct PUT quota",
      Kind::kBool, 0, 0,
      [](ServerConfig& c, const Value& v) {
        c.kinesis.enforce_limits = v.flag;
@@ -204,6 +212,43 @@ const Setting kSettings[] = {
      Kind::kInteger, 1, 100000,
      [](ServerConfig& c, const Value& v) {
        c.subscriptions.max_live = static_cast<size_t>(v.number);
+       return std::string();
+     }},
+    {"--create-delivery-stream-delay-ms", "firehose",
+     "create_delivery_stream_delay_ms", "MS",
+     "time a new delivery stream stays CREATING", Kind::kInteger, 0,
+     kMaxDelayMillis,
+     [](ServerConfig& c, const Value& v) {
+       c.firehose.create_delay = std::chrono::milliseconds(v.number);
+       return std::string();
+     }},
+    {"--delete-delivery-stream-delay-ms", "firehose",
+     "delete_delivery_stream_delay_ms", "MS",
+     "time a deleted delivery stream stays DELETING", Kind::kInteger, 0,
+     kMaxDelayMillis,
+     [](ServerConfig& c, const Value& v) {
+       c.firehose.delete_delay = std::chrono::milliseconds(v.number);
+       return std::string();
+     }},
+    {nullptr, "firehose", "direct_put_requests_per_second", nullptr,
+     "Direct PUT quota per delivery stream with --enforce-limits",
+     Kind::kInteger, 1, 1000000000,
+     [](ServerConfig& c, const Value& v) {
+       c.firehose.put_requests_per_second = v.number;
+       return std::string();
+     }},
+    {nullptr, "firehose", "direct_put_records_per_second", nullptr,
+     "Direct PUT quota per delivery stream with --enforce-limits",
+     Kind::kInteger, 1, 1000000000,
+     [](ServerConfig& c, const Value& v) {
+       c.firehose.put_records_per_second = v.number;
+       return std::string();
+     }},
+    {nullptr, "firehose", "direct_put_bytes_per_second", nullptr,
+     "Direct PUT quota per delivery stream with --enforce-limits",
+     Kind::kInteger, 1, int64_t{1} << 40,
+     [](ServerConfig& c, const Value& v) {
+       c.firehose.put_bytes_per_second = v.number;
        return std::string();
      }},
     {"--region", "aws", "region", "R",
@@ -410,6 +455,89 @@ std::string ParseDeclaredStreams(const json::Value& array,
   return "";
 }
 
+constexpr size_t kMaxDeliveryStreamNameLength = 64;
+
+// Reads delivery_streams[index]; returns the problem, naming its path, or "".
+// The destination itself is checked at startup by CreateDeliveryStream's own
+// rules, which name the field.
+std::string ParseDeclaredDeliveryStream(const json::Value& item, size_t index,
+                                        DeclaredDeliveryStream& out) {
+  const std::string path = "delivery_streams[" + std::to_string(index) + "]";
+  if (!item.IsObject()) return "'" + path + "' must be an object";
+  bool has_name = false;
+  for (auto& member : item.GetObject()) {
+    std::string key = AsString(member.name);
+    const json::Value& value = member.value;
+    std::string where = "'" + path + "." + key + "' ";
+    if (key == "name") {
+      if (!value.IsString()) return where + "must be a string";
+      out.name = AsString(value);
+      std::string problem = CheckStreamName(out.name);
+      if (!problem.empty() || out.name.size() > kMaxDeliveryStreamNameLength) {
+        return where + "must be 1 to 64 letters, digits, '_', '.' or '-'";
+      }
+      has_name = true;
+    } else if (key == "extended_s3") {
+      if (!value.IsObject()) {
+        return where +
+               "must be an object: an ExtendedS3DestinationConfiguration";
+      }
+      rapidjson::StringBuffer buffer;
+      rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+      value.Accept(writer);
+      out.extended_s3.assign(buffer.GetString(), buffer.GetSize());
+    } else if (key == "tags") {
+      if (!value.IsObject()) return where + "must be an object of strings";
+      for (auto& tag : value.GetObject()) {
+        if (!tag.value.IsString()) {
+          return "'" + path + ".tags." + AsString(tag.name) +
+                 "' must be a string";
+        }
+        out.tags[AsString(tag.name)] = AsString(tag.value);
+      }
+    } else if (key == "region") {
+      if (!value.IsString()) return where + "must be a string";
+      if (std::string problem = CheckRegion(AsString(value)); !problem.empty())
+        return where + problem;
+      out.region = AsString(value);
+    } else if (key == "account_id") {
+      if (!value.IsString()) return where + "must be a string";
+      if (std::string problem = CheckAccountId(AsString(value));
+          !problem.empty()) {
+        return where + problem;
+      }
+      out.account_id = AsString(value);
+    } else {
+      return "unknown key '" + path + "." + key + "'";
+    }
+  }
+  if (!has_name) return "'" + path + ".name' is missing";
+  if (out.extended_s3.empty()) return "'" + path + ".extended_s3' is missing";
+  return "";
+}
+
+std::string ParseDeclaredDeliveryStreams(
+    const json::Value& array, std::vector<DeclaredDeliveryStream>& out) {
+  if (!array.IsArray()) return "'delivery_streams' must be an array";
+  out.clear();
+  for (size_t i = 0; i < array.Size(); ++i) {
+    DeclaredDeliveryStream stream;
+    std::string problem = ParseDeclaredDeliveryStream(
+        array[static_cast<rapidjson::SizeType>(i)], i, stream);
+    if (!problem.empty()) return problem;
+    for (size_t j = 0; j < out.size(); ++j) {
+      if (out[j].name == stream.name && out[j].region == stream.region &&
+          out[j].account_id == stream.account_id) {
+        return "'delivery_streams[" + std::to_string(i) +
+               "].name' repeats delivery stream '" + stream.name +
+               "' of delivery_streams[" + std::to_string(j) + "]";
+      }
+    }
+    out.push_back(std::move(stream));
+  }
+  return "";
+}
+
 }  // namespace
 
 Result<ServerConfig> LoadConfigFile(const std::string& path,
@@ -447,6 +575,12 @@ Result<ServerConfig> LoadConfigFile(const std::string& path,
       if (!*section && sections.count(key)) {
         if (!member.value.IsObject()) return "'" + key + "' must be an object";
         continue;  // applied below
+      }
+      if (!*section && key == "delivery_streams") {
+        std::string problem =
+            ParseDeclaredDeliveryStreams(member.value, base.delivery_streams);
+        if (!problem.empty()) return problem;
+        continue;
       }
       if (!*section && key == "streams") {
         std::string problem = ParseDeclaredStreams(member.value, base.streams);

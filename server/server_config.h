@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/status.h"
+#include "server/firehose/delivery_stream_manager.h"
 #include "server/http/http_options.h"
 #include "server/kinesis/stream_manager.h"
 #include "server/kinesis/subscriptions.h"
@@ -39,11 +40,32 @@ struct DeclaredStream {
                          const DeclaredStream&) = default;
 };
 
+// A Firehose delivery stream the config file declares: created at startup
+// when absent (through the same checks as CreateDeliveryStream), left as it
+// is when present.
+struct DeclaredDeliveryStream {
+  std::string name;
+  // The ExtendedS3DestinationConfiguration, as JSON text in AWS's shape.
+  std::string extended_s3;
+  std::map<std::string, std::string> tags;
+  std::optional<std::string> region;
+  std::optional<std::string> account_id;
+
+  friend bool operator==(const DeclaredDeliveryStream&,
+                         const DeclaredDeliveryStream&) = default;
+};
+
 struct ServerConfig {
   http::HttpOptions http;
   std::string data_dir = "./sluice-data";
   bool in_memory = false;  // nothing touches disk
   storage::FsyncMode fsync_mode = storage::kDefaultFsyncMode;
+  // Where Firehose writes objects: <archive root>/<bucket>/<key>. Empty:
+  // <data dir>/archive, or with --in-memory a new temporary directory made
+  // at the first delivery.
+  std::string archive_root;
+  // Delivery-stream state-transition delays and limit.
+  firehose::DeliveryStreamOptions firehose;
   // State-transition delays, shard limit, maintenance interval.
   kinesis::StreamManagerOptions kinesis;
   // SubscribeToShard: lifetime, idle events, takeover, live limit.
@@ -56,6 +78,7 @@ struct ServerConfig {
   log::Level log_level = log::Level::kInfo;
   // From the config file only; no flag sets them.
   std::vector<DeclaredStream> streams;
+  std::vector<DeclaredDeliveryStream> delivery_streams;
 
   friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };

@@ -23,6 +23,11 @@ constexpr int kBusyTimeoutMillis = 5000;
   "retention_hours, max_record_size_kib, encryption_type, kms_key_id, " \
   "next_shard_index"
 
+#define SLUICE_DELIVERY_STREAM_COLUMNS                            \
+  "delivery_stream_id, account_id, region, name, type, status, "  \
+  "created_at, updated_at, version_id, destination, encryption, " \
+  "delivered_offset, planned_object, source"
+
 #define SLUICE_SHARD_COLUMNS                                                  \
   "stream_id, shard_index, hash_key_start, hash_key_end, parent_index, "      \
   "adjacent_parent_index, starting_sequence_number, ending_sequence_number, " \
@@ -79,6 +84,31 @@ Result<StreamRecord> ReadStream(const Statement& row) {
   stream.kms_key_id = row.ColumnText(10);
   stream.next_shard_index = static_cast<uint32_t>(row.ColumnInt(11));
   return stream;
+}
+
+DeliveryStreamRecord ReadDeliveryStream(const Statement& row) {
+  DeliveryStreamRecord stream;
+  stream.delivery_stream_id = row.ColumnInt(0);
+  stream.account_id = row.ColumnText(1);
+  stream.region = row.ColumnText(2);
+  stream.name = row.ColumnText(3);
+  stream.type = row.ColumnText(4);
+  stream.status = row.ColumnText(5);
+  stream.created_at = row.ColumnInt(6);
+  stream.updated_at = row.ColumnInt(7);
+  stream.version_id = row.ColumnInt(8);
+  stream.destination = row.ColumnText(9);
+  stream.encryption = row.ColumnText(10);
+  stream.delivered_offset = static_cast<uint64_t>(row.ColumnInt(11));
+  stream.planned_object = row.ColumnOptionalText(12);
+  stream.source = row.ColumnOptionalText(13);
+  return stream;
+}
+
+Status DeliveryStreamIdNotFound(int64_t id) {
+  return Status(
+      ErrorCode::kResourceNotFound,
+      "Delivery stream with id " + std::to_string(id) + " not found.");
 }
 
 ShardRecord ReadShard(const Statement& row) {
@@ -204,6 +234,11 @@ std::string ConsumerRecord::Arn(std::string_view stream_arn) const {
          std::to_string(created_at / 1000);
 }
 
+std::string DeliveryStreamRecord::Arn() const {
+  return "arn:aws:firehose:" + region + ":" + account_id + ":deliverystream/" +
+         name;
+}
+
 std::string ShardIdFor(uint32_t shard_index) {
   char id[32];
   std::snprintf(id, sizeof(id), "shardId-%012" PRIu32, shard_index);
@@ -261,6 +296,14 @@ struct Catalog::Statements {
   Statement delete_consumer;
   Statement list_consumers;
   Statement delete_arn_tags;
+  Statement delete_reader_checkpoints;
+  Statement insert_delivery_stream;
+  Statement find_delivery_stream;
+  Statement find_delivery_stream_by_id;
+  Statement list_all_delivery_streams;
+  Statement update_delivery_stream;
+  Statement save_delivery_checkpoint;
+  Statement delete_delivery_stream;
 
   static Result<std::unique_ptr<Statements>> Prepare(Database& db) {
     struct Definition {
@@ -366,6 +409,33 @@ struct Catalog::Statements {
          "WHERE stream_id = ?1 ORDER BY name"},
         {&Statements::delete_arn_tags, "delete tags of an ARN",
          "DELETE FROM tags WHERE arn = ?1"},
+        {&Statements::delete_reader_checkpoints, "delete reader checkpoints",
+         "DELETE FROM checkpoints WHERE reader = ?1"},
+        {&Statements::insert_delivery_stream, "insert delivery stream",
+         "INSERT INTO delivery_streams (account_id, region, name, type, "
+         "status, created_at, updated_at, version_id, destination, "
+         "encryption, delivered_offset, planned_object, source) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+         "RETURNING delivery_stream_id"},
+        {&Statements::find_delivery_stream, "find delivery stream",
+         "SELECT " SLUICE_DELIVERY_STREAM_COLUMNS
+         " FROM delivery_streams WHERE account_id = ?1 AND region = ?2 "
+         "AND name = ?3"},
+        {&Statements::find_delivery_stream_by_id, "find delivery stream by id",
+         "SELECT " SLUICE_DELIVERY_STREAM_COLUMNS
+         " FROM delivery_streams WHERE delivery_stream_id = ?1"},
+        {&Statements::list_all_delivery_streams, "list all delivery streams",
+         "SELECT " SLUICE_DELIVERY_STREAM_COLUMNS
+         " FROM delivery_streams ORDER BY delivery_stream_id"},
+        {&Statements::update_delivery_stream, "update delivery stream",
+         "UPDATE delivery_streams SET status = ?2, updated_at = ?3, "
+         "version_id = ?4, destination = ?5, encryption = ?6 "
+         "WHERE delivery_stream_id = ?1"},
+        {&Statements::save_delivery_checkpoint, "save delivery checkpoint",
+         "UPDATE delivery_streams SET delivered_offset = ?2, "
+         "planned_object = ?3 WHERE delivery_stream_id = ?1"},
+        {&Statements::delete_delivery_stream, "delete delivery stream",
+         "DELETE FROM delivery_streams WHERE delivery_stream_id = ?1"},
     };
     auto statements = std::make_unique<Statements>();
     for (const Definition& definition : kDefinitions) {
@@ -380,6 +450,7 @@ struct Catalog::Statements {
 
 #undef SLUICE_STREAM_COLUMNS
 #undef SLUICE_SHARD_COLUMNS
+#undef SLUICE_DELIVERY_STREAM_COLUMNS
 
 // --- Catalog ----------------------------------------------------------------
 
@@ -656,6 +727,127 @@ Status Catalog::ReplaceShards(int64_t stream_id,
   return txn->Commit();
 }
 
+// --- Delivery streams -------------------------------------------------------
+
+Status Catalog::CreateDeliveryStream(DeliveryStreamRecord& stream) {
+  std::lock_guard lock(mu_);
+  StatementUse insert(statements_->insert_delivery_stream);
+  insert->BindText(1, stream.account_id);
+  insert->BindText(2, stream.region);
+  insert->BindText(3, stream.name);
+  insert->BindText(4, stream.type);
+  insert->BindText(5, stream.status);
+  insert->BindInt(6, stream.created_at);
+  insert->BindInt(7, stream.updated_at);
+  insert->BindInt(8, stream.version_id);
+  insert->BindText(9, stream.destination);
+  insert->BindText(10, stream.encryption);
+  insert->BindInt(11, static_cast<int64_t>(stream.delivered_offset));
+  insert->BindOptionalText(12, stream.planned_object);
+  insert->BindOptionalText(13, stream.source);
+  Result<bool> row = insert->Step();
+  if (!row.ok()) {
+    if (IsUniqueViolation(insert->last_error())) {
+      return Status(ErrorCode::kResourceInUse,
+                    "Firehose " + stream.name + " under accountId " +
+                        stream.account_id + " already exists");
+    }
+    return row.status();
+  }
+  if (!*row) return Internal("Catalog insert delivery stream returned no id");
+  stream.delivery_stream_id = insert->ColumnInt(0);
+  return Status::Ok();
+}
+
+Result<std::optional<DeliveryStreamRecord>> Catalog::FindDeliveryStream(
+    std::string_view account_id, std::string_view region,
+    std::string_view name) {
+  std::lock_guard lock(mu_);
+  StatementUse find(statements_->find_delivery_stream);
+  find->BindText(1, account_id);
+  find->BindText(2, region);
+  find->BindText(3, name);
+  Result<bool> row = find->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<DeliveryStreamRecord>();
+  return std::optional<DeliveryStreamRecord>(ReadDeliveryStream(*find));
+}
+
+Result<std::vector<DeliveryStreamRecord>> Catalog::ListAllDeliveryStreams() {
+  std::lock_guard lock(mu_);
+  StatementUse list(statements_->list_all_delivery_streams);
+  std::vector<DeliveryStreamRecord> streams;
+  while (true) {
+    Result<bool> row = list->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return streams;
+    streams.push_back(ReadDeliveryStream(*list));
+  }
+}
+
+Status Catalog::UpdateDeliveryStream(const DeliveryStreamRecord& stream) {
+  std::lock_guard lock(mu_);
+  {
+    StatementUse update(statements_->update_delivery_stream);
+    update->BindInt(1, stream.delivery_stream_id);
+    update->BindText(2, stream.status);
+    update->BindInt(3, stream.updated_at);
+    update->BindInt(4, stream.version_id);
+    update->BindText(5, stream.destination);
+    update->BindText(6, stream.encryption);
+    Status ran = update->Run();
+    if (!ran.ok()) return ran;
+  }
+  if (db_.Changes() == 0) {
+    return DeliveryStreamIdNotFound(stream.delivery_stream_id);
+  }
+  return Status::Ok();
+}
+
+Status Catalog::SaveDeliveryCheckpoint(
+    int64_t delivery_stream_id, uint64_t delivered_offset,
+    const std::optional<std::string>& planned) {
+  std::lock_guard lock(mu_);
+  {
+    StatementUse save(statements_->save_delivery_checkpoint);
+    save->BindInt(1, delivery_stream_id);
+    save->BindInt(2, static_cast<int64_t>(delivered_offset));
+    save->BindOptionalText(3, planned);
+    Status ran = save->Run();
+    if (!ran.ok()) return ran;
+  }
+  if (db_.Changes() == 0) return DeliveryStreamIdNotFound(delivery_stream_id);
+  return Status::Ok();
+}
+
+Status Catalog::DeleteDeliveryStream(int64_t delivery_stream_id) {
+  std::lock_guard lock(mu_);
+  Result<Transaction> txn = Transaction::Begin(db_, "DeleteDeliveryStream");
+  if (!txn.ok()) return txn.status();
+  std::optional<DeliveryStreamRecord> found;
+  {
+    StatementUse find(statements_->find_delivery_stream_by_id);
+    find->BindInt(1, delivery_stream_id);
+    Result<bool> row = find->Step();
+    if (!row.ok()) return row.status();
+    if (*row) found = ReadDeliveryStream(*find);
+  }
+  if (!found) return DeliveryStreamIdNotFound(delivery_stream_id);
+  {
+    StatementUse untag(statements_->delete_stream_tags);
+    untag->BindText(1, found->Arn());
+    Status ran = untag->Run();
+    if (!ran.ok()) return ran;
+  }
+  {
+    StatementUse remove(statements_->delete_delivery_stream);
+    remove->BindInt(1, delivery_stream_id);
+    Status ran = remove->Run();
+    if (!ran.ok()) return ran;
+  }
+  return txn->Commit();
+}
+
 // --- Tags -------------------------------------------------------------------
 
 Status Catalog::TagResource(std::string_view arn, const Tags& tags) {
@@ -886,6 +1078,13 @@ Result<std::optional<std::string>> Catalog::LoadCheckpoint(
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<std::string>();
   return std::optional<std::string>(load->ColumnText(0));
+}
+
+Status Catalog::DeleteCheckpoints(std::string_view reader) {
+  std::lock_guard lock(mu_);
+  StatementUse remove(statements_->delete_reader_checkpoints);
+  remove->BindText(1, reader);
+  return remove->Run();
 }
 
 // --- Helpers; each runs with mu_ held ----------------------------------------

@@ -104,6 +104,37 @@ struct ConsumerRecord {
                          const ConsumerRecord&) = default;
 };
 
+// A Firehose delivery stream as the catalog keeps it. The destination and
+// encryption are JSON text owned by server/firehose; the catalog stores them
+// verbatim.
+struct DeliveryStreamRecord {
+  // Catalog-assigned and never reused, like stream_id; also names the
+  // delivery stream's log directory, so no user input becomes a path.
+  int64_t delivery_stream_id = 0;
+  std::string account_id;
+  std::string region;
+  std::string name;
+  std::string type = "DirectPut";   // DeliveryStreamType
+  std::string status = "CREATING";  // CREATING, ACTIVE or DELETING
+  EpochMillis created_at = 0;
+  EpochMillis updated_at = 0;
+  int64_t version_id = 1;   // +1 per UpdateDestination
+  std::string destination;  // JSON
+  std::string encryption;   // JSON
+  // The delivery checkpoint: the log offset the next object starts at.
+  uint64_t delivered_offset = 0;
+  // JSON of the object being written, if any (see schema.cc, version 4).
+  std::optional<std::string> planned_object;
+  // JSON of the source (KinesisStreamAsSource); fixed at creation.
+  std::optional<std::string> source;
+
+  // arn:aws:firehose:<region>:<account>:deliverystream/<name>
+  std::string Arn() const;
+
+  friend bool operator==(const DeliveryStreamRecord&,
+                         const DeliveryStreamRecord&) = default;
+};
+
 // Owned by the Server, open from startup to shutdown. Thread-safe: any thread
 // may call any method; calls run one at a time on a single SQLite connection
 // guarded by a mutex (catalog traffic is control-plane rate, far below what
@@ -182,6 +213,34 @@ class Catalog {
                        const std::vector<ShardRecord>& changed_or_new,
                        uint32_t next_shard_index);
 
+  // --- Delivery streams -----------------------------------------------------
+  // Unique per (account, region, name), DELETING ones included.
+
+  // Inserts the delivery stream and writes its new id back into `stream`.
+  // kResourceInUse "Firehose <name> under accountId <account> already
+  // exists" if the name is taken.
+  Status CreateDeliveryStream(DeliveryStreamRecord& stream);
+  Result<std::optional<DeliveryStreamRecord>> FindDeliveryStream(
+      std::string_view account_id, std::string_view region,
+      std::string_view name);
+  // Every delivery stream of every account and region, by id; for startup.
+  Result<std::vector<DeliveryStreamRecord>> ListAllDeliveryStreams();
+  // Overwrites status, updated_at, version_id, destination and encryption.
+  // The identity (id, account, region, name, type, created_at, source) is
+  // fixed at creation, and the delivery checkpoint belongs to
+  // SaveDeliveryCheckpoint alone, so a control-plane change racing a
+  // delivery never writes back a stale checkpoint. kResourceNotFound if there
+  // is no such id.
+  Status UpdateDeliveryStream(const DeliveryStreamRecord& stream);
+  // Saves only the delivery checkpoint (delivered_offset and
+  // planned_object), so the delivery worker never overwrites a concurrent
+  // UpdateDestination. kResourceNotFound if there is no such id.
+  Status SaveDeliveryCheckpoint(int64_t delivery_stream_id,
+                                uint64_t delivered_offset,
+                                const std::optional<std::string>& planned);
+  // Deletes the row and the tags of its ARN. kResourceNotFound if absent.
+  Status DeleteDeliveryStream(int64_t delivery_stream_id);
+
   // --- Tags -----------------------------------------------------------------
   // On any resource ARN (streams, consumers, delivery streams). The catalog
   // does not check that the resource exists, nor tag limits: callers validate.
@@ -236,6 +295,8 @@ class Catalog {
   Result<std::optional<std::string>> LoadCheckpoint(std::string_view reader,
                                                     int64_t stream_id,
                                                     uint32_t shard_index);
+  // Forgets every checkpoint of the reader (a deleted delivery stream).
+  Status DeleteCheckpoints(std::string_view reader);
 
  private:
   struct Statements;  // the prepared statements; defined in catalog.cc

@@ -113,11 +113,42 @@ CREATE TABLE consumers (
 ) STRICT, WITHOUT ROWID;
 )sql";
 
+// Firehose delivery streams. The destination is stored as the JSON text
+// Sluice normalised it to (defaults filled in), so the table needs no change
+// when another destination field is honoured. The delivery checkpoint lives
+// in the row itself: delivered_offset is where the next object starts in the
+// delivery stream's own log, and planned_object, when set, is the object
+// being written (its key and record range), so a restart rewrites that same
+// object instead of a new one.
+constexpr std::string_view kV4 = R"sql(
+CREATE TABLE delivery_streams (
+  delivery_stream_id  INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id          TEXT NOT NULL,
+  region              TEXT NOT NULL,
+  name                TEXT NOT NULL,
+  type                TEXT NOT NULL,
+  status              TEXT NOT NULL
+      CHECK (status IN ('CREATING', 'ACTIVE', 'DELETING')),
+  created_at          INTEGER NOT NULL,  -- epoch milliseconds
+  updated_at          INTEGER NOT NULL,
+  version_id          INTEGER NOT NULL CHECK (version_id >= 1),
+  destination         TEXT NOT NULL,     -- JSON
+  encryption          TEXT NOT NULL,     -- JSON
+  delivered_offset    INTEGER NOT NULL CHECK (delivered_offset >= 0),
+  planned_object      TEXT,              -- JSON, or NULL between objects
+  source              TEXT               -- JSON; NULL for DirectPut
+) STRICT;
+
+CREATE UNIQUE INDEX delivery_streams_by_name
+    ON delivery_streams (account_id, region, name);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "streams, shards, shard-level metrics, tags, checkpoints",
               kV1},
     Migration{2, "resource policies", kV2},
     Migration{3, "enhanced fan-out consumers", kV3},
+    Migration{4, "firehose delivery streams", kV4},
 };
 
 Status Failed(std::string_view what, const Status& cause) {

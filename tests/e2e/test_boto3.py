@@ -92,16 +92,16 @@ class Boto3KinesisTest(unittest.TestCase):
             "'exclusiveStartStreamName' failed to satisfy constraint: Member "
             "must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
 
-    def test_firehose_operation_not_built_yet_raises_unknown_operation(self):
+    def test_firehose_client_reaches_firehose(self):
+        # Firehose itself is tested in test_firehose.py.
         client = boto3.client(
             "firehose", endpoint_url=self.server.endpoint, region_name="us-east-1",
             aws_access_key_id="x", aws_secret_access_key="y",
             config=botocore.config.Config(retries={"max_attempts": 1,
                                                    "mode": "standard"}))
-        with self.assertRaises(ClientError) as raised:
-            client.list_delivery_streams()
-        self.assertEqual(raised.exception.response["Error"]["Code"],
-                         "UnknownOperationException")
+        answer = client.list_delivery_streams()
+        self.assertEqual(answer["DeliveryStreamNames"], [])
+        self.assertIs(answer["HasMoreDeliveryStreams"], False)
 
 
 class Boto3IdentityTest(unittest.TestCase):

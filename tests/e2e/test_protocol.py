@@ -148,9 +148,12 @@ class ProtocolTest(unittest.TestCase):
         self.assertJsonError(response, data, "UnknownOperationException")
 
     def test_operations_not_built_yet_are_unknown(self):
-        # Every Kinesis operation is built; Firehose's are not yet.
-        response, data = self.post("{}", target="Firehose_20150804.ListDeliveryStreams")
-        self.assertJsonError(response, data, "UnknownOperationException")
+        # A name the API does not have is unknown, in either API.
+        for target in (KINESIS_TARGET + "ListDeliveryStreams",
+                       "Firehose_20150804.ListStreams"):
+            with self.subTest(target=target):
+                response, data = self.post("{}", target=target)
+                self.assertJsonError(response, data, "UnknownOperationException")
 
     # --- authentication errors ---------------------------------------------------
 

@@ -721,6 +721,22 @@ TEST_F(CatalogTest, CheckpointsSaveLoadAndOverwrite) {
   EXPECT_EQ(*loaded, std::nullopt);
 }
 
+TEST_F(CatalogTest, DeleteCheckpointsForgetsOneReaderOnly) {
+  const StreamRecord stream = Create("orders", 2);
+  ASSERT_THAT(catalog_->SaveCheckpoint("firehose/1", stream.stream_id, 0, "7"),
+              IsOk());
+  ASSERT_THAT(catalog_->SaveCheckpoint("firehose/1", stream.stream_id, 1, "8"),
+              IsOk());
+  ASSERT_THAT(catalog_->SaveCheckpoint("other", stream.stream_id, 0, "9"),
+              IsOk());
+  ASSERT_THAT(catalog_->DeleteCheckpoints("firehose/1"), IsOk());
+  EXPECT_EQ(*catalog_->LoadCheckpoint("firehose/1", stream.stream_id, 0),
+            std::nullopt);
+  EXPECT_EQ(*catalog_->LoadCheckpoint("firehose/1", stream.stream_id, 1),
+            std::nullopt);
+  EXPECT_EQ(*catalog_->LoadCheckpoint("other", stream.stream_id, 0), "9");
+}
+
 TEST_F(CatalogTest, CheckpointOnMissingShardIsNotFound) {
   const StreamRecord stream = Create("orders", 1);
   EXPECT_THAT(catalog_->SaveCheckpoint("archiver", stream.stream_id, 3, "1"),
@@ -918,6 +934,81 @@ TEST(CatalogFileTest, OpenInMissingDirectoryFails) {
               HasError(ErrorCode::kInternalFailure,
                        "open catalog " + path +
                            " failed: unable to open database file"));
+}
+
+}  // namespace
+}  // namespace sluice::catalog
+
+// --- Delivery streams -------------------------------------------------------
+
+namespace sluice::catalog {
+namespace {
+
+DeliveryStreamRecord MakeDeliveryStream(std::string name) {
+  DeliveryStreamRecord stream;
+  stream.account_id = "123456789012";
+  stream.region = "us-east-1";
+  stream.name = std::move(name);
+  stream.status = "ACTIVE";
+  stream.created_at = 1'700'000'000'000;
+  stream.updated_at = stream.created_at;
+  stream.destination = R"({"Extended":true,"Configuration":{}})";
+  stream.encryption = R"({"Status":"DISABLED"})";
+  return stream;
+}
+
+TEST_F(CatalogTest, DeliveryStreamsRoundTripAndKeepTheirCheckpoint) {
+  DeliveryStreamRecord stream = MakeDeliveryStream("archive");
+  ASSERT_THAT(catalog_->CreateDeliveryStream(stream), IsOk());
+  EXPECT_GT(stream.delivery_stream_id, 0);
+  EXPECT_EQ(stream.Arn(),
+            "arn:aws:firehose:us-east-1:123456789012:deliverystream/archive");
+  auto found =
+      catalog_->FindDeliveryStream("123456789012", "us-east-1", "archive");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ(**found, stream);
+
+  ASSERT_THAT(catalog_->SaveDeliveryCheckpoint(stream.delivery_stream_id, 42,
+                                               std::string("{\"plan\":1}")),
+              IsOk());
+  stream.delivered_offset = 42;
+  stream.planned_object = "{\"plan\":1}";
+  EXPECT_EQ(catalog_->ListAllDeliveryStreams().value(),
+            std::vector<DeliveryStreamRecord>{stream});
+
+  // A control-plane update never touches the delivery checkpoint.
+  DeliveryStreamRecord stale = stream;
+  stale.delivered_offset = 0;
+  stale.planned_object.reset();
+  stale.version_id = 2;
+  ASSERT_THAT(catalog_->UpdateDeliveryStream(stale), IsOk());
+  stream.version_id = 2;
+  EXPECT_EQ(catalog_->ListAllDeliveryStreams().value(),
+            std::vector<DeliveryStreamRecord>{stream});
+
+  DeliveryStreamRecord twin = MakeDeliveryStream("archive");
+  EXPECT_THAT(catalog_->CreateDeliveryStream(twin),
+              HasError(ErrorCode::kResourceInUse,
+                       "Firehose archive under accountId 123456789012 already "
+                       "exists"));
+}
+
+TEST_F(CatalogTest, DeletingADeliveryStreamDropsItsTags) {
+  DeliveryStreamRecord stream = MakeDeliveryStream("tagged");
+  ASSERT_THAT(catalog_->CreateDeliveryStream(stream), IsOk());
+  ASSERT_THAT(catalog_->TagResource(stream.Arn(), {{"k", "v"}}), IsOk());
+  ASSERT_THAT(catalog_->DeleteDeliveryStream(stream.delivery_stream_id),
+              IsOk());
+  EXPECT_TRUE(catalog_->ListTags(stream.Arn())->empty());
+  EXPECT_FALSE(
+      catalog_->FindDeliveryStream("123456789012", "us-east-1", "tagged")
+          ->has_value());
+  EXPECT_THAT(catalog_->DeleteDeliveryStream(stream.delivery_stream_id),
+              HasError(ErrorCode::kResourceNotFound));
+  EXPECT_THAT(catalog_->SaveDeliveryCheckpoint(stream.delivery_stream_id, 1,
+                                               std::nullopt),
+              HasError(ErrorCode::kResourceNotFound));
 }
 
 }  // namespace

@@ -218,6 +218,56 @@ TEST_F(ConfigFileTest, StreamErrorsNameThePathAndTheProblem) {
             prefix + "'streams[2].name' repeats stream 'a' of streams[0]");
 }
 
+TEST_F(ConfigFileTest, ReadsDeclaredDeliveryStreams) {
+  auto loaded = LoadConfigFile(Write(R"({"delivery_streams": [
+    {"name": "archive", "extended_s3": {"BucketARN": "arn:aws:s3:::b",
+                                        "CompressionFormat": "GZIP"},
+     "tags": {"team": "data"}, "region": "eu-west-1"}
+  ], "storage": {"archive_root": "/srv/archive"},
+     "firehose": {"create_delivery_stream_delay_ms": 500}})"),
+                               ServerConfig());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->delivery_streams.size(), 1u);
+  DeclaredDeliveryStream expected;
+  expected.name = "archive";
+  expected.extended_s3 =
+      R"({"BucketARN":"arn:aws:s3:::b","CompressionFormat":"GZIP"})";
+  expected.tags = {{"team", "data"}};
+  expected.region = "eu-west-1";
+  EXPECT_EQ(loaded->delivery_streams[0], expected);
+  EXPECT_EQ(loaded->archive_root, "/srv/archive");
+  EXPECT_EQ(loaded->firehose.create_delay, std::chrono::milliseconds(500));
+}
+
+TEST_F(ConfigFileTest, DeliveryStreamErrorsNameThePathAndTheProblem) {
+  std::string prefix =
+      "config file '" + (dir_ / "sluice.json").string() + "': ";
+  auto error = [&](const std::string& streams) {
+    return LoadError(R"({"delivery_streams": )" + streams + "}").message();
+  };
+  EXPECT_EQ(error("{}"), prefix + "'delivery_streams' must be an array");
+  EXPECT_EQ(error(R"([{"extended_s3": {}}])"),
+            prefix + "'delivery_streams[0].name' is missing");
+  EXPECT_EQ(error(R"([{"name": "a"}])"),
+            prefix + "'delivery_streams[0].extended_s3' is missing");
+  EXPECT_EQ(error(R"([{"name": "a", "extended_s3": []}])"),
+            prefix +
+                "'delivery_streams[0].extended_s3' must be an object: an "
+                "ExtendedS3DestinationConfiguration");
+  EXPECT_EQ(error(R"([{"name": ")" + std::string(65, 'a') +
+                  R"(", "extended_s3": {}}])"),
+            prefix +
+                "'delivery_streams[0].name' must be 1 to 64 letters, digits, "
+                "'_', '.' or '-'");
+  EXPECT_EQ(error(R"([{"name": "a", "extended_s3": {}},
+                {"name": "a", "extended_s3": {}}])"),
+            prefix +
+                "'delivery_streams[1].name' repeats delivery stream 'a' of "
+                "delivery_streams[0]");
+  EXPECT_EQ(error(R"([{"name": "a", "extended_s3": {}, "x": 1}])"),
+            prefix + "unknown key 'delivery_streams[0].x'");
+}
+
 TEST_F(ConfigFileTest, AMissingFileIsAnError) {
   auto loaded = LoadConfigFile((dir_ / "absent.json").string(), ServerConfig());
   ASSERT_FALSE(loaded.ok());

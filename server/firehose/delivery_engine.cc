@@ -1,0 +1,313 @@
+#include "server/firehose/delivery_engine.h"
+
+#include <algorithm>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "common/uuid.h"
+#include "server/firehose/kinesis_source.h"
+#include "server/firehose/s3_key.h"
+
+namespace sluice::firehose {
+namespace {
+
+// Records and bytes read from a log at a time.
+constexpr size_t kReadRecords = 10000;
+constexpr size_t kReadBytes = 16u << 20;
+
+// One object to write: which records, where, and how; saved before the
+// object is written so that a restart writes the very same object.
+struct Plan {
+  uint64_t from = 0;
+  uint64_t to = 0;
+  std::string bucket;
+  std::string key;
+  std::string compression;
+  bool delimiter = false;
+};
+
+std::string PlanToJson(const Plan& plan) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> out(buffer);
+  out.StartObject();
+  out.Key("from");
+  out.Uint64(plan.from);
+  out.Key("to");
+  out.Uint64(plan.to);
+  out.Key("bucket");
+  out.String(plan.bucket.data(),
+             static_cast<rapidjson::SizeType>(plan.bucket.size()));
+  out.Key("key");
+  out.String(plan.key.data(),
+             static_cast<rapidjson::SizeType>(plan.key.size()));
+  out.Key("compression");
+  out.String(plan.compression.data(),
+             static_cast<rapidjson::SizeType>(plan.compression.size()));
+  out.Key("delimiter");
+  out.Bool(plan.delimiter);
+  out.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+Result<Plan> PlanFromJson(const std::string& text) {
+  json::Document doc;
+  doc.Parse(text.data(), text.size());
+  auto bad = [&] {
+    return Status(ErrorCode::kInternalFailure,
+                  "catalog holds a damaged planned object: " + text);
+  };
+  if (doc.HasParseError() || !doc.IsObject()) return bad();
+  for (const char* name : {"from", "to"}) {
+    if (!doc.HasMember(name) || !doc[name].IsUint64()) return bad();
+  }
+  for (const char* name : {"bucket", "key", "compression"}) {
+    if (!doc.HasMember(name) || !doc[name].IsString()) return bad();
+  }
+  if (!doc.HasMember("delimiter") || !doc["delimiter"].IsBool()) return bad();
+  Plan plan;
+  plan.from = doc["from"].GetUint64();
+  plan.to = doc["to"].GetUint64();
+  plan.bucket = json::AsView(doc["bucket"]);
+  plan.key = json::AsView(doc["key"]);
+  plan.compression = json::AsView(doc["compression"]);
+  plan.delimiter = doc["delimiter"].GetBool();
+  if (plan.to <= plan.from) return bad();
+  return plan;
+}
+
+// The object's bytes: records [from, to) as received (plus a newline each
+// with AppendDelimiterToRecord), then compressed. Returns the bytes and the
+// data size of the records.
+Result<std::pair<std::string, uint64_t>> BuildObject(storage::ShardLog& log,
+                                                     const Plan& plan) {
+  std::string body;
+  uint64_t data_bytes = 0;
+  uint64_t at = plan.from;
+  while (at < plan.to) {
+    auto read = log.Read(at, std::min<uint64_t>(plan.to - at, kReadRecords),
+                         kReadBytes);
+    if (!read.ok()) return read.status();
+    if (read->records.empty() || read->records.front().offset != at) {
+      return Status(ErrorCode::kInternalFailure,
+                    "delivery stream log lost record " + std::to_string(at) +
+                        " before it was delivered");
+    }
+    for (const storage::StoredRecord& record : read->records) {
+      if (record.offset >= plan.to) break;
+      body += record.data;
+      if (plan.delimiter) body += '\n';
+      data_bytes += record.data.size();
+      at = record.offset + 1;
+    }
+  }
+  if (plan.compression == "GZIP") {
+    Result<std::string> gzipped = GzipCompress(body);
+    if (!gzipped.ok()) return gzipped.status();
+    body = std::move(*gzipped);
+  }
+  return std::pair{std::move(body), data_bytes};
+}
+
+Result<EpochMillis> ArrivalOf(storage::ShardLog& log, uint64_t offset) {
+  auto read = log.Read(offset, 1, kReadBytes);
+  if (!read.ok()) return read.status();
+  if (read->records.empty()) {
+    return Status(
+        ErrorCode::kInternalFailure,
+        "delivery stream log has no record " + std::to_string(offset));
+  }
+  return read->records.front().arrival_millis;
+}
+
+}  // namespace
+
+DeliveryEngine::DeliveryEngine(DeliveryStreamManager& streams,
+                               catalog::Catalog& catalog,
+                               kinesis::StreamManager* kinesis,
+                               ArchiveRoot& archive, const Clock& clock,
+                               DeliveryEngineOptions options)
+    : streams_(streams),
+      catalog_(catalog),
+      kinesis_(kinesis),
+      archive_(archive),
+      clock_(clock),
+      options_(options) {}
+
+DeliveryEngine::~DeliveryEngine() { Stop(); }
+
+void DeliveryEngine::Start() {
+  std::lock_guard lock(mu_);
+  if (worker_.joinable()) return;
+  stopping_ = false;
+  worker_ = std::thread([this] { Run(); });
+}
+
+void DeliveryEngine::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void DeliveryEngine::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+void DeliveryEngine::Run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    woken_ = false;
+    lock.unlock();
+    RunOnce();
+    lock.lock();
+    wake_.wait_for(lock, options_.poll_interval,
+                   [this] { return stopping_ || woken_; });
+  }
+}
+
+void DeliveryEngine::RunOnce() {
+  for (const std::shared_ptr<LiveDeliveryStream>& stream :
+       streams_.Snapshot()) {
+    std::lock_guard delivery(stream->delivery_mu);
+    const EpochMillis now = clock_.NowMillis();
+    if (now < stream->retry_at) continue;
+    Status pumped = PumpLocked(*stream);
+    auto delivered = pumped.ok() ? DeliverLocked(*stream, std::nullopt)
+                                 : Result<std::vector<DeliveredObject>>(pumped);
+    if (!delivered.ok()) {
+      stream->retry_at = now + options_.retry_delay.count();
+      std::lock_guard lock(stream->mu);
+      SLUICE_LOG(kError) << "delivery stream " << stream->record.name
+                         << ": delivery failed, will retry: "
+                         << delivered.status().ToString();
+    }
+  }
+}
+
+Result<std::vector<DeliveredObject>> DeliveryEngine::Flush(
+    LiveDeliveryStream& stream) {
+  std::lock_guard delivery(stream.delivery_mu);
+  if (Status s = PumpLocked(stream); !s.ok()) return s;
+  auto delivered = DeliverLocked(stream, stream.log->Tip());
+  if (delivered.ok()) stream.retry_at = 0;
+  return delivered;
+}
+
+Status DeliveryEngine::PumpLocked(LiveDeliveryStream& stream) {
+  if (!stream.source || kinesis_ == nullptr) return Status::Ok();
+  {
+    std::lock_guard lock(stream.mu);
+    if (stream.gone || stream.record.status != "ACTIVE") return Status::Ok();
+  }
+  return PumpKinesisSource(stream, *kinesis_, catalog_);
+}
+
+Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
+    LiveDeliveryStream& stream, std::optional<uint64_t> until) {
+  std::vector<DeliveredObject> delivered;
+  while (true) {
+    catalog::DeliveryStreamRecord record;
+    S3Destination destination;
+    {
+      std::lock_guard lock(stream.mu);
+      // A stream being deleted delivers nothing more: its records go with it.
+      if (stream.gone || stream.record.status == "DELETING") return delivered;
+      record = stream.record;
+      destination = stream.destination;
+    }
+    storage::ShardLog& log = *stream.log;
+    Plan plan;
+    if (record.planned_object) {
+      // A restart, or a failed attempt: write exactly what was planned.
+      auto planned = PlanFromJson(*record.planned_object);
+      if (!planned.ok()) return planned.status();
+      plan = std::move(*planned);
+    } else {
+      const uint64_t from = record.delivered_offset;
+      const uint64_t end = std::min(until.value_or(log.Tip()), log.Tip());
+      if (from >= end) return delivered;
+      auto first_arrival = ArrivalOf(log, from);
+      if (!first_arrival.ok()) return first_arrival.status();
+      const uint64_t size_bytes = destination.SizeBytes();
+      if (!until) {
+        const bool full = stream.buffered_bytes.load() >= size_bytes;
+        const bool old = clock_.NowMillis() - *first_arrival >=
+                         destination.interval_seconds * 1000;
+        if (!full && !old) return delivered;
+      }
+      // The object: records from the checkpoint until SizeInMBs of data is
+      // in it, or the end.
+      uint64_t to = from;
+      uint64_t bytes = 0;
+      while (to < end && bytes < size_bytes) {
+        auto read = log.Read(to, std::min<uint64_t>(end - to, kReadRecords),
+                             kReadBytes);
+        if (!read.ok()) return read.status();
+        if (read->records.empty()) break;
+        for (const storage::StoredRecord& r : read->records) {
+          if (r.offset >= end || bytes >= size_bytes) break;
+          bytes += r.data.size();
+          to = r.offset + 1;
+        }
+      }
+      KeyContext context{*first_arrival, nullptr};
+      auto prefix = EvaluatePrefix(destination.prefix.value_or(""), context);
+      if (!prefix.ok()) return prefix.status();
+      plan.from = from;
+      plan.to = to;
+      plan.bucket = destination.bucket;
+      plan.key =
+          *prefix + ObjectName(record.name, record.version_id, *first_arrival,
+                               NewUuid(), destination.Extension());
+      plan.compression = destination.compression;
+      plan.delimiter = destination.append_delimiter;
+      std::string plan_json = PlanToJson(plan);
+      if (Status s = catalog_.SaveDeliveryCheckpoint(record.delivery_stream_id,
+                                                     from, plan_json);
+          !s.ok()) {
+        return s;
+      }
+      std::lock_guard lock(stream.mu);
+      stream.record.planned_object = std::move(plan_json);
+    }
+
+    auto object = BuildObject(log, plan);
+    if (!object.ok()) return object.status();
+    auto root = archive_.Path();
+    if (!root.ok()) return root.status();
+    const std::filesystem::path path =
+        ObjectPath(*root / plan.bucket, plan.key);
+    if (Status s = WriteObjectFile(path, object->first, *options_.file_ops);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = catalog_.SaveDeliveryCheckpoint(record.delivery_stream_id,
+                                                   plan.to, std::nullopt);
+        !s.ok()) {
+      return s;
+    }
+    {
+      std::lock_guard lock(stream.mu);
+      stream.record.delivered_offset = plan.to;
+      stream.record.planned_object.reset();
+    }
+    stream.buffered_bytes.fetch_sub(object->second);
+    delivered.push_back({plan.bucket, plan.key, plan.to - plan.from});
+
+    // Delivered records are no longer needed: drop those that arrived before
+    // the oldest undelivered one (arrival times never decrease in a log).
+    const uint64_t keep_from = std::min(plan.to, log.Tip() - 1);
+    if (auto arrival = ArrivalOf(log, keep_from); arrival.ok()) {
+      const EpochMillis now = std::max(clock_.NowMillis(), *arrival);
+      (void)log.ApplyRetention(now, std::chrono::milliseconds(now - *arrival));
+    }
+  }
+}
+
+}  // namespace sluice::firehose

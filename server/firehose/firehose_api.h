@@ -1,0 +1,102 @@
+// The Firehose operations (X-Amz-Target Firehose_20150804.*) and Sluice's own
+// admin operations for Firehose (X-Amz-Target SluiceAdmin.*, same JSON 1.1
+// envelope, outside the AWS namespace). RegisterWith() checks every AWS
+// request against the Firehose service model first, so a handler starts from
+// well-typed, in-range input; it then applies the service's own rules, calls
+// the DeliveryStreamManager (or the DeliveryEngine) and writes AWS's output.
+//
+// Handlers are split by subject: delivery_stream_ops.cc (create, delete,
+// describe, list, update destination, encryption, tags) and
+// firehose_record_ops.cc (PutRecord, PutRecordBatch, the admin flush).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/codec.h"
+#include "common/json.h"
+#include "common/status.h"
+#include "server/catalog/catalog.h"
+#include "server/firehose/delivery_engine.h"
+#include "server/firehose/delivery_stream_manager.h"
+#include "server/http/api_router.h"
+#include "server/kinesis/stream_manager.h"
+
+namespace sluice::firehose {
+
+inline constexpr std::string_view kApiName = "Firehose_20150804";
+inline constexpr std::string_view kAdminApiName = "SluiceAdmin";
+
+// Firehose's limits beyond the model.
+inline constexpr size_t kMaxBatchBytes = 4u << 20;  // PutRecordBatch request
+inline constexpr size_t kMaxTagsPerDeliveryStream = 50;
+
+// Owned by Server; handlers run on worker threads, concurrently.
+class FirehoseApi {
+ public:
+  FirehoseApi(DeliveryStreamManager& streams, DeliveryEngine& engine,
+              kinesis::StreamManager& kinesis, catalog::Catalog& catalog)
+      : streams_(streams),
+        engine_(engine),
+        kinesis_(kinesis),
+        catalog_(catalog) {}
+
+  void RegisterWith(http::ApiRouter& router);
+
+  using Context = http::RequestContext;
+
+  // delivery_stream_ops.cc
+  Status CreateDeliveryStream(const Context& context, const json::Value& input,
+                              Encoder& output);
+  Status DeleteDeliveryStream(const Context& context, const json::Value& input,
+                              Encoder& output);
+  Status DescribeDeliveryStream(const Context& context,
+                                const json::Value& input, Encoder& output);
+  Status ListDeliveryStreams(const Context& context, const json::Value& input,
+                             Encoder& output);
+  Status UpdateDestination(const Context& context, const json::Value& input,
+                           Encoder& output);
+  Status StartDeliveryStreamEncryption(const Context& context,
+                                       const json::Value& input,
+                                       Encoder& output);
+  Status StopDeliveryStreamEncryption(const Context& context,
+                                      const json::Value& input,
+                                      Encoder& output);
+  Status TagDeliveryStream(const Context& context, const json::Value& input,
+                           Encoder& output);
+  Status UntagDeliveryStream(const Context& context, const json::Value& input,
+                             Encoder& output);
+  Status ListTagsForDeliveryStream(const Context& context,
+                                   const json::Value& input, Encoder& output);
+
+  // firehose_record_ops.cc
+  Status PutRecord(const Context& context, const json::Value& input,
+                   Encoder& output);
+  Status PutRecordBatch(const Context& context, const json::Value& input,
+                        Encoder& output);
+  // SluiceAdmin.FlushDeliveryStream {"DeliveryStreamName"}: delivers every
+  // buffered record now and answers {"Objects": [{"Bucket", "Key",
+  // "Records"}]} once they are durable in the archive.
+  Status FlushDeliveryStream(const Context& context, const json::Value& input,
+                             Encoder& output);
+
+  // CreateDeliveryStream for a stream the config file declares: `input` is a
+  // CreateDeliveryStream request, checked against the model like one.
+  Status CreateDeclared(const Context& context, const json::Value& input);
+
+ private:
+  DeliveryStreamKey KeyFor(const Context& context,
+                           const json::Value& input) const;
+  Result<std::shared_ptr<LiveDeliveryStream>> Find(const Context& context,
+                                                   const json::Value& input);
+  // The Kinesis stream a KinesisStreamSourceConfiguration names.
+  Result<KinesisSource> ResolveSource(const Context& context,
+                                      const json::Value& config);
+
+  DeliveryStreamManager& streams_;
+  DeliveryEngine& engine_;
+  kinesis::StreamManager& kinesis_;
+  catalog::Catalog& catalog_;
+};
+
+}  // namespace sluice::firehose

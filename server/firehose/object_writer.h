@@ -1,0 +1,46 @@
+// Writes delivered objects into the archive: compression (GZIP via zlib) and
+// the durable write of one object file (temp name, fsync, rename, fsync the
+// directory), so an object is either whole under its final name or absent.
+// The archive root itself, which --in-memory resolves lazily to a temporary
+// directory, lives here too.
+#pragma once
+
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "server/storage/file_ops.h"
+
+namespace sluice::firehose {
+
+// A gzip member (RFC 1952) of `bytes`, with no file name and mtime 0, so the
+// same input always gives the same bytes; `zcat` reads it.
+Result<std::string> GzipCompress(std::string_view bytes);
+
+// Writes `bytes` to `path` durably: creates missing directories (fsyncing
+// each new directory's parent), writes "<path>.sluice-tmp", fsyncs it,
+// renames it over `path` and fsyncs the directory. Rewriting an object that
+// exists replaces it whole. Thread-safe for different paths.
+Status WriteObjectFile(const std::filesystem::path& path,
+                       std::string_view bytes,
+                       storage::FileOps& ops = storage::FileOps::Posix());
+
+// Where buckets live: <root>/<bucket>/<key>. Thread-safe.
+class ArchiveRoot {
+ public:
+  // `root` empty: a new directory under the system temp dir, made on first
+  // use (for --in-memory, so nothing touches disk until a delivery does).
+  explicit ArchiveRoot(std::string root) : root_(std::move(root)) {}
+
+  // The root, creating it if needed.
+  Result<std::filesystem::path> Path();
+
+ private:
+  std::mutex mu_;
+  std::string root_;  // guarded by mu_
+};
+
+}  // namespace sluice::firehose

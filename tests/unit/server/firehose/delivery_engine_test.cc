@@ -1,0 +1,285 @@
+#include "server/firehose/delivery_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/json.h"
+#include "tests/unit/catalog/test_util.h"
+
+namespace sluice::firehose {
+namespace {
+
+using catalog::test::IsOk;
+using catalog::test::TempDir;
+
+constexpr EpochMillis kStart = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
+const DeliveryStreamKey kKey{"000000000000", "us-east-1", "orders"};
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+// Every object file under `root`, relative to it, without temp files.
+std::vector<std::string> Objects(const std::filesystem::path& root) {
+  std::vector<std::string> found;
+  if (!std::filesystem::exists(root)) return found;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(root)) {
+    if (entry.is_regular_file()) {
+      found.push_back(entry.path().lexically_relative(root).string());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// Fails every fsync while `failing` is set.
+class SwitchableOps final : public storage::FileOps {
+ public:
+  ssize_t Write(int fd, const void* data, size_t size) override {
+    return storage::FileOps::Posix().Write(fd, data, size);
+  }
+  int Sync(int fd) override {
+    if (failing) {
+      errno = EIO;
+      return -1;
+    }
+    return storage::FileOps::Posix().Sync(fd);
+  }
+  std::atomic<bool> failing{false};
+};
+
+class DeliveryEngineTest : public ::testing::Test {
+ protected:
+  DeliveryEngineTest()
+      : clock_(kStart), archive_((dir_.path() / "archive").string()) {
+    catalog_ =
+        catalog::Catalog::Open((dir_.path() / "catalog.db").string()).value();
+  }
+
+  void Open(bool file_logs = false) {
+    engine_.reset();
+    streams_.reset();
+    streams_ = std::make_unique<DeliveryStreamManager>(
+        *catalog_,
+        file_logs ? NewFileDeliveryLogFactory(dir_.path().string(),
+                                              storage::FsyncMode::kNever)
+                  : NewMemoryDeliveryLogFactory(),
+        clock_, DeliveryStreamOptions{});
+    ASSERT_THAT(streams_->Start(), IsOk());
+    DeliveryEngineOptions options;
+    options.file_ops = &ops_;
+    options.retry_delay = std::chrono::milliseconds(0);
+    engine_ = std::make_unique<DeliveryEngine>(*streams_, *catalog_, nullptr,
+                                               archive_, clock_, options);
+  }
+
+  void Create(std::string_view config_json) {
+    json::Document config;
+    config.Parse(config_json.data(), config_json.size());
+    ASSERT_FALSE(config.HasParseError());
+    DeliveryStreamManager::NewDeliveryStream request;
+    request.key = kKey;
+    request.destination = StoreDestination(config, true);
+    auto parsed = ParseS3Destination(config, true);
+    ASSERT_THAT(parsed, IsOk());
+    request.parsed = *parsed;
+    request.encryption = R"({"Status":"DISABLED"})";
+    ASSERT_THAT(streams_->Create(request), IsOk());
+  }
+
+  std::shared_ptr<LiveDeliveryStream> Stream() {
+    return streams_->Find(kKey).value();
+  }
+
+  void Put(std::vector<std::string> records) {
+    ASSERT_THAT(streams_->Put(*Stream(), records), IsOk());
+  }
+
+  std::filesystem::path Bucket() const { return dir_.path() / "archive" / "b"; }
+
+  TempDir dir_;
+  ManualClock clock_;
+  ArchiveRoot archive_;
+  SwitchableOps ops_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<DeliveryStreamManager> streams_;
+  std::unique_ptr<DeliveryEngine> engine_;
+};
+
+constexpr std::string_view kMinuteBuffer =
+    R"({"RoleARN": "arn:aws:iam::000000000000:role/r",
+        "BucketARN": "arn:aws:s3:::b", "Prefix": "p/",
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}})";
+
+TEST_F(DeliveryEngineTest, WritesWhenTheIntervalHasPassedSinceTheFirstRecord) {
+  Open();
+  Create(kMinuteBuffer);
+  Put({"a"});
+  clock_.Advance(30'000);
+  Put({"b"});
+  engine_->RunOnce();
+  EXPECT_TRUE(Objects(Bucket()).empty());
+  clock_.Advance(29'999);  // 59.999 s after "a"
+  engine_->RunOnce();
+  EXPECT_TRUE(Objects(Bucket()).empty());
+  clock_.Advance(1);
+  engine_->RunOnce();
+  std::vector<std::string> objects = Objects(Bucket());
+  ASSERT_EQ(objects.size(), 1u);
+  // The key's time is the arrival of "a", the oldest record.
+  EXPECT_EQ(objects[0].substr(0, 41),
+            "p/2023/11/14/22/orders-1-2023-11-14-22-13");
+  EXPECT_EQ(ReadFile(Bucket() / objects[0]), "ab");
+  EXPECT_EQ(Stream()->buffered_bytes.load(), 0u);
+}
+
+TEST_F(DeliveryEngineTest, WritesAsSoonAsTheSizeHintIsReached) {
+  Open();
+  Create(kMinuteBuffer);
+  const std::string half(512 * 1024, 'x');
+  Put({half});
+  engine_->RunOnce();
+  EXPECT_TRUE(Objects(Bucket()).empty());
+  Put({half + "y"});
+  engine_->RunOnce();
+  std::vector<std::string> objects = Objects(Bucket());
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_EQ(ReadFile(Bucket() / objects[0]), half + half + "y");
+}
+
+TEST_F(DeliveryEngineTest, FlushSplitsObjectsAtTheSizeHint) {
+  Open();
+  Create(kMinuteBuffer);
+  const std::string part(512 * 1024, 'z');
+  for (int i = 0; i < 5; ++i) Put({part});
+  auto delivered = engine_->Flush(*Stream());
+  ASSERT_THAT(delivered, IsOk());
+  ASSERT_EQ(delivered->size(), 3u);
+  EXPECT_EQ((*delivered)[0].records, 2u);
+  EXPECT_EQ((*delivered)[1].records, 2u);
+  EXPECT_EQ((*delivered)[2].records, 1u);
+  EXPECT_EQ(Objects(Bucket()).size(), 3u);
+  EXPECT_TRUE(engine_->Flush(*Stream())->empty());
+}
+
+TEST_F(DeliveryEngineTest, AFailedWriteIsRetriedUnderTheSameKey) {
+  Open();
+  Create(kMinuteBuffer);
+  Put({"one", "two"});
+  ops_.failing = true;
+  EXPECT_FALSE(engine_->Flush(*Stream()).ok());
+  EXPECT_TRUE(Objects(Bucket()).empty() ||
+              Objects(Bucket()).front().ends_with(".sluice-tmp"));
+  std::optional<std::string> plan;
+  {
+    auto stream = Stream();
+    std::lock_guard lock(stream->mu);
+    plan = stream->record.planned_object;
+  }
+  ASSERT_TRUE(plan.has_value());
+  Put({"three"});  // arrives after the plan: goes to the next object
+  ops_.failing = false;
+  auto delivered = engine_->Flush(*Stream());
+  ASSERT_THAT(delivered, IsOk());
+  ASSERT_EQ(delivered->size(), 2u);
+  EXPECT_NE(plan->find((*delivered)[0].key), std::string::npos);
+  EXPECT_EQ(ReadFile(Bucket() / (*delivered)[0].key), "onetwo");
+  EXPECT_EQ(ReadFile(Bucket() / (*delivered)[1].key), "three");
+  EXPECT_EQ(Objects(Bucket()).size(), 2u);
+}
+
+TEST_F(DeliveryEngineTest, ARestartRewritesThePlannedObjectExactlyOnce) {
+  Open(/*file_logs=*/true);
+  Create(R"({"RoleARN": "arn:aws:iam::000000000000:role/r",
+             "BucketARN": "arn:aws:s3:::b", "CompressionFormat": "GZIP",
+             "ProcessingConfiguration": {"Enabled": true, "Processors": [
+                 {"Type": "AppendDelimiterToRecord"}]}})");
+  Put({"r1", "r2", "r3"});
+  ops_.failing = true;
+  EXPECT_FALSE(engine_->Flush(*Stream()).ok());
+  std::string planned;
+  {
+    auto stream = Stream();
+    std::lock_guard lock(stream->mu);
+    planned = stream->record.planned_object.value();
+  }
+  // The "crash": a new manager and engine over the same catalog and logs.
+  ops_.failing = false;
+  Open(/*file_logs=*/true);
+  Put({"r4"});
+  auto delivered = engine_->Flush(*Stream());
+  ASSERT_THAT(delivered, IsOk());
+  ASSERT_EQ(delivered->size(), 2u);
+  EXPECT_NE(planned.find((*delivered)[0].key), std::string::npos);
+  EXPECT_TRUE((*delivered)[0].key.ends_with(".gz"));
+  EXPECT_EQ((*delivered)[0].records, 3u);
+  EXPECT_EQ((*delivered)[1].records, 1u);
+  EXPECT_EQ(Objects(Bucket()).size(), 2u);
+  // Nothing is planned or buffered any more, and a third start finds it so.
+  Open(/*file_logs=*/true);
+  EXPECT_TRUE(engine_->Flush(*Stream())->empty());
+  EXPECT_EQ(Objects(Bucket()).size(), 2u);
+}
+
+TEST_F(DeliveryEngineTest, ConcurrentPutsFlushesAndTheWorkerDeliverEachOnce) {
+  Open();
+  Create(R"({"RoleARN": "arn:aws:iam::000000000000:role/r",
+             "BucketARN": "arn:aws:s3:::b",
+             "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}})");
+  engine_->Start();
+  constexpr int kThreads = 4;
+  constexpr int kRecords = 300;
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t) {
+    producers.emplace_back([this, t] {
+      for (int i = 0; i < kRecords; ++i) {
+        std::string record = std::to_string(t) + "-" + std::to_string(i) +
+                             std::string(4000, '.') + "\n";
+        ASSERT_THAT(streams_->Put(*Stream(), {&record, 1}), IsOk());
+        if (i % 50 == 0) {
+          ASSERT_THAT(engine_->Flush(*Stream()), IsOk());
+        }
+      }
+    });
+  }
+  for (std::thread& producer : producers) producer.join();
+  ASSERT_THAT(engine_->Flush(*Stream()), IsOk());
+  engine_->Stop();
+  std::multiset<std::string> lines;
+  for (const std::string& object : Objects(Bucket())) {
+    std::istringstream in(ReadFile(Bucket() / object));
+    for (std::string line; std::getline(in, line);) {
+      lines.insert(line.substr(0, line.find('.')));
+    }
+  }
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kThreads * kRecords));
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kRecords; ++i) {
+      EXPECT_EQ(lines.count(std::to_string(t) + "-" + std::to_string(i)), 1u);
+    }
+  }
+  EXPECT_EQ(Stream()->buffered_bytes.load(), 0u);
+}
+
+TEST_F(DeliveryEngineTest, ADeletedStreamDeliversNothingMore) {
+  Open();
+  Create(kMinuteBuffer);
+  Put({"gone"});
+  auto stream = Stream();
+  ASSERT_THAT(streams_->Delete(kKey), IsOk());
+  EXPECT_TRUE(engine_->Flush(*stream)->empty());
+  engine_->RunOnce();
+  EXPECT_TRUE(Objects(Bucket()).empty());
+}
+
+}  // namespace
+}  // namespace sluice::firehose
