@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 
 namespace sluice {
@@ -11,6 +12,19 @@ namespace sluice {
 // Milliseconds since the Unix epoch, UTC; the resolution of every AWS
 // timestamp.
 using EpochMillis = int64_t;
+
+// An instant a client sent as epoch seconds (JSON, or CBOR's tag-1
+// milliseconds already divided by 1000) in whole milliseconds. Rounds to the
+// nearest millisecond, because 1089724113.116 is 1089724113115.99... as a
+// double and must still mean ...116 ms; clamps far-off instants (1e300) that
+// would overflow the conversion, which is undefined behaviour.
+inline EpochMillis EpochMillisFromSeconds(double seconds) {
+  constexpr double kLimit = 9.0e18;  // below INT64_MAX, with room to round
+  double millis = seconds * 1000.0;
+  if (!(millis > -kLimit)) return static_cast<EpochMillis>(-kLimit);
+  if (!(millis < kLimit)) return static_cast<EpochMillis>(kLimit);
+  return static_cast<EpochMillis>(std::llround(millis));
+}
 
 // Thread-safe. Implementations must be callable from any thread.
 class Clock {

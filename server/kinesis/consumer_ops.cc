@@ -4,7 +4,6 @@
 // writes AWS's output shapes.
 #include <algorithm>
 #include <charconv>
-#include <cmath>
 
 #include "server/kinesis/kinesis_api.h"
 #include "server/kinesis/next_token.h"
@@ -184,8 +183,7 @@ Status KinesisApi::ListStreamConsumers(const Context& context,
       it != input.MemberEnd() && it->value.IsNumber()) {
     // Clients may send whole seconds; only this incarnation is live, so a
     // timestamp naming another one finds nothing.
-    auto created =
-        static_cast<EpochMillis>(std::llround(it->value.GetDouble() * 1000.0));
+    auto created = EpochMillisFromSeconds(it->value.GetDouble());
     if (created / 1000 != record.created_at / 1000) return StreamNotFound(*key);
   }
   if (record.status == catalog::StreamStatus::kCreating) {

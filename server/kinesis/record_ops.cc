@@ -1,6 +1,5 @@
 // The data plane: PutRecord, PutRecords, GetShardIterator, GetRecords.
 #include <charconv>
-#include <cmath>
 
 #include "common/base64.h"
 #include "common/hash_key.h"
@@ -169,8 +168,7 @@ Result<uint64_t> StartingOffset(const LiveShard& shard, const StreamKey& key,
           "Must specify timestampInMillis parameter for iterator of type "
           "AT_TIMESTAMP. Current request has no timestamp parameter.");
     }
-    auto millis =
-        static_cast<EpochMillis>(std::floor(*start.timestamp_seconds * 1000.0));
+    auto millis = EpochMillisFromSeconds(*start.timestamp_seconds);
     auto found = shard.log->SeekTime(millis);
     if (!found.ok()) return found.status();
     offset = *found;

@@ -2,7 +2,6 @@
 // NextToken.
 #include <algorithm>
 #include <charconv>
-#include <cmath>
 
 #include "server/kinesis/kinesis_api.h"
 #include "server/kinesis/next_token.h"
@@ -70,7 +69,7 @@ std::optional<EpochMillis> GetTimestampMillis(const json::Value& input,
                                               const char* member) {
   auto it = input.FindMember(member);
   if (it == input.MemberEnd() || !it->value.IsNumber()) return std::nullopt;
-  return static_cast<EpochMillis>(std::llround(it->value.GetDouble() * 1000.0));
+  return EpochMillisFromSeconds(it->value.GetDouble());
 }
 
 Result<ShardFilter> ReadShardFilter(const json::Value& input) {

@@ -3,6 +3,8 @@ streams, routing, every iterator type, GetRecords paging, errors with AWS's
 exact messages, restarts, throttling and concurrent producers and readers."""
 
 import datetime
+import http.client
+import json
 import shutil
 import tempfile
 import threading
@@ -13,7 +15,7 @@ import boto3
 import botocore.config
 from botocore.exceptions import ClientError
 
-from sluice_process import poll_until, start_server, stop_cleanly
+from sluice_process import poll_until, signed_headers, start_server, stop_cleanly
 
 ACCOUNT = "000000000000"
 
@@ -154,6 +156,38 @@ class DataPlaneTest(unittest.TestCase, ErrorAssertions):
         self.assertEqual([r["Data"] for r in drain_shard(
             self.kinesis, "clock", shard, "AT_TIMESTAMP", Timestamp=long_ago)],
             [b"before", b"after"])
+
+    def test_far_off_timestamps_are_read_as_far_off_not_a_crash(self):
+        # 1e300 seconds overflows a conversion to integer milliseconds; the
+        # server clamps it rather than invoking undefined behaviour. boto3
+        # cannot send it, so the request is written by hand.
+        self.create("far-clock", 1)
+        self.kinesis.put_record(StreamName="far-clock", Data=b"x", PartitionKey="k")
+
+        def call(operation, body):
+            connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+            self.addCleanup(connection.close)
+            connection.request("POST", "/", json.dumps(body), signed_headers(operation))
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+
+        status, answer = call("GetShardIterator", {
+            "StreamName": "far-clock", "ShardId": "shardId-000000000000",
+            "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": 1e300})
+        self.assertEqual(status, 200, answer)
+        status, page = call("GetRecords", {"ShardIterator": answer["ShardIterator"]})
+        self.assertEqual((status, page["Records"]), (200, []))
+        status, answer = call("GetShardIterator", {
+            "StreamName": "far-clock", "ShardId": "shardId-000000000000",
+            "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": -1e300})
+        self.assertEqual(status, 200, answer)
+        status, page = call("GetRecords", {"ShardIterator": answer["ShardIterator"]})
+        self.assertEqual([r["PartitionKey"] for r in page["Records"]], ["k"])
+        status, answer = call("ListShards", {
+            "StreamName": "far-clock",
+            "ShardFilter": {"Type": "AT_TIMESTAMP", "Timestamp": 1e300}})
+        self.assertEqual(status, 200, answer)
+        self.assertEqual([s["ShardId"] for s in answer["Shards"]], ["shardId-000000000000"])
 
     def test_get_records_pages_by_limit_and_reports_how_far_behind(self):
         self.create("paging", 1)
