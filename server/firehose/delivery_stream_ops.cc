@@ -6,19 +6,12 @@
 #include "common/json_codec.h"
 #include "server/firehose/firehose_api.h"
 #include "server/model/service_model.h"
+#include "server/model/validated_operations.h"
 
 namespace sluice::firehose {
 namespace {
 
-using Handler = Status (FirehoseApi::*)(const http::RequestContext&,
-                                        const json::Value&, Encoder&);
-
-struct Operation {
-  std::string_view name;
-  Handler handler;
-};
-
-constexpr Operation kOperations[] = {
+constexpr model::ApiOperation<FirehoseApi> kOperations[] = {
     {"CreateDeliveryStream", &FirehoseApi::CreateDeliveryStream},
     {"DeleteDeliveryStream", &FirehoseApi::DeleteDeliveryStream},
     {"DescribeDeliveryStream", &FirehoseApi::DescribeDeliveryStream},
@@ -114,18 +107,8 @@ size_t CountAfter(const catalog::Tags& existing, const catalog::Tags& adding) {
 }  // namespace
 
 void FirehoseApi::RegisterWith(http::ApiRouter& router) {
-  for (const Operation& op : kOperations) {
-    router.Register(kApiName, op.name,
-                    [this, op](const http::RequestContext& context,
-                               const json::Value& input, Encoder& output) {
-                      if (Status s = model::ValidateInput(
-                              model::FirehoseModel(), op.name, input);
-                          !s.ok()) {
-                        return s;
-                      }
-                      return (this->*op.handler)(context, input, output);
-                    });
-  }
+  model::RegisterValidated<FirehoseApi>(
+      router, kApiName, model::FirehoseModel(), kOperations, *this);
   router.Register(kAdminApiName, "FlushDeliveryStream",
                   [this](const http::RequestContext& context,
                          const json::Value& input, Encoder& output) {

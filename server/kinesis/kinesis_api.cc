@@ -1,19 +1,12 @@
 #include "server/kinesis/kinesis_api.h"
 
 #include "server/model/service_model.h"
+#include "server/model/validated_operations.h"
 
 namespace sluice::kinesis {
 namespace {
 
-using Handler = Status (KinesisApi::*)(const http::RequestContext&,
-                                       const json::Value&, Encoder&);
-
-struct Operation {
-  std::string_view name;
-  Handler handler;
-};
-
-constexpr Operation kOperations[] = {
+constexpr model::ApiOperation<KinesisApi> kOperations[] = {
     {"CreateStream", &KinesisApi::CreateStream},
     {"DeleteStream", &KinesisApi::DeleteStream},
     {"DescribeStream", &KinesisApi::DescribeStream},
@@ -70,21 +63,8 @@ void KinesisApi::RegisterWith(http::ApiRouter& router) {
         }
         return SubscribeToShard(context, input);
       });
-  for (const Operation& op : kOperations) {
-    router.Register(kApiName, op.name,
-                    [this, op](const http::RequestContext& context,
-                               const json::Value& input, Encoder& output) {
-                      // The model's types and constraints first, for every
-                      // operation, so handlers never see a wrong type or an
-                      // out-of-range value.
-                      if (Status s = model::ValidateInput(model::KinesisModel(),
-                                                          op.name, input);
-                          !s.ok()) {
-                        return s;
-                      }
-                      return (this->*op.handler)(context, input, output);
-                    });
-  }
+  model::RegisterValidated<KinesisApi>(router, kApiName, model::KinesisModel(),
+                                       kOperations, *this);
 }
 
 std::string StreamArn(const StreamKey& key) {
