@@ -166,7 +166,10 @@ class H2Client {
     auto until = steady_clock::now() + deadline;
     while (!done()) {
       if (eof || steady_clock::now() > until) return false;
-      if (!SendPending()) return done();
+      // A failed send means the server has closed the connection; what it
+      // sent before closing may still be waiting to be read, so keep reading
+      // until the read side ends too.
+      if (!cannot_send_ && !SendPending()) cannot_send_ = true;
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, 10) <= 0) continue;
       char buffer[65536];
@@ -197,6 +200,7 @@ class H2Client {
   bool eof = false;
 
  private:
+  bool cannot_send_ = false;
   struct Body {
     std::string data;
     size_t offset = 0;
