@@ -3,12 +3,12 @@
 // connection (Session for HTTP/1.1 as chunked transfer coding, Http2Session as
 // DATA frames) sends them as they come, then ends the response.
 //
-//   producer thread                 ResponseStream                connection
-//   strand Write(bytes) ── queue ──────────▶ [queued bytes] ── on_ready ─▶
-//   Take() → send (blocks while the queue is        Finish(): end after the
-//   Cancel(): client gone,
-//    over its cap: backpressure)      queued bytes                 reset, or
-//    draining
+//   producer thread           ResponseStream           connection strand
+//   Write(bytes) ─────────▶  [queued bytes]  ─on_ready─▶  Take(), send
+//   (waits while the queue                                Cancel(): client
+//    is over its cap)                                     gone, stream reset
+//   Finish(): the body ends                               or server draining
+//    after the queued bytes
 //
 // Shared (shared_ptr) by the producer and the connection; thread-safe. The
 // producer ends the body with Finish(). The connection calls Cancel() when the
