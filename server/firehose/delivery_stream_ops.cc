@@ -482,15 +482,20 @@ Status FirehoseApi::StopDeliveryStreamEncryption(const Context& context,
   return Status::Ok();
 }
 
+Result<std::string> FirehoseApi::FindArn(const Context& context,
+                                         const json::Value& input) {
+  auto stream = Find(context, input);
+  if (!stream.ok()) return stream.status();
+  std::lock_guard lock((*stream)->mu);
+  return (*stream)->record.Arn();
+}
+
 Status FirehoseApi::TagDeliveryStream(const Context& context,
                                       const json::Value& input,
                                       Encoder& output) {
-  auto stream = Find(context, input);
-  if (!stream.ok()) return stream.status();
-  const std::string arn = [&] {
-    std::lock_guard lock((*stream)->mu);
-    return (*stream)->record.Arn();
-  }();
+  auto found = FindArn(context, input);
+  if (!found.ok()) return found.status();
+  const std::string& arn = *found;
   catalog::Tags adding = ReadTags(*Member(input, "Tags"));
   auto existing = catalog_.ListTags(arn);
   if (!existing.ok()) return existing.status();
@@ -511,12 +516,9 @@ Status FirehoseApi::TagDeliveryStream(const Context& context,
 Status FirehoseApi::UntagDeliveryStream(const Context& context,
                                         const json::Value& input,
                                         Encoder& output) {
-  auto stream = Find(context, input);
-  if (!stream.ok()) return stream.status();
-  const std::string arn = [&] {
-    std::lock_guard lock((*stream)->mu);
-    return (*stream)->record.Arn();
-  }();
+  auto found = FindArn(context, input);
+  if (!found.ok()) return found.status();
+  const std::string& arn = *found;
   std::vector<std::string> keys;
   for (const json::Value& k : Member(input, "TagKeys")->GetArray()) {
     keys.emplace_back(json::AsView(k));
@@ -530,12 +532,9 @@ Status FirehoseApi::UntagDeliveryStream(const Context& context,
 Status FirehoseApi::ListTagsForDeliveryStream(const Context& context,
                                               const json::Value& input,
                                               Encoder& output) {
-  auto stream = Find(context, input);
-  if (!stream.ok()) return stream.status();
-  const std::string arn = [&] {
-    std::lock_guard lock((*stream)->mu);
-    return (*stream)->record.Arn();
-  }();
+  auto found = FindArn(context, input);
+  if (!found.ok()) return found.status();
+  const std::string& arn = *found;
   auto tags = catalog_.ListTags(arn);
   if (!tags.ok()) return tags.status();
   const std::string start(

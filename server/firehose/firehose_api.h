@@ -89,6 +89,8 @@ class FirehoseApi {
                            const json::Value& input) const;
   Result<std::shared_ptr<LiveDeliveryStream>> Find(const Context& context,
                                                    const json::Value& input);
+  // The ARN of the delivery stream the request names (its tags' key).
+  Result<std::string> FindArn(const Context& context, const json::Value& input);
   // The Kinesis stream a KinesisStreamSourceConfiguration names.
   Result<KinesisSource> ResolveSource(const Context& context,
                                       const json::Value& config);
