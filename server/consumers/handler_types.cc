@@ -1,0 +1,28 @@
+// The handler types a consumer can name, one line each.
+#include <map>
+
+#include "server/consumers/handler.h"
+
+namespace sluice::consumers {
+namespace {
+
+const std::map<std::string, HandlerFactory, std::less<>>& Types() {
+  static const auto* types =
+      new std::map<std::string, HandlerFactory, std::less<>>{};
+  return *types;
+}
+
+}  // namespace
+
+const HandlerFactory* FindHandlerType(std::string_view type) {
+  auto it = Types().find(type);
+  return it == Types().end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> HandlerTypeNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : Types()) names.push_back(name);
+  return names;
+}
+
+}  // namespace sluice::consumers
