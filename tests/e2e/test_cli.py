@@ -1,0 +1,210 @@
+"""sluice-cli end to end: each subcommand against the real server, checked
+with boto3 (streams, put from arguments and stdin, partial failures under
+--enforce-limits retried until every record is in, firehose put and flush,
+call), and its usage errors and exit codes."""
+
+import gzip
+import json
+import os
+import subprocess
+import tempfile
+import shutil
+import unittest
+
+import boto3
+import botocore.config
+
+from sluice_process import start_server, stop_cleanly
+
+CLI_DEADLINE_S = 60
+
+
+def cli_bin():
+    path = os.environ.get("SLUICE_CLI")
+    if not path:
+        raise AssertionError("SLUICE_CLI is not set; run this test through ctest")
+    return path
+
+
+def run_cli(*args, endpoint=None, stdin=None, env=None):
+    """Runs sluice-cli to completion; returns CompletedProcess (text)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    full_env.update(env or {})
+    command = [cli_bin()]
+    if endpoint is not None:
+        command += ["--endpoint", endpoint]
+    return subprocess.run(command + list(args), input=stdin,
+                          stdin=None if stdin is not None else subprocess.DEVNULL,
+                          capture_output=True, text=True, env=full_env,
+                          timeout=CLI_DEADLINE_S)
+
+
+def client(server, service):
+    config = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"})
+    return boto3.client(service, endpoint_url=server.endpoint, region_name="us-east-1",
+                        aws_access_key_id="x", aws_secret_access_key="y",
+                        config=config)
+
+
+def read_stream(kinesis, stream):
+    """Every record of every shard, as (partition key, data) per shard."""
+    shards = kinesis.list_shards(StreamName=stream)["Shards"]
+    found = {}
+    for shard in shards:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"],
+            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        records = []
+        while True:
+            answer = kinesis.get_records(ShardIterator=iterator, Limit=10000)
+            records += [(r["PartitionKey"], r["Data"].decode()) for r in answer["Records"]]
+            if answer.get("MillisBehindLatest", 0) == 0 and not answer["Records"]:
+                break
+            iterator = answer["NextShardIterator"]
+        found[shard["ShardId"]] = records
+    return found
+
+
+class CliTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="sluice-cli-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+        cls.archive = os.path.join(cls.workdir, "archive")
+        cls.server = start_server(cls, "--archive-root", cls.archive)
+        cls.kinesis = client(cls.server, "kinesis")
+        cls.firehose = client(cls.server, "firehose")
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_cleanly(cls.server)
+
+    def cli(self, *args, ok=True, **kwargs):
+        result = run_cli(*args, endpoint=self.server.endpoint, **kwargs)
+        if ok:
+            self.assertEqual(result.returncode, 0, result.stderr)
+        return result
+
+    def test_streams_create_list_describe_delete(self):
+        self.cli("streams", "create", "cli-provisioned", "--shards", "3")
+        self.cli("streams", "create", "cli-on-demand")
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-provisioned")
+        listed = self.cli("streams", "list").stdout.split()
+        self.assertIn("cli-provisioned", listed)
+        self.assertIn("cli-on-demand", listed)
+        summary = json.loads(self.cli("streams", "describe", "cli-provisioned").stdout)
+        self.assertEqual(summary["StreamDescriptionSummary"]["OpenShardCount"], 3)
+        on_demand = self.kinesis.describe_stream_summary(StreamName="cli-on-demand")
+        self.assertEqual(
+            on_demand["StreamDescriptionSummary"]["StreamModeDetails"]["StreamMode"],
+            "ON_DEMAND")
+        self.cli("streams", "delete", "cli-on-demand")
+        self.kinesis.get_waiter("stream_not_exists").wait(StreamName="cli-on-demand")
+
+    def test_put_from_arguments_and_stdin(self):
+        self.kinesis.create_stream(StreamName="cli-put", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-put")
+        given = self.cli("put", "cli-put", "--partition-key", "user-1", "a", "b", "c")
+        lines = [line.split() for line in given.stdout.splitlines()]
+        self.assertEqual(len(lines), 3)
+        self.assertEqual(len({shard for shard, _ in lines}), 1)  # one key, one shard
+        piped = [f"line {i}" for i in range(1200)]
+        self.cli("put", "cli-put", stdin="\n".join(piped) + "\n")
+        records = read_stream(self.kinesis, "cli-put")
+        keyed = [d for shard in records.values() for k, d in shard if k == "user-1"]
+        self.assertEqual(keyed, ["a", "b", "c"])
+        others = sorted(d for shard in records.values() for k, d in shard if k != "user-1")
+        self.assertEqual(others, sorted(piped))
+        # Random keys spread the piped records over both shards.
+        self.assertTrue(all(len(shard) > 0 for shard in records.values()))
+
+    def test_put_to_a_missing_stream_fails_with_the_aws_error(self):
+        result = self.cli("put", "no-such-stream", "x", ok=False)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("ResourceNotFoundException", result.stderr)
+
+    def test_firehose_put_and_flush(self):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="cli-delivery",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "BucketARN": "arn:aws:s3:::cli-bucket",
+                "Prefix": "raw/", "ErrorOutputPrefix": "errors/",
+                "CompressionFormat": "GZIP"})
+        listed = self.cli("firehose", "list").stdout.split()
+        self.assertIn("cli-delivery", listed)
+        self.cli("firehose", "put", "cli-delivery", stdin='{"n":1}\n{"n":2}\n')
+        self.cli("firehose", "put", "cli-delivery", "--raw", '{"n":3}')
+        flushed = self.cli("firehose", "flush", "cli-delivery")
+        objects = flushed.stdout.splitlines()
+        self.assertEqual(len(objects), 1, flushed.stdout)
+        path, count = objects[0].split(" (")
+        self.assertEqual(count, "3 records)")
+        self.assertTrue(path.startswith("cli-bucket/raw/"), path)
+        with open(os.path.join(self.archive, path), "rb") as f:
+            self.assertEqual(gzip.decompress(f.read()), b'{"n":1}\n{"n":2}\n{"n":3}')
+        # Nothing is left: a second flush writes no object.
+        self.assertEqual(self.cli("firehose", "flush", "cli-delivery").stdout, "")
+        described = json.loads(self.cli("firehose", "describe", "cli-delivery").stdout)
+        self.assertEqual(
+            described["DeliveryStreamDescription"]["DeliveryStreamName"], "cli-delivery")
+
+    def test_call_any_operation(self):
+        self.kinesis.create_stream(StreamName="cli-call", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-call")
+        answer = json.loads(
+            self.cli("call", "kinesis", "ListShards", '{"StreamName":"cli-call"}').stdout)
+        self.assertEqual([s["ShardId"] for s in answer["Shards"]],
+                         ["shardId-000000000000", "shardId-000000000001"])
+        refused = self.cli("call", "kinesis", "ListShards", "{}", ok=False)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("InvalidArgumentException", refused.stderr)
+
+    def test_endpoint_from_the_environment(self):
+        result = run_cli("streams", "list",
+                         env={"AWS_ENDPOINT_URL": self.server.endpoint})
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_help_and_usage_errors(self):
+        for command in ([], ["streams"], ["put"], ["firehose"], ["call"]):
+            result = run_cli(*command, "--help")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("usage: sluice-cli", result.stdout)
+        for bad in (["frobnicate"], ["streams", "create"], ["put"],
+                    ["streams", "create", "s", "--shards", "many"],
+                    ["put", "s", "--bogus"], ["call", "sqs", "ListQueues"]):
+            result = self.cli(*bad, ok=False)
+            self.assertEqual(result.returncode, 2, (bad, result.stderr))
+            self.assertIn("usage: sluice-cli", result.stderr)
+        result = run_cli("--endpoint", "https://example.com", "streams", "list")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("http://", result.stderr)
+
+    def test_unreachable_endpoint_fails_after_retries(self):
+        # A port nothing listens on: the listening server's, once it is gone.
+        server = start_server(self)
+        endpoint = server.endpoint
+        stop_cleanly(server)
+        result = run_cli("streams", "list", endpoint=endpoint)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("cannot connect", result.stderr)
+
+
+class CliThrottlingTest(unittest.TestCase):
+    def test_partial_failures_are_sent_again_until_every_record_is_in(self):
+        server = start_server(self, "--enforce-limits")
+        kinesis = client(server, "kinesis")
+        kinesis.create_stream(StreamName="narrow", ShardCount=1)
+        kinesis.get_waiter("stream_exists").wait(StreamName="narrow")
+        # 2,500 records at once: more than the shard's 1,000 records/s, so
+        # PutRecords answers with per-record throttling errors.
+        lines = [f"r{i}" for i in range(2500)]
+        result = run_cli("put", "narrow", "--partition-key", "k",
+                         endpoint=server.endpoint, stdin="\n".join(lines) + "\n")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        records = read_stream(kinesis, "narrow")["shardId-000000000000"]
+        self.assertEqual(sorted(d for _, d in records), sorted(lines))
+
+
+if __name__ == "__main__":
+    unittest.main()
