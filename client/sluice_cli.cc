@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,6 +36,9 @@ constexpr size_t kFirehoseBatchRecords = 500;
 constexpr size_t kFirehoseBatchBytes = (4u << 20) - kFirehoseBatchRecords;
 // How often a batch's failed entries are sent again before giving up.
 constexpr int kEntryAttempts = 10;
+// How long `tail --follow` waits at the tip of every shard before asking
+// again (GetRecords allows 5 calls per second per shard).
+constexpr std::chrono::milliseconds kTailPollInterval{250};
 
 constexpr std::string_view kUsage = R"(usage: sluice-cli [options] COMMAND ...
 
@@ -44,6 +49,8 @@ Commands:
   streams delete NAME
   put STREAM [--partition-key K] [RECORD...]
                                         records, or one per line of stdin
+  tail STREAM [--from trim-horizon|latest] [--follow] [--count N] [--json]
+                                        print records of every shard
   firehose list                         names of the delivery streams
   firehose describe NAME                DescribeDeliveryStream, as JSON
   firehose put NAME [--raw] [RECORD...] records, or one per line of stdin
@@ -85,6 +92,16 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "back to back. flush is Sluice's SluiceAdmin.FlushDeliveryStream: it\n"
        "writes every buffered record to the archive now and prints each\n"
        "object as bucket/key and its record count.\n"},
+      {"tail",
+       "usage: sluice-cli tail STREAM [--from trim-horizon|latest] [--follow]\n"
+       "                            [--count N] [--json]\n"
+       "Prints the records of every shard, one per line (the data as put;\n"
+       "--json: a JSON object per record with shardId, sequenceNumber,\n"
+       "partitionKey, approximateArrivalTimestamp and base64 data). It\n"
+       "follows resharding: a shard is read only once its parents are read\n"
+       "to their end, so records of one key come out in order. Reads from\n"
+       "the oldest record (default) or the tip; stops at the tip unless\n"
+       "--follow; --count stops after N records.\n"},
       {"call",
        "usage: sluice-cli call kinesis|firehose|admin OPERATION [JSON]\n"
        "Calls OPERATION with the JSON body (default {}) and prints the\n"
@@ -448,6 +465,183 @@ int Firehose(ApiClient& client, const std::vector<std::string>& raw) {
   return UsageError("firehose", "unknown firehose command " + verb);
 }
 
+// One shard as `tail` sees it.
+struct TailShard {
+  std::vector<std::string> parents;    // shard ids, those in the stream only
+  bool closed = false;                 // when listed
+  std::string start = "TRIM_HORIZON";  // the iterator type it starts with
+  std::string iterator;                // empty until started
+  bool started = false;
+  bool drained = false;  // a closed shard read to its end
+};
+
+// The stream's shards (ListShards, every page) merged into `shards`: new
+// ones are added, known ones kept as they are.
+Status ListShardsInto(ApiClient& client, const std::string& stream,
+                      std::map<std::string, TailShard>& shards) {
+  std::string body = NameBody("StreamName", stream);
+  struct Listed {
+    std::string id;
+    std::vector<std::string> parents;
+    bool closed;
+  };
+  std::vector<Listed> listed;
+  while (true) {
+    auto answer = client.Call(Api::kKinesis, "ListShards", body);
+    if (!answer.ok()) return answer.status();
+    auto list = answer->FindMember("Shards");
+    if (list == answer->MemberEnd() || !list->value.IsArray()) {
+      return Status(ErrorCode::kInternalFailure, "ListShards has no Shards");
+    }
+    for (const json::Value& shard : list->value.GetArray()) {
+      std::vector<std::string> parents;
+      for (const char* member : {"ParentShardId", "AdjacentParentShardId"}) {
+        if (shard.HasMember(member) && shard[member].IsString()) {
+          parents.emplace_back(json::AsView(shard[member]));
+        }
+      }
+      const json::Value& range = shard["SequenceNumberRange"];
+      listed.push_back(
+          {std::string(json::AsView(shard["ShardId"])), std::move(parents),
+           range.IsObject() && range.HasMember("EndingSequenceNumber")});
+    }
+    auto token = answer->FindMember("NextToken");
+    if (token == answer->MemberEnd() || !token->value.IsString()) break;
+    body = NameBody("NextToken", json::AsView(token->value));
+  }
+  for (Listed& entry : listed) {
+    if (shards.count(entry.id)) continue;
+    TailShard& shard = shards[entry.id];
+    shard.closed = entry.closed;
+    for (std::string& parent : entry.parents) {
+      // A parent past the retention period is gone: nothing to wait for.
+      if (std::any_of(listed.begin(), listed.end(), [&](const Listed& other) {
+            return other.id == parent;
+          })) {
+        shard.parents.push_back(std::move(parent));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+void PrintRecord(const std::string& shard_id, const json::Value& record,
+                 bool as_json) {
+  const std::string_view data64 = json::AsView(record["Data"]);
+  if (as_json) {
+    std::cout << "{\"shardId\":" << Quote(shard_id) << ",\"sequenceNumber\":"
+              << Quote(json::AsView(record["SequenceNumber"]))
+              << ",\"partitionKey\":"
+              << Quote(json::AsView(record["PartitionKey"]))
+              << ",\"approximateArrivalTimestamp\":"
+              << record["ApproximateArrivalTimestamp"].GetDouble()
+              << ",\"data\":" << Quote(data64) << "}\n";
+    return;
+  }
+  std::cout << Base64Decode(data64).value_or("") << "\n";
+}
+
+int Tail(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error = Parse(raw, {"--from", "--count"},
+                         {"--follow", "-f", "--json"}, args)) {
+    return UsageError("tail", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("tail");
+    return kExitOk;
+  }
+  if (args.positional.size() != 1) return UsageError("tail", "needs a STREAM");
+  const std::string& stream = args.positional[0];
+  const std::string from =
+      args.flags.count("--from") ? args.flags.at("--from") : "trim-horizon";
+  if (from != "trim-horizon" && from != "latest") {
+    return UsageError("tail", "--from is trim-horizon or latest");
+  }
+  const bool follow = args.flags.count("--follow") || args.flags.count("-f");
+  const bool as_json = args.flags.count("--json") > 0;
+  uint64_t limit = std::numeric_limits<uint64_t>::max();
+  if (auto count = args.flags.find("--count"); count != args.flags.end()) {
+    if (count->second.empty() ||
+        count->second.find_first_not_of("0123456789") != std::string::npos) {
+      return UsageError("tail", "--count needs a whole number");
+    }
+    limit = std::stoull(count->second);
+  }
+
+  std::map<std::string, TailShard> shards;
+  if (Status s = ListShardsInto(client, stream, shards); !s.ok()) {
+    return Failed(s);
+  }
+  // From the tip: the open shards start at their tip and closed ones, which
+  // hold only the past, are skipped. Shards made later start at their first
+  // record either way.
+  if (from == "latest") {
+    for (auto& [id, shard] : shards) {
+      shard.start = "LATEST";
+      shard.started = shard.drained = shard.closed;
+    }
+  }
+  uint64_t printed = 0;
+  while (printed < limit) {
+    bool all_at_tip = true;
+    bool new_shards = false;
+    for (auto& [id, shard] : shards) {
+      if (shard.drained && shard.started) continue;
+      if (!shard.started) {
+        const bool ready = std::all_of(
+            shard.parents.begin(), shard.parents.end(), [&](const auto& p) {
+              auto parent = shards.find(p);
+              return parent == shards.end() || parent->second.drained;
+            });
+        if (!ready) continue;
+        auto answer = client.Call(
+            Api::kKinesis, "GetShardIterator",
+            "{\"StreamName\":" + Quote(stream) + ",\"ShardId\":" + Quote(id) +
+                ",\"ShardIteratorType\":\"" + shard.start + "\"}");
+        if (!answer.ok()) return Failed(answer.status());
+        shard.iterator = json::AsView((*answer)["ShardIterator"]);
+        shard.started = true;
+      }
+      auto answer = client.Call(
+          Api::kKinesis, "GetRecords",
+          "{\"ShardIterator\":" + Quote(shard.iterator) + ",\"Limit\":10000}");
+      if (!answer.ok()) return Failed(answer.status());
+      const json::Value& records = (*answer)["Records"];
+      for (const json::Value& record : records.GetArray()) {
+        if (printed == limit) break;
+        PrintRecord(id, record, as_json);
+        ++printed;
+      }
+      auto next = answer->FindMember("NextShardIterator");
+      if (next == answer->MemberEnd() || !next->value.IsString()) {
+        shard.drained = true;  // closed and read to its end: children next
+        new_shards = true;
+        continue;
+      }
+      shard.iterator = json::AsView(next->value);
+      auto behind = answer->FindMember("MillisBehindLatest");
+      if (!records.Empty() ||
+          (behind != answer->MemberEnd() && behind->value.GetInt64() > 0)) {
+        all_at_tip = false;
+      }
+    }
+    std::cout.flush();
+    if (new_shards || follow) {
+      // Resharding makes shards; a drained parent lets its children start.
+      if (Status s = ListShardsInto(client, stream, shards); !s.ok()) {
+        return Failed(s);
+      }
+    }
+    if (new_shards) continue;
+    if (all_at_tip) {
+      if (!follow) break;
+      std::this_thread::sleep_for(kTailPollInterval);
+    }
+  }
+  return kExitOk;
+}
+
 int Call(ApiClient& client, const std::vector<std::string>& raw) {
   Arguments args;
   if (auto error = Parse(raw, {}, {}, args)) return UsageError("call", *error);
@@ -495,6 +689,7 @@ int Main(std::vector<std::string> args) {
   static const std::map<std::string, Command, std::less<>> kCommands{
       {"streams", Streams},
       {"put", Put},
+      {"tail", Tail},
       {"firehose", Firehose},
       {"call", Call}};
   auto found = kCommands.find(command);

@@ -3,6 +3,7 @@ with boto3 (streams, put from arguments and stdin, partial failures under
 --enforce-limits retried until every record is in, firehose put and flush,
 call), and its usage errors and exit codes."""
 
+import base64
 import gzip
 import json
 import os
@@ -14,7 +15,7 @@ import unittest
 import boto3
 import botocore.config
 
-from sluice_process import start_server, stop_cleanly
+from sluice_process import poll_until, start_server, stop_cleanly
 
 CLI_DEADLINE_S = 60
 
@@ -149,6 +150,54 @@ class CliTest(unittest.TestCase):
         self.assertEqual(
             described["DeliveryStreamDescription"]["DeliveryStreamName"], "cli-delivery")
 
+    def test_tail_reads_parents_before_children(self):
+        self.kinesis.create_stream(StreamName="cli-tail", ShardCount=1)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-tail")
+        self.cli("put", "cli-tail", "--partition-key", "k", "a", "b", "c")
+        self.kinesis.split_shard(StreamName="cli-tail",
+                                 ShardToSplit="shardId-000000000000",
+                                 NewStartingHashKey=str(2 ** 127))
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-tail")
+        self.cli("put", "cli-tail", "--partition-key", "k", "d", "e")
+        self.assertEqual(self.cli("tail", "cli-tail").stdout, "a\nb\nc\nd\ne\n")
+        as_json = [json.loads(line) for line in
+                   self.cli("tail", "cli-tail", "--json", "--count", "4").stdout.splitlines()]
+        self.assertEqual([r["shardId"] for r in as_json[:3]], ["shardId-000000000000"] * 3)
+        self.assertNotEqual(as_json[3]["shardId"], "shardId-000000000000")
+        self.assertEqual([base64.b64decode(r["data"]) for r in as_json],
+                         [b"a", b"b", b"c", b"d"])
+        self.assertTrue(all(r["partitionKey"] == "k" for r in as_json))
+
+    def test_tail_follow_from_latest(self):
+        self.kinesis.create_stream(StreamName="cli-follow", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-follow")
+        self.cli("put", "cli-follow", "--partition-key", "k", "old")
+        tail = subprocess.Popen(
+            [cli_bin(), "--endpoint", self.server.endpoint, "tail", "cli-follow",
+             "--from", "latest", "--follow", "--count", "3"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(tail.kill)
+        # Records put before tail holds its iterators are not shown; keep
+        # putting until it has printed three and exited.
+        sent = 0
+
+        def put_next():
+            nonlocal sent
+            if tail.poll() is not None:
+                return True
+            self.kinesis.put_record(StreamName="cli-follow", PartitionKey="k",
+                                    Data=f"new-{sent}".encode())
+            sent += 1
+            return False
+
+        poll_until(put_next, CLI_DEADLINE_S, "tail --follow to print 3 records")
+        out, err = tail.communicate(timeout=CLI_DEADLINE_S)
+        self.assertEqual(tail.returncode, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 3, out)
+        first = int(lines[0].split("-")[1])
+        self.assertEqual(lines, [f"new-{first + i}" for i in range(3)])
+
     def test_call_any_operation(self):
         self.kinesis.create_stream(StreamName="cli-call", ShardCount=2)
         self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-call")
@@ -166,13 +215,14 @@ class CliTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
 
     def test_help_and_usage_errors(self):
-        for command in ([], ["streams"], ["put"], ["firehose"], ["call"]):
+        for command in ([], ["streams"], ["put"], ["tail"], ["firehose"], ["call"]):
             result = run_cli(*command, "--help")
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertIn("usage: sluice-cli", result.stdout)
         for bad in (["frobnicate"], ["streams", "create"], ["put"],
                     ["streams", "create", "s", "--shards", "many"],
-                    ["put", "s", "--bogus"], ["call", "sqs", "ListQueues"]):
+                    ["put", "s", "--bogus"], ["call", "sqs", "ListQueues"],
+                    ["tail", "s", "--from", "yesterday"], ["tail", "s", "--count", "x"]):
             result = self.cli(*bad, ok=False)
             self.assertEqual(result.returncode, 2, (bad, result.stderr))
             self.assertIn("usage: sluice-cli", result.stderr)
