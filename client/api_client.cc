@@ -43,27 +43,6 @@ const char* Env(const char* name) {
   return value != nullptr && *value != '\0' ? value : nullptr;
 }
 
-// The ErrorCode whose wire name is `type` ("ns#Name" or "Name").
-ErrorCode CodeOf(std::string_view type, unsigned http_status) {
-  if (size_t hash = type.rfind('#'); hash != std::string_view::npos) {
-    type.remove_prefix(hash + 1);
-  }
-  for (int i = static_cast<int>(ErrorCode::kOk) + 1;
-       i <= static_cast<int>(ErrorCode::kServiceUnavailable); ++i) {
-    const auto code = static_cast<ErrorCode>(i);
-    if (InfoFor(code).aws_type == type) return code;
-  }
-  return http_status == 503 ? ErrorCode::kServiceUnavailable
-                            : ErrorCode::kInternalFailure;
-}
-
-bool IsRetryable(ErrorCode code) {
-  return code == ErrorCode::kProvisionedThroughputExceeded ||
-         code == ErrorCode::kLimitExceeded ||
-         code == ErrorCode::kServiceUnavailable ||
-         code == ErrorCode::kInternalFailure;
-}
-
 EpochMillis NowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -71,6 +50,13 @@ EpochMillis NowMillis() {
 }
 
 }  // namespace
+
+bool IsTransient(ErrorCode code) {
+  return code == ErrorCode::kProvisionedThroughputExceeded ||
+         code == ErrorCode::kLimitExceeded ||
+         code == ErrorCode::kServiceUnavailable ||
+         code == ErrorCode::kInternalFailure;
+}
 
 ClientOptions ClientOptions::FromEnvironment() {
   ClientOptions options;
@@ -255,8 +241,10 @@ Result<json::Document> ApiClient::Attempt(Api api, std::string_view operation,
       }
     }
   }
-  const ErrorCode code = CodeOf(type, status);
-  retryable = IsRetryable(code) || status >= 500;
+  const ErrorCode code =
+      ErrorCodeNamed(type, status == 503 ? ErrorCode::kServiceUnavailable
+                                         : ErrorCode::kInternalFailure);
+  retryable = IsTransient(code) || status >= 500;
   return Status(code, message);
 }
 

@@ -43,6 +43,10 @@ struct ClientOptions {
 std::chrono::milliseconds JitteredBackoff(const ClientOptions& options,
                                           int attempt);
 
+// Whether a failed call, or a refused entry of a batch, is worth another
+// try: throttling and server-side failures, not a bad request.
+bool IsTransient(ErrorCode code);
+
 enum class Api { kKinesis, kFirehose, kSluiceAdmin };
 
 // Not thread-safe: one ApiClient per thread.

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "common/base64.h"
+#include "client/batch_calls.h"
 
 namespace sluice::client {
 namespace {
@@ -12,30 +12,6 @@ using Clock = std::chrono::steady_clock;
 // How long an idle sender sleeps between looks at a queue that is not yet
 // worth a batch (bounded by the linger time).
 constexpr std::chrono::milliseconds kMaxIdleWait{10};
-
-std::string Quote(std::string_view text) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
-ErrorCode CodeNamed(std::string_view type) {
-  for (int i = static_cast<int>(ErrorCode::kOk) + 1;
-       i <= static_cast<int>(ErrorCode::kServiceUnavailable); ++i) {
-    const auto code = static_cast<ErrorCode>(i);
-    if (InfoFor(code).aws_type == type) return code;
-  }
-  return ErrorCode::kInternalFailure;
-}
-
-// Whether the whole call's failure is worth another try of its records.
-bool IsTransient(ErrorCode code) {
-  return code == ErrorCode::kProvisionedThroughputExceeded ||
-         code == ErrorCode::kLimitExceeded ||
-         code == ErrorCode::kServiceUnavailable ||
-         code == ErrorCode::kInternalFailure;
-}
 
 }  // namespace
 
@@ -188,72 +164,33 @@ void Producer::Send(int /*sender*/) {
 
 std::vector<PutOutcome> Producer::SendBatch(ApiClient* client,
                                             std::vector<Pending>& batch) {
-  for (Pending& record : batch) ++record.attempts;
-  std::string body = "{\"StreamName\":" + Quote(stream_) + ",\"Records\":[";
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (i > 0) body += ',';
-    body += "{\"Data\":\"" + Base64Encode(batch[i].data) +
-            "\",\"PartitionKey\":" + Quote(batch[i].partition_key) + "}";
+  std::vector<KinesisEntry> entries;
+  entries.reserve(batch.size());
+  for (Pending& record : batch) {
+    ++record.attempts;
+    entries.push_back({record.partition_key, record.data});
   }
-  body += "]}";
-  Result<json::Document> answer =
+  Result<std::vector<EntryOutcome>> answer =
       client != nullptr
-          ? client->Call(Api::kKinesis, "PutRecords", body)
-          : Result<json::Document>(Status(
-                ErrorCode::kInvalidArgument,
-                "endpoint '" + client_options_.endpoint + "' is not usable"));
-  const json::Value* entries = nullptr;
-  if (answer.ok()) {
-    auto it = answer->FindMember("Records");
-    if (it != answer->MemberEnd() && it->value.IsArray() &&
-        it->value.Size() == batch.size()) {
-      entries = &it->value;
-    } else {
-      answer = Status(ErrorCode::kInternalFailure,
-                      "PutRecords answered without a result per record");
-    }
-  }
+          ? PutRecords(*client, stream_, entries)
+          : Status(ErrorCode::kInvalidArgument,
+                   "endpoint '" + client_options_.endpoint + "' is not usable");
 
   std::vector<PutOutcome> finished;
   const Clock::time_point now = Clock::now();
   std::lock_guard lock(mu_);
   for (size_t i = 0; i < batch.size(); ++i) {
     Pending& record = batch[i];
-    Status status;
-    std::string shard_id;
-    std::string sequence_number;
-    if (!answer.ok()) {
-      status = answer.status();
-    } else {
-      const json::Value& entry =
-          (*entries)[static_cast<rapidjson::SizeType>(i)];
-      if (entry.IsObject() && entry.HasMember("ErrorCode") &&
-          entry["ErrorCode"].IsString()) {
-        std::string message =
-            entry.HasMember("ErrorMessage") && entry["ErrorMessage"].IsString()
-                ? std::string(json::AsView(entry["ErrorMessage"]))
-                : std::string();
-        status = Status(CodeNamed(json::AsView(entry["ErrorCode"])),
-                        std::move(message));
-      } else if (entry.IsObject() && entry.HasMember("ShardId") &&
-                 entry["ShardId"].IsString() &&
-                 entry.HasMember("SequenceNumber") &&
-                 entry["SequenceNumber"].IsString()) {
-        shard_id = json::AsView(entry["ShardId"]);
-        sequence_number = json::AsView(entry["SequenceNumber"]);
-      } else {
-        status = Status(ErrorCode::kInternalFailure,
-                        "PutRecords answered with a malformed entry");
-      }
-    }
-    if (!status.ok() && IsTransient(status.code()) &&
+    EntryOutcome outcome = answer.ok() ? std::move((*answer)[i])
+                                       : EntryOutcome{answer.status(), {}, {}};
+    if (!outcome.status.ok() && IsTransient(outcome.status.code()) &&
         record.attempts < options_.max_record_attempts) {
       RequeueLocked(std::move(record));
       continue;
     }
-    (status.ok() ? stored_ : failed_) += 1;
-    finished.push_back({record.partition_key, std::move(status),
-                        std::move(shard_id), std::move(sequence_number),
+    (outcome.status.ok() ? stored_ : failed_) += 1;
+    finished.push_back({record.partition_key, std::move(outcome.status),
+                        std::move(outcome.shard_id), std::move(outcome.id),
                         record.attempts, now - record.queued});
     ReleaseKeyLocked(record.partition_key);
   }

@@ -9,15 +9,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <limits>
 #include <map>
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "client/api_client.h"
+#include "client/batch_calls.h"
+#include "client/load_generator.h"
 #include "common/base64.h"
 #include "common/uuid.h"
 
@@ -32,8 +36,7 @@ constexpr int kExitUsage = 2;
 constexpr size_t kKinesisBatchRecords = 500;
 constexpr size_t kKinesisBatchBytes = 5u << 20;
 constexpr size_t kFirehoseBatchRecords = 500;
-// Less the newline `firehose put` may add to each of 500 records.
-constexpr size_t kFirehoseBatchBytes = (4u << 20) - kFirehoseBatchRecords;
+constexpr size_t kFirehoseBatchBytes = 4u << 20;
 // How often a batch's failed entries are sent again before giving up.
 constexpr int kEntryAttempts = 10;
 // How long `tail --follow` waits at the tip of every shard before asking
@@ -55,6 +58,9 @@ Commands:
   firehose describe NAME                DescribeDeliveryStream, as JSON
   firehose put NAME [--raw] [RECORD...] records, or one per line of stdin
   firehose flush NAME                   deliver everything buffered now
+  load ecommerce|telemetry (--stream S | --delivery-stream D)
+       [--records N | --duration SECONDS] [--rate R] ...
+                                        generated load; rate and latencies
   call kinesis|firehose|admin OPERATION [JSON]
                                         any operation, answer as JSON
 
@@ -102,6 +108,22 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "to their end, so records of one key come out in order. Reads from\n"
        "the oldest record (default) or the tip; stops at the tip unless\n"
        "--follow; --count stops after N records.\n"},
+      {"load",
+       "usage: sluice-cli load ecommerce|telemetry\n"
+       "           (--stream S | --delivery-stream D)\n"
+       "           [--records N] [--duration SECONDS] [--rate R]\n"
+       "           [--keys K] [--seed N] [--connections C]\n"
+       "Sends generated records: e-commerce events (page views, add to cart,\n"
+       "purchases, errors; partition key = user) or vehicle telemetry\n"
+       "(partition key = car), as pipelines.md describes them. To a stream\n"
+       "through the batching producer (order per key kept), to a delivery\n"
+       "stream with PutRecordBatch (a newline after each record). At R\n"
+       "records/s, or as fast as the server takes them without --rate;\n"
+       "until N records or SECONDS pass (at least one of the two). K users\n"
+       "or cars (default 1000), C connections (default 4). Prints progress\n"
+       "each second on stderr, then the achieved rate and the latency from\n"
+       "handing a record over to its being stored (p50, p90, p99, max).\n"
+       "Exits 1 if any record was not stored.\n"},
       {"call",
        "usage: sluice-cli call kinesis|firehose|admin OPERATION [JSON]\n"
        "Calls OPERATION with the JSON body (default {}) and prints the\n"
@@ -134,16 +156,8 @@ std::string Pretty(const json::Value& value) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-// A JSON string literal of `text`.
-std::string Quote(std::string_view text) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
 std::string NameBody(std::string_view member, std::string_view name) {
-  return "{" + Quote(member) + ":" + Quote(name) + "}";
+  return "{" + json::Quote(member) + ":" + json::Quote(name) + "}";
 }
 
 // Arguments after the command: positional ones, and --flag [value] pairs.
@@ -194,9 +208,9 @@ std::vector<std::string> RecordsFrom(const Arguments& args) {
 }
 
 // Sends `records` in batches of at most `max_records` and `max_bytes`;
-// `send` puts one batch and returns, per record, its result or nullopt for
-// a failed entry, which goes again in the next call. Prints progress on a
-// terminal. Returns the first error that is not a partial failure.
+// `send` puts the records of the indexes given and returns the indexes of
+// those refused for now, which go again, after a backoff. Prints progress
+// on a terminal. Returns the first error that retrying cannot cure.
 template <class Send>
 Status SendInBatches(const ClientOptions& options,
                      const std::vector<std::string>& records,
@@ -234,67 +248,49 @@ Status SendInBatches(const ClientOptions& options,
   return Status::Ok();
 }
 
-// A PutRecords or PutRecordBatch body: {"<name_member>": name, "Records":
-// [...]} with one entry per record of `which`, each written by `entry`.
-template <class Entry>
-std::string RecordsBody(std::string_view name_member, std::string_view name,
-                        const std::vector<size_t>& which, Entry entry) {
-  std::string body =
-      "{" + Quote(name_member) + ":" + Quote(name) + ",\"Records\":[";
+// The records of `which` whose outcome is a refusal; prints the others'
+// results with `print` (when given).
+template <class Print>
+Result<std::vector<size_t>> Refused(Result<std::vector<EntryOutcome>> outcomes,
+                                    const std::vector<size_t>& which,
+                                    Print print) {
+  if (!outcomes.ok()) return outcomes.status();
+  std::vector<size_t> refused;
   for (size_t i = 0; i < which.size(); ++i) {
-    if (i > 0) body += ',';
-    body += entry(which[i]);
-  }
-  return body + "]}";
-}
-
-// The entries of a PutRecords / PutRecordBatch answer that failed.
-Result<std::vector<size_t>> FailedEntries(const json::Document& answer,
-                                          std::string_view array_member,
-                                          const std::vector<size_t>& sent,
-                                          bool print_sequence_numbers) {
-  auto it = answer.FindMember(array_member.data());
-  if (it == answer.MemberEnd() || !it->value.IsArray() ||
-      it->value.Size() != sent.size()) {
-    return Status(ErrorCode::kInternalFailure, "the answer has no " +
-                                                   std::string(array_member) +
-                                                   " entry for each record");
-  }
-  std::vector<size_t> failed;
-  for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
-    const json::Value& entry = it->value[i];
-    if (!entry.IsObject() || entry.HasMember("ErrorCode")) {
-      failed.push_back(sent[i]);
-    } else if (print_sequence_numbers && entry.HasMember("ShardId") &&
-               entry.HasMember("SequenceNumber")) {
-      std::cout << json::AsView(entry["ShardId"]) << " "
-                << json::AsView(entry["SequenceNumber"]) << "\n";
+    const EntryOutcome& outcome = (*outcomes)[i];
+    if (outcome.status.ok()) {
+      print(outcome);
+    } else if (IsTransient(outcome.status.code())) {
+      refused.push_back(which[i]);
+    } else {
+      return outcome.status;
     }
   }
-  return failed;
+  return refused;
 }
 
 int PutToStream(ApiClient& client, const Arguments& args) {
   if (args.positional.empty()) return UsageError("put", "STREAM is missing");
   const std::string& stream = args.positional.front();
-  std::optional<std::string> key;
-  if (auto it = args.flags.find("--partition-key"); it != args.flags.end()) {
-    key = it->second;
-  }
   const std::vector<std::string> records = RecordsFrom(args);
-  Status status = SendInBatches(
-      client.options(), records, kKinesisBatchRecords, kKinesisBatchBytes,
-      [&](const std::vector<size_t>& which) -> Result<std::vector<size_t>> {
-        auto answer = client.Call(
-            Api::kKinesis, "PutRecords",
-            RecordsBody("StreamName", stream, which, [&](size_t i) {
-              return "{\"Data\":\"" + Base64Encode(records[i]) +
-                     "\",\"PartitionKey\":" + Quote(key.value_or(NewUuid())) +
-                     "}";
-            }));
-        if (!answer.ok()) return answer.status();
-        return FailedEntries(*answer, "Records", which, true);
-      });
+  std::vector<std::string> keys;
+  if (auto it = args.flags.find("--partition-key"); it != args.flags.end()) {
+    keys.assign(records.size(), it->second);
+  } else {
+    for (size_t i = 0; i < records.size(); ++i) keys.push_back(NewUuid());
+  }
+  Status status =
+      SendInBatches(client.options(), records, kKinesisBatchRecords,
+                    kKinesisBatchBytes, [&](const std::vector<size_t>& which) {
+                      std::vector<KinesisEntry> entries;
+                      for (size_t i : which)
+                        entries.push_back({keys[i], records[i]});
+                      return Refused(PutRecords(client, stream, entries), which,
+                                     [](const EntryOutcome& stored) {
+                                       std::cout << stored.shard_id << " "
+                                                 << stored.id << "\n";
+                                     });
+                    });
   if (!status.ok()) return Failed(status);
   std::cerr << "put " << records.size() << " records to " << stream << "\n";
   return kExitOk;
@@ -302,19 +298,18 @@ int PutToStream(ApiClient& client, const Arguments& args) {
 
 int PutToDeliveryStream(ApiClient& client, const Arguments& args) {
   const std::string& name = args.positional.front();
-  const std::string suffix = args.flags.count("--raw") ? "" : "\n";
-  const std::vector<std::string> records = RecordsFrom(args);
-  Status status = SendInBatches(
-      client.options(), records, kFirehoseBatchRecords, kFirehoseBatchBytes,
-      [&](const std::vector<size_t>& which) -> Result<std::vector<size_t>> {
-        auto answer = client.Call(
-            Api::kFirehose, "PutRecordBatch",
-            RecordsBody("DeliveryStreamName", name, which, [&](size_t i) {
-              return "{\"Data\":\"" + Base64Encode(records[i] + suffix) + "\"}";
-            }));
-        if (!answer.ok()) return answer.status();
-        return FailedEntries(*answer, "RequestResponses", which, false);
-      });
+  std::vector<std::string> records = RecordsFrom(args);
+  if (!args.flags.count("--raw")) {
+    for (std::string& record : records) record += '\n';
+  }
+  Status status =
+      SendInBatches(client.options(), records, kFirehoseBatchRecords,
+                    kFirehoseBatchBytes, [&](const std::vector<size_t>& which) {
+                      std::vector<std::string_view> batch;
+                      for (size_t i : which) batch.push_back(records[i]);
+                      return Refused(PutRecordBatch(client, name, batch), which,
+                                     [](const EntryOutcome&) {});
+                    });
   if (!status.ok()) return Failed(status);
   std::cerr << "put " << records.size() << " records to " << name << "\n";
   return kExitOk;
@@ -529,13 +524,14 @@ void PrintRecord(const std::string& shard_id, const json::Value& record,
                  bool as_json) {
   const std::string_view data64 = json::AsView(record["Data"]);
   if (as_json) {
-    std::cout << "{\"shardId\":" << Quote(shard_id) << ",\"sequenceNumber\":"
-              << Quote(json::AsView(record["SequenceNumber"]))
+    std::cout << "{\"shardId\":" << json::Quote(shard_id)
+              << ",\"sequenceNumber\":"
+              << json::Quote(json::AsView(record["SequenceNumber"]))
               << ",\"partitionKey\":"
-              << Quote(json::AsView(record["PartitionKey"]))
+              << json::Quote(json::AsView(record["PartitionKey"]))
               << ",\"approximateArrivalTimestamp\":"
               << record["ApproximateArrivalTimestamp"].GetDouble()
-              << ",\"data\":" << Quote(data64) << "}\n";
+              << ",\"data\":" << json::Quote(data64) << "}\n";
     return;
   }
   std::cout << Base64Decode(data64).value_or("") << "\n";
@@ -595,17 +591,19 @@ int Tail(ApiClient& client, const std::vector<std::string>& raw) {
               return parent == shards.end() || parent->second.drained;
             });
         if (!ready) continue;
-        auto answer = client.Call(
-            Api::kKinesis, "GetShardIterator",
-            "{\"StreamName\":" + Quote(stream) + ",\"ShardId\":" + Quote(id) +
-                ",\"ShardIteratorType\":\"" + shard.start + "\"}");
+        auto answer =
+            client.Call(Api::kKinesis, "GetShardIterator",
+                        "{\"StreamName\":" + json::Quote(stream) +
+                            ",\"ShardId\":" + json::Quote(id) +
+                            ",\"ShardIteratorType\":\"" + shard.start + "\"}");
         if (!answer.ok()) return Failed(answer.status());
         shard.iterator = json::AsView((*answer)["ShardIterator"]);
         shard.started = true;
       }
-      auto answer = client.Call(
-          Api::kKinesis, "GetRecords",
-          "{\"ShardIterator\":" + Quote(shard.iterator) + ",\"Limit\":10000}");
+      auto answer =
+          client.Call(Api::kKinesis, "GetRecords",
+                      "{\"ShardIterator\":" + json::Quote(shard.iterator) +
+                          ",\"Limit\":10000}");
       if (!answer.ok()) return Failed(answer.status());
       const json::Value& records = (*answer)["Records"];
       for (const json::Value& record : records.GetArray()) {
@@ -640,6 +638,109 @@ int Tail(ApiClient& client, const std::vector<std::string>& raw) {
     }
   }
   return kExitOk;
+}
+
+// A whole number (or, with `fraction`, a decimal) flag, into `out`.
+template <class T>
+bool ParseNumber(const std::string& text, T& out) {
+  try {
+    size_t used = 0;
+    if constexpr (std::is_floating_point_v<T>) {
+      out = static_cast<T>(std::stod(text, &used));
+    } else {
+      out = static_cast<T>(std::stoull(text, &used));
+    }
+    return used == text.size() && !text.empty() && text[0] != '-';
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+int Load(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error =
+          Parse(raw,
+                {"--stream", "--delivery-stream", "--records", "--duration",
+                 "--rate", "--keys", "--seed", "--connections"},
+                {}, args)) {
+    return UsageError("load", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("load");
+    return kExitOk;
+  }
+  if (args.positional.size() != 1) {
+    return UsageError("load", "name one workload: ecommerce or telemetry");
+  }
+  LoadOptions options;
+  options.workload = args.positional[0];
+  auto flag = [&](const char* name) -> const std::string* {
+    auto it = args.flags.find(name);
+    return it == args.flags.end() ? nullptr : &it->second;
+  };
+  if (const std::string* stream = flag("--stream")) options.stream = *stream;
+  if (const std::string* name = flag("--delivery-stream")) {
+    options.delivery_stream = *name;
+  }
+  bool numbers_ok = true;
+  if (const std::string* text = flag("--records")) {
+    uint64_t records = 0;
+    numbers_ok &= ParseNumber(*text, records);
+    options.records = records;
+  }
+  if (const std::string* text = flag("--duration")) {
+    double seconds = 0;
+    numbers_ok &= ParseNumber(*text, seconds);
+    options.duration =
+        std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  }
+  if (const std::string* text = flag("--rate")) {
+    double rate = 0;
+    numbers_ok &= ParseNumber(*text, rate) && rate > 0;
+    options.rate = rate;
+  }
+  if (const std::string* text = flag("--keys")) {
+    numbers_ok &= ParseNumber(*text, options.keys) && options.keys > 0;
+  }
+  if (const std::string* text = flag("--seed")) {
+    numbers_ok &= ParseNumber(*text, options.seed);
+  }
+  if (const std::string* text = flag("--connections")) {
+    numbers_ok &= ParseNumber(*text, options.connections) &&
+                  options.connections > 0 && options.connections <= 64;
+  }
+  if (!numbers_ok) {
+    return UsageError("load",
+                      "--records, --duration, --rate, --keys, "
+                      "--seed and --connections take positive numbers");
+  }
+  auto report = RunLoad(client.options(), options, &std::cerr);
+  if (!report.ok()) {
+    if (report.status().code() == ErrorCode::kInvalidArgument) {
+      return UsageError("load", report.status().message());
+    }
+    return Failed(report.status());
+  }
+  const std::string target = options.stream.empty()
+                                 ? "delivery stream " + options.delivery_stream
+                                 : "stream " + options.stream;
+  std::printf(
+      "%s to %s: %llu records in %.2f s, %.0f records/s (%s)\n"
+      "latency, hand-over to stored: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
+      "max %.2f ms\n"
+      "not stored: %llu; entries sent again after a refusal: %llu\n",
+      options.workload.c_str(), target.c_str(),
+      static_cast<unsigned long long>(report->sent), report->seconds,
+      report->RecordsPerSecond(),
+      options.rate
+          ? ("target " + std::to_string(static_cast<int64_t>(*options.rate)) +
+             "/s")
+                .c_str()
+          : "as fast as possible",
+      report->p50_ms, report->p90_ms, report->p99_ms, report->max_ms,
+      static_cast<unsigned long long>(report->failed),
+      static_cast<unsigned long long>(report->retried));
+  return report->failed == 0 ? kExitOk : kExitFailed;
 }
 
 int Call(ApiClient& client, const std::vector<std::string>& raw) {
@@ -687,11 +788,8 @@ int Main(std::vector<std::string> args) {
 
   using Command = int (*)(ApiClient&, const std::vector<std::string>&);
   static const std::map<std::string, Command, std::less<>> kCommands{
-      {"streams", Streams},
-      {"put", Put},
-      {"tail", Tail},
-      {"firehose", Firehose},
-      {"call", Call}};
+      {"streams", Streams}, {"put", Put},           {"tail", Tail},
+      {"load", Load},       {"firehose", Firehose}, {"call", Call}};
   auto found = kCommands.find(command);
   if (found == kCommands.end()) {
     return UsageError("", "unknown command " + command);

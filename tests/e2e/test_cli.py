@@ -198,6 +198,55 @@ class CliTest(unittest.TestCase):
         first = int(lines[0].split("-")[1])
         self.assertEqual(lines, [f"new-{first + i}" for i in range(3)])
 
+    def test_load_ecommerce_into_a_stream(self):
+        self.kinesis.create_stream(StreamName="cli-load", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-load")
+        result = self.cli("load", "ecommerce", "--stream", "cli-load",
+                          "--records", "3000", "--keys", "40", "--seed", "9")
+        self.assertIn("ecommerce to stream cli-load: 3000 records", result.stdout)
+        self.assertIn("p99", result.stdout)
+        records = read_stream(self.kinesis, "cli-load")
+        events = [(key, json.loads(data)) for shard in records.values()
+                  for key, data in shard]
+        self.assertEqual(len(events), 3000)
+        self.assertEqual(len({event["event_id"] for _, event in events}), 3000)
+        self.assertTrue(all(event["user_id"] == key for key, event in events))
+        self.assertEqual(len({key for key, _ in events}), 40)
+        self.assertEqual({event["event_type"] for _, event in events},
+                         {"page_view", "add_to_cart", "purchase", "error"})
+
+    def test_load_telemetry_into_a_delivery_stream_at_a_rate(self):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="cli-telemetry",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "BucketARN": "arn:aws:s3:::telemetry-raw"})
+        result = self.cli("load", "telemetry", "--delivery-stream", "cli-telemetry",
+                          "--records", "500", "--rate", "2000", "--connections", "2")
+        self.assertIn("500 records", result.stdout)
+        self.assertIn("target 2000/s", result.stdout)
+        objects = self.cli("firehose", "flush", "cli-telemetry").stdout.splitlines()
+        lines = []
+        for line in objects:
+            path = line.split(" (")[0]
+            with open(os.path.join(self.archive, path), "rb") as f:
+                lines += f.read().decode().splitlines()
+        self.assertEqual(len(lines), 500)
+        self.assertTrue(all("speed" in json.loads(line) for line in lines))
+
+    def test_load_refuses_what_it_cannot_do(self):
+        for bad in (["load", "weather", "--stream", "s", "--records", "1"],
+                    ["load", "ecommerce", "--records", "1"],
+                    ["load", "ecommerce", "--stream", "s"],
+                    ["load", "ecommerce", "--stream", "s", "--rate", "-5",
+                     "--records", "1"]):
+            result = self.cli(*bad, ok=False)
+            self.assertEqual(result.returncode, 2, (bad, result.stderr))
+        missing = self.cli("load", "ecommerce", "--stream", "no-such-stream",
+                           "--records", "10", ok=False)
+        self.assertEqual(missing.returncode, 1, missing.stderr)
+        self.assertIn("not stored: 10", missing.stdout)
+
     def test_call_any_operation(self):
         self.kinesis.create_stream(StreamName="cli-call", ShardCount=2)
         self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-call")
@@ -215,7 +264,8 @@ class CliTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
 
     def test_help_and_usage_errors(self):
-        for command in ([], ["streams"], ["put"], ["tail"], ["firehose"], ["call"]):
+        for command in ([], ["streams"], ["put"], ["tail"], ["firehose"], ["load"],
+                        ["call"]):
             result = run_cli(*command, "--help")
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertIn("usage: sluice-cli", result.stdout)
