@@ -275,9 +275,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     archive_root = config.data_dir + "/archive";
   }
   parts->archive = std::make_unique<firehose::ArchiveRoot>(archive_root);
+  firehose::DeliveryEngineOptions delivery_options;
+  delivery_options.lambda = config.lambda;
   parts->delivery = std::make_unique<firehose::DeliveryEngine>(
       *parts->delivery_streams, *parts->catalog, parts->streams.get(),
-      *parts->archive, clock);
+      *parts->archive, clock, delivery_options);
   firehose::DeliveryEngine* engine = parts->delivery.get();
   parts->delivery_streams->SetOnBufferFull([engine] { engine->Wake(); });
 
