@@ -348,8 +348,8 @@ TEST(TransformerTest, AFunctionWithoutHandlerFailsEveryAttemptThenEveryRecord) {
             R"({"attemptsMade":3,"arrivalTimestamp":1700000000456,)"
             R"("errorCode":"Lambda.ResourceNotFound","errorMessage":"Function )"
             R"(not found: arn:aws:lambda:us-east-1:000000000000:function:)"
-            R"(my-transform (Sluice runs <lambda handlers dir>/my-transform )"
-            R"(and no --lambda-handlers-dir is set)",)"
+            R"x(my-transform (Sluice runs <lambda handlers dir>/my-transform )x"
+            R"x(and no --lambda-handlers-dir is set)",)x"
             R"("attemptEndingTimestamp":1700000009000,"rawData":"AP8=",)"
             R"("lambdaArn":"arn:aws:lambda:us-east-1:000000000000:function:)"
             R"(my-transform"})");
