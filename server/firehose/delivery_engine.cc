@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <shared_mutex>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -122,19 +123,40 @@ struct BuiltObject {
 };
 
 // The transform's view of a log record. A Kinesis source's copies carry
-// "<shard index>:<offset>" as partition key (kinesis_source.h).
+// "<shard index>:<offset>" as partition key (kinesis_source.h); the source
+// record, while its shard still holds it, gives the partition key and
+// sequence number of kinesisRecordMetadata.
 TransformRecord ToTransformRecord(const storage::StoredRecord& record,
-                                  bool kinesis_source) {
+                                  kinesis::LiveStream* source) {
   TransformRecord out;
   out.record_id = std::to_string(record.offset);
   out.arrival_millis = record.arrival_millis;
   out.data = record.data;
-  if (kinesis_source) {
-    uint32_t shard = 0;
-    const std::string& origin = record.partition_key;
-    auto [end, error] =
-        std::from_chars(origin.data(), origin.data() + origin.size(), shard);
-    if (error == std::errc()) out.shard_id = catalog::ShardIdFor(shard);
+  const std::string& origin = record.partition_key;
+  const char* end = origin.data() + origin.size();
+  uint32_t shard = 0;
+  uint64_t offset = 0;
+  auto parsed = std::from_chars(origin.data(), end, shard);
+  if (parsed.ec != std::errc() || parsed.ptr == end || *parsed.ptr != ':' ||
+      std::from_chars(parsed.ptr + 1, end, offset).ec != std::errc()) {
+    return out;
+  }
+  KinesisRecordMetadata& metadata = out.kinesis.emplace();
+  metadata.shard_id = catalog::ShardIdFor(shard);
+  if (source == nullptr) return out;
+  storage::ShardLog* log = nullptr;
+  {
+    std::shared_lock lock(source->mu);
+    for (const kinesis::LiveShard& live : source->shards) {
+      if (live.record.shard_index == shard) log = live.log.get();
+    }
+  }
+  if (log == nullptr) return out;
+  auto read = log->Read(offset, 1, kReadBytes);
+  if (read.ok() && !read->records.empty() &&
+      read->records.front().offset == offset) {
+    metadata.partition_key = read->records.front().partition_key;
+    metadata.sequence_number = read->records.front().sequence_number;
   }
   return out;
 }
@@ -146,6 +168,7 @@ TransformRecord ToTransformRecord(const storage::StoredRecord& record,
 Result<BuiltObject> BuildObject(storage::ShardLog& log, const Plan& plan,
                                 const Transformer& transformer,
                                 const TransformContext& context,
+                                kinesis::LiveStream* source,
                                 const Clock& clock) {
   BuiltObject built;
   std::string& body = built.body;
@@ -178,8 +201,7 @@ Result<BuiltObject> BuildObject(storage::ShardLog& log, const Plan& plan,
     std::vector<TransformRecord> inputs;
     inputs.reserve(kept.size());
     for (const storage::StoredRecord& record : kept) {
-      inputs.push_back(
-          ToTransformRecord(record, context.source_stream_arn.has_value()));
+      inputs.push_back(ToTransformRecord(record, source));
     }
     TransformedObject transformed =
         transformer.Apply(*plan.lambda, context, inputs, plan.delimiter, clock);
@@ -382,8 +404,15 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
     }
 
     TransformContext context{record.Arn(), record.region, std::nullopt};
-    if (stream.source) context.source_stream_arn = stream.source->stream_arn;
-    auto object = BuildObject(log, plan, transformer_, context, clock_);
+    std::shared_ptr<kinesis::LiveStream> source;
+    if (stream.source) {
+      context.source_stream_arn = stream.source->stream_arn;
+      if (plan.lambda && kinesis_ != nullptr) {
+        source = kinesis_->FindById(stream.source->stream_id);
+      }
+    }
+    auto object =
+        BuildObject(log, plan, transformer_, context, source.get(), clock_);
     if (!object.ok()) return object.status();
     auto root = archive_.Path();
     if (!root.ok()) return root.status();

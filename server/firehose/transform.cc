@@ -329,13 +329,25 @@ std::string BuildTransformEvent(std::string_view invocation_id,
     out.Int64(record.arrival_millis);
     out.Key("data");
     WriteString(out, Base64Encode(record.data));
-    if (record.shard_id) {
+    if (record.kinesis) {
+      const KinesisRecordMetadata& metadata = *record.kinesis;
       out.Key("kinesisRecordMetadata");
       out.StartObject();
       out.Key("shardId");
-      WriteString(out, *record.shard_id);
+      WriteString(out, metadata.shard_id);
+      if (!metadata.sequence_number.empty()) {
+        out.Key("partitionKey");
+        WriteString(out, metadata.partition_key);
+      }
       out.Key("approximateArrivalTimestamp");
       out.Int64(record.arrival_millis);
+      if (!metadata.sequence_number.empty()) {
+        out.Key("sequenceNumber");
+        WriteString(out, metadata.sequence_number);
+        // KPL records are not de-aggregated yet: every record is whole.
+        out.Key("subsequenceNumber");
+        out.Int64(0);
+      }
       out.EndObject();
     }
     out.EndObject();

@@ -80,13 +80,21 @@ Result<LambdaProcessor> LambdaProcessorFromArn(std::string_view lambda_arn,
                                                int64_t number_of_retries,
                                                uint64_t buffer_bytes);
 
+// kinesisRecordMetadata of a record from a Kinesis source.
+struct KinesisRecordMetadata {
+  std::string shard_id;
+  // Empty when the source record is no longer in its shard (trimmed, or the
+  // stream deleted): then only shardId and the arrival time are sent.
+  std::string partition_key;
+  std::string sequence_number;
+};
+
 // One record as the transform sees it.
 struct TransformRecord {
   std::string record_id;  // unique in its invocation
   EpochMillis arrival_millis = 0;
-  std::string_view data;  // the record as received
-  // Kinesis source only: kinesisRecordMetadata.
-  std::optional<std::string> shard_id;
+  std::string_view data;                         // the record as received
+  std::optional<KinesisRecordMetadata> kinesis;  // Kinesis source only
 };
 
 // What the event says besides its records.

@@ -18,9 +18,9 @@ import unittest
 
 from botocore.exceptions import ClientError
 
-from sluice_process import start_server, stop_cleanly
-from test_firehose import (ErrorAssertions, files_under, firehose_client,
-                           flush, s3_config)
+from sluice_process import poll_until, start_server, stop_cleanly
+from test_firehose import (ROLE, ErrorAssertions, files_under,
+                           firehose_client, flush, kinesis_client, s3_config)
 
 ACCOUNT = "000000000000"
 HANDLER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -164,8 +164,12 @@ class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
                                             "approximateArrivalTimestamp",
                                             "data"])
             self.assertIsInstance(record["approximateArrivalTimestamp"], int)
-            self.assertEqual(record["approximateArrivalTimestamp"],
-                             lines[0]["arrivalTimestamp"])  # one batch put
+        # Epoch milliseconds, the same in the event and the error records.
+        arrivals = {r["data"]: r["approximateArrivalTimestamp"]
+                    for r in event["records"]}
+        for line in lines:
+            self.assertEqual(line["arrivalTimestamp"], arrivals[line["rawData"]])
+            self.assertGreater(line["arrivalTimestamp"], 1_500_000_000_000)
         self.assertEqual(flush(self.server, "edits"), [])
 
     def test_a_missing_record_id_sends_the_whole_batch_to_errors(self):
@@ -220,8 +224,43 @@ class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
             # Killed and reaped: not even a zombie is left.
             with self.assertRaises(ProcessLookupError):
                 os.kill(pid, 0)
-        self.assertEqual(len(os.listdir(f"/proc/{self.server.pid}/fd")),
-                         fds_before)
+        # The pipes to both children are closed (a leak would stay forever;
+        # the HTTP connection of the flush may take a moment to close).
+        poll_until(lambda: len(os.listdir(f"/proc/{self.server.pid}/fd"))
+                   <= fds_before, 10, "the server's fds back to their count")
+
+    def test_a_kinesis_source_sends_kinesis_record_metadata(self):
+        kinesis = kinesis_client(self.server)
+        kinesis.create_stream(StreamName="transform-source", ShardCount=1)
+        put = kinesis.put_record(StreamName="transform-source",
+                                 Data=b'{"k":1}', PartitionKey="pk-1")
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="from-kinesis",
+            DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={
+                "KinesisStreamARN": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:"
+                                    "stream/transform-source",
+                "RoleARN": ROLE},
+            ExtendedS3DestinationConfiguration=s3_config(
+                "from-kinesis",
+                ProcessingConfiguration=lambda_processing("transform")))
+        [obj] = flush(self.server, "from-kinesis")
+        self.assertEqual(self.read("from-kinesis", obj["Key"]),
+                         b'{"k":1,"processed":true}\n')
+        with open(self.event_file) as f:
+            event = json.load(f)
+        self.assertEqual(list(event), ["invocationId", "deliveryStreamArn",
+                                       "sourceKinesisStreamArn", "region",
+                                       "records"])
+        self.assertEqual(event["sourceKinesisStreamArn"],
+                         f"arn:aws:kinesis:us-east-1:{ACCOUNT}:"
+                         "stream/transform-source")
+        [record] = event["records"]
+        self.assertEqual(record["kinesisRecordMetadata"], {
+            "shardId": put["ShardId"], "partitionKey": "pk-1",
+            "approximateArrivalTimestamp":
+                record["approximateArrivalTimestamp"],
+            "sequenceNumber": put["SequenceNumber"], "subsequenceNumber": 0})
 
     # --- built-in transforms --------------------------------------------------
 

@@ -156,7 +156,10 @@ std::vector<TransformRecord> Records() {
   static const std::string kFirst = "{\"a\":1}\n";
   static const std::string kSecond = std::string("\x00\xff", 2);
   return {{"1", 1700000000123, kFirst, std::nullopt},
-          {"2", 1700000000456, kSecond, "shardId-000000000003"}};
+          {"2", 1700000000456, kSecond,
+           KinesisRecordMetadata{
+               "shardId-000000000003", "pk",
+               "49546986683135544286507457936321625675700192471156785154"}}};
 }
 
 TEST(TransformEventTest, HasTheExactFirehoseShape) {
@@ -178,7 +181,10 @@ TEST(TransformEventTest, HasTheExactFirehoseShape) {
       R"("region":"us-east-1","records":[{"recordId":"2",)"
       R"("approximateArrivalTimestamp":1700000000456,"data":"AP8=",)"
       R"("kinesisRecordMetadata":{"shardId":"shardId-000000000003",)"
-      R"("approximateArrivalTimestamp":1700000000456}}]})");
+      R"("partitionKey":"pk","approximateArrivalTimestamp":1700000000456,)"
+      R"("sequenceNumber":)"
+      R"("49546986683135544286507457936321625675700192471156785154",)"
+      R"("subsequenceNumber":0}}]})");
 }
 
 TEST(TransformResponseTest, ReadsEveryResultInAnyOrder) {
