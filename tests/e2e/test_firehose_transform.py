@@ -132,7 +132,10 @@ class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(self.read("edits", main["Key"]),
                          b'{"id":1,"processed":true}\n'
                          b'{"id":4,"processed":true}\n')
-        self.assertErrorObject(errors, "errors/processing-failed/edits-1-")
+        # An ErrorOutputPrefix without a timestamp gets yyyy/MM/dd/HH/.
+        self.assertErrorObject(errors, "errors/processing-failed/")
+        self.assertRegex(errors["Key"], r"^errors/processing-failed/"
+                         r"\d{4}/\d{2}/\d{2}/\d{2}/edits-1-")
         self.assertEqual(errors["Records"], 2)
         lines = self.error_lines("edits", errors)
         self.assertEqual([base64.b64decode(l["rawData"]) for l in lines],

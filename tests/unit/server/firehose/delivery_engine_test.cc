@@ -310,7 +310,7 @@ TEST_F(DeliveryEngineTest,
   EXPECT_TRUE(errors.error_output);
   EXPECT_EQ(errors.records, 1u);
   EXPECT_TRUE(errors.key.starts_with(
-      "err/processing-failed/orders-1-2023-11-14-22-13-20-"))
+      "err/processing-failed/2023/11/14/22/orders-1-2023-11-14-22-13-20-"))
       << errors.key;
   EXPECT_EQ(ReadFile(Bucket() / errors.key),
             R"({"attemptsMade":1,"arrivalTimestamp":1700000000000,)"

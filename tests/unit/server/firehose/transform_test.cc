@@ -218,7 +218,7 @@ TEST(TransformResponseTest, AnyBrokenAnswerFailsTheWholeInvocation) {
   };
   const std::vector<Case> cases = {
       {"not json", "Lambda.JsonProcessingException",
-       "The response is not JSON: Invalid value. at byte 0"},
+       "The response is not JSON: Invalid value. at byte 1"},
       {"[]", "Lambda.JsonProcessingException",
        "The response is not an object with a records array."},
       {R"({"records":{}})", "Lambda.JsonProcessingException",
