@@ -2,8 +2,10 @@
 (lambda_handler.py, an AWS-tutorial-style function) that drops, fails and
 edits records; a handler that leaves out a recordId, one that crashes and one
 that hangs, each retried NumberOfRetries times before its batch goes to the
-error output; Sluice's built-in transforms; creation-time validation. Keys
-and contents are checked byte for byte after an admin flush."""
+error output; kinesisRecordMetadata for a Kinesis source; Sluice's built-in
+transforms; creation-time validation; SIGKILL while transforming, then every
+record exactly once in the objects or the error objects. Keys and contents
+are checked byte for byte after an admin flush."""
 
 import base64
 import gzip
@@ -12,8 +14,10 @@ import os
 import re
 import shutil
 import stat
+import signal
 import sys
 import tempfile
+import threading
 import unittest
 
 from botocore.exceptions import ClientError
@@ -46,6 +50,14 @@ def lambda_processing(function, retries=None, delimiter=True, **parameters):
     return {"Enabled": True, "Processors": processors}
 
 
+def write_handler(directory, name, arguments):
+    """An executable `directory/name` that runs lambda_handler.py."""
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(f"#!/bin/sh\nexec {sys.executable} {HANDLER} {arguments}\n")
+    os.chmod(path, stat.S_IRWXU)
+
+
 class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
     """One server for the class, with a handlers directory of small
     executables that run lambda_handler.py the way each test needs."""
@@ -65,10 +77,7 @@ class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
                 ("omit-id", "omit-id"),
                 ("crash", f"crash {cls.crash_count}"),
                 ("hang", f"hang {cls.hang_count}")]:
-            path = os.path.join(cls.handlers, name)
-            with open(path, "w") as f:
-                f.write(f"#!/bin/sh\nexec {sys.executable} {HANDLER} {arguments}\n")
-            os.chmod(path, stat.S_IRWXU)
+            write_handler(cls.handlers, name, arguments)
         cls.server = start_server(cls, "--archive-root", cls.archive,
                                   "--lambda-handlers-dir", cls.handlers,
                                   "--lambda-timeout-seconds", "1")
@@ -340,6 +349,100 @@ class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
                       caught.exception.response["Error"]["Message"])
         self.assertNotIn("refused", self.firehose.list_delivery_streams(
             Limit=10000)["DeliveryStreamNames"])
+
+
+class FirehoseTransformDurabilityTest(unittest.TestCase):
+    """A server with a data directory, killed while it transforms."""
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="sluice-transform-")
+        self.addCleanup(shutil.rmtree, self.workdir, True)
+        self.data = os.path.join(self.workdir, "data")
+        self.handlers = os.path.join(self.workdir, "handlers")
+        os.mkdir(self.handlers)
+        write_handler(self.handlers, "transform", "transform")
+
+    def start(self):
+        return start_server(self, "--data-dir", self.data,
+                            "--lambda-handlers-dir", self.handlers,
+                            in_memory=False)
+
+    def archive_files(self, prefix):
+        root = os.path.join(self.data, "archive", "crash")
+        names = files_under(root) if os.path.isdir(root) else []
+        return [n for n in names if n.startswith(prefix)]
+
+    @staticmethod
+    def _flush_quietly(server):
+        try:
+            flush(server, "crash")
+        except Exception:  # the server is killed under it: expected
+            pass
+
+    def test_sigkill_while_transforming_delivers_every_record_exactly_once(self):
+        server = self.start()
+        firehose = firehose_client(server)
+        firehose.create_delivery_stream(
+            DeliveryStreamName="crash",
+            ExtendedS3DestinationConfiguration=s3_config(
+                "crash", Prefix="data/",
+                ErrorOutputPrefix="errors/!{firehose:error-output-type}/",
+                BufferingHints={"SizeInMBs": 1, "IntervalInSeconds": 900},
+                ProcessingConfiguration=lambda_processing("transform")))
+        # About twenty-four objects' worth of unique JSON records: every 5th
+        # one fails, every 7th other one is dropped, the rest are edited.
+        kept, failed = set(), set()
+        for batch in range(24):
+            records = []
+            for i in range(256):
+                n = batch * 256 + i
+                record = {"n": n, "pad": "." * 4000}
+                if n % 5 == 0:
+                    record["action"] = "fail"
+                elif n % 7 == 0:
+                    record["action"] = "drop"
+                data = json.dumps(record, separators=(",", ":")).encode()
+                records.append(data)
+                if n % 5 == 0:
+                    failed.add(data)
+                elif n % 7 != 0:
+                    kept.add(n)
+            answer = firehose.put_record_batch(
+                DeliveryStreamName="crash",
+                Records=[{"Data": data} for data in records])
+            self.assertEqual(answer["FailedPutCount"], 0)
+
+        flusher = threading.Thread(target=lambda: self._flush_quietly(server),
+                                   daemon=True)
+        flusher.start()
+        poll_until(lambda: len(self.archive_files("data/")) >= 3, 60,
+                   "delivery to be under way")
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        flusher.join(60)
+
+        server = self.start()
+        flush(server, "crash")
+        root = os.path.join(self.data, "archive", "crash")
+        self.assertFalse([n for n in files_under(root)
+                          if n.endswith(".sluice-tmp")])
+        delivered, errors = [], []
+        for name in self.archive_files("data/"):
+            with open(os.path.join(root, name), "rb") as f:
+                for line in f.read().decode().splitlines():
+                    record = json.loads(line)
+                    self.assertTrue(record["processed"])
+                    delivered.append(record["n"])
+        for name in self.archive_files("errors/processing-failed/"):
+            with open(os.path.join(root, name), "rb") as f:
+                for line in f.read().decode().splitlines():
+                    errors.append(base64.b64decode(json.loads(line)["rawData"]))
+        self.assertEqual(sorted(delivered), sorted(kept))  # each once
+        self.assertEqual(sorted(errors), sorted(failed))
+        self.assertEqual(len(files_under(root)),
+                         len(self.archive_files("data/")) +
+                         len(self.archive_files("errors/")))
+        self.assertEqual(server.stop(), 0)
 
 
 if __name__ == "__main__":
