@@ -96,8 +96,8 @@ Result<ChildResult> RunChild(const std::vector<std::string>& argv,
     return Status(ErrorCode::kInternalFailure, "no program to run");
   }
   Fd in[2], out[2], err[2];
-  for (auto* pipe : {&in, &out, &err}) {
-    if (Status s = MakePipe(*pipe); !s.ok()) return s;
+  for (auto* ends : {&in, &out, &err}) {
+    if (Status s = MakePipe(*ends); !s.ok()) return s;
   }
 
   SpawnSetup setup;

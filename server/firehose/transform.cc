@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <set>
 #include <unordered_map>
 
@@ -128,14 +129,13 @@ std::optional<int64_t> ParseInteger(std::string_view text) {
   return value;
 }
 
+// A plain decimal ("0.2", "3"), whatever the locale.
 std::optional<double> ParseDecimal(std::string_view text) {
-  // from_chars for double is not in every libstdc++ we build with; strtod
-  // on a copy accepts the same plain decimal forms.
-  std::string copy(text);
-  if (copy.empty()) return std::nullopt;
-  char* end = nullptr;
-  double value = std::strtod(copy.c_str(), &end);
-  if (end != copy.c_str() + copy.size() || !std::isfinite(value)) {
+  double value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(),
+                                      value, std::chars_format::fixed);
+  if (error != std::errc() || end != text.data() + text.size() ||
+      !std::isfinite(value)) {
     return std::nullopt;
   }
   return value;
@@ -218,7 +218,8 @@ RecordOutcome ApplyBuiltin(const LambdaProcessor& processor,
   return outcome;
 }
 
-std::string Describe(const ChildResult& run) {
+// What the handler said on stderr, for the error message.
+std::string StderrSuffix(const ChildResult& run) {
   if (run.err.empty()) return "";
   return "; stderr: " + run.err;
 }
@@ -482,7 +483,7 @@ Invocation Transformer::RunHandler(
                     static_cast<double>(options_.timeout.count()) / 1000);
       return FailedInvocation(kFunctionError,
                               std::string("Task timed out after ") + seconds +
-                                  " seconds" + Describe(*run));
+                                  " seconds" + StderrSuffix(*run));
     }
     case ChildResult::Ending::kTooMuchOutput:
       return FailedInvocation(
@@ -490,15 +491,15 @@ Invocation Transformer::RunHandler(
           "Response payload size exceeded maximum allowed payload size (" +
               std::to_string(kMaxResponseBytes) + " bytes).");
     case ChildResult::Ending::kSignalled:
-      return FailedInvocation(kFunctionError,
-                              program + " was killed by signal " +
-                                  std::to_string(run->signal) + Describe(*run));
+      return FailedInvocation(
+          kFunctionError, program + " was killed by signal " +
+                              std::to_string(run->signal) + StderrSuffix(*run));
     case ChildResult::Ending::kExited:
       if (run->exit_code != 0) {
         return FailedInvocation(kFunctionError,
                                 program + " exited with status " +
                                     std::to_string(run->exit_code) +
-                                    Describe(*run));
+                                    StderrSuffix(*run));
       }
       break;
   }

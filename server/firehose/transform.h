@@ -162,6 +162,8 @@ struct TransformedObject {
   uint64_t error_records = 0;
 };
 
+// Runs Lambda processors. Owned by the DeliveryEngine; immutable after
+// construction, so any thread may call it (each call blocks, see above).
 class Transformer {
  public:
   explicit Transformer(LambdaOptions options) : options_(std::move(options)) {}
