@@ -295,6 +295,36 @@ class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(line["errorCode"], "Lambda.ProcessingFailed")
         self.assertEqual(base64.b64decode(line["rawData"]), b"not json")
 
+    def test_update_destination_adds_a_transform_checked_like_a_creation(self):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="updated",
+            ExtendedS3DestinationConfiguration=s3_config("updated"))
+        processing = lambda_processing(
+            "sluice-builtin-add-arrival-timestamp:at", delimiter=False)
+        self.assertError(
+            self.firehose.update_destination, "InvalidArgumentException",
+            "NumberOfRetries must be an integer from 0 to 300; got 'x'.",
+            DeliveryStreamName="updated", CurrentDeliveryStreamVersionId="1",
+            DestinationId="destinationId-000000000001",
+            ExtendedS3DestinationUpdate={
+                "ProcessingConfiguration": lambda_processing(
+                    "transform", NumberOfRetries="x")})
+        self.firehose.update_destination(
+            DeliveryStreamName="updated", CurrentDeliveryStreamVersionId="1",
+            DestinationId="destinationId-000000000001",
+            ExtendedS3DestinationUpdate={"ProcessingConfiguration": processing})
+        description = self.firehose.describe_delivery_stream(
+            DeliveryStreamName="updated")["DeliveryStreamDescription"]
+        self.assertEqual(description["VersionId"], "2")
+        self.assertEqual(description["Destinations"][0][
+            "ExtendedS3DestinationDescription"]["ProcessingConfiguration"],
+            processing)
+        self.put("updated", [b'{"a":1}'])
+        [obj] = flush(self.server, "updated")
+        self.assertRegex(obj["Key"], r"updated-2-")
+        self.assertRegex(self.read("updated", obj["Key"]).decode(),
+                         r'^\{"a":1,"at":1\d{12}\}$')
+
     # --- creation-time validation ---------------------------------------------
 
     def test_bad_processor_parameters_are_refused_at_creation(self):
