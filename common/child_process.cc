@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -151,6 +152,9 @@ Result<ChildResult> RunChild(const std::vector<std::string>& argv,
     killed = true;
     result.ending = ending;
   };
+  auto is_cancelled = [&] {
+    return options.cancelled != nullptr && options.cancelled->load();
+  };
   while (!killed &&
          (in[1].get() >= 0 || out[0].get() >= 0 || err[0].get() >= 0)) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -159,6 +163,11 @@ Result<ChildResult> RunChild(const std::vector<std::string>& argv,
       stop(ChildResult::Ending::kTimedOut);
       break;
     }
+    if (is_cancelled()) {
+      stop(ChildResult::Ending::kCancelled);
+      break;
+    }
+    left = std::min(left, std::chrono::milliseconds(kCancelCheck));
     pollfd fds[3] = {{in[1].get(), POLLOUT, 0},
                      {out[0].get(), POLLIN, 0},
                      {err[0].get(), POLLIN, 0}};
@@ -215,6 +224,10 @@ Result<ChildResult> RunChild(const std::vector<std::string>& argv,
       return result;
     }
     if (done < 0 && errno != EINTR) break;
+    if (is_cancelled()) {
+      stop(ChildResult::Ending::kCancelled);
+      break;
+    }
     if (Clock::now() >= deadline) {
       stop(ChildResult::Ending::kTimedOut);
       break;

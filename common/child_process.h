@@ -11,6 +11,7 @@
 // our write fail with EPIPE instead of killing the server.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -29,10 +30,22 @@ struct ChildOptions {
   size_t max_output_bytes = 6u << 20;
   // The last this many bytes of stderr are kept.
   size_t max_error_bytes = 4096;
+  // When set and it becomes true, the child is killed (kCancelled) within
+  // about kCancelCheck: a server shutting down does not wait for it.
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
+// How often RunChild looks at ChildOptions::cancelled.
+inline constexpr std::chrono::milliseconds kCancelCheck{100};
+
 struct ChildResult {
-  enum class Ending { kExited, kSignalled, kTimedOut, kTooMuchOutput };
+  enum class Ending {
+    kExited,
+    kSignalled,
+    kTimedOut,
+    kTooMuchOutput,
+    kCancelled
+  };
   Ending ending = Ending::kExited;
   int exit_code = 0;  // kExited
   int signal = 0;     // kSignalled

@@ -316,6 +316,9 @@ const ServerConfig& Server::config() const { return parts_->config; }
 
 void Server::Shutdown() {
   if (!parts_->http) return;
+  // A Firehose flush waiting on a transform handler must not hold up the
+  // wait for in-flight requests.
+  parts_->delivery->CancelTransforms();
   parts_->http->Shutdown();
   parts_->http.reset();
   // Finishes the object being written; what is still buffered stays in the

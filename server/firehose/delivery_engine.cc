@@ -203,12 +203,13 @@ Result<BuiltObject> BuildObject(storage::ShardLog& log, const Plan& plan,
     for (const storage::StoredRecord& record : kept) {
       inputs.push_back(ToTransformRecord(record, source));
     }
-    TransformedObject transformed =
+    Result<TransformedObject> transformed =
         transformer.Apply(*plan.lambda, context, inputs, plan.delimiter, clock);
-    body = std::move(transformed.body);
-    built.records = transformed.body_records;
-    built.errors = std::move(transformed.errors);
-    built.error_records = transformed.error_records;
+    if (!transformed.ok()) return transformed.status();
+    body = std::move(transformed->body);
+    built.records = transformed->body_records;
+    built.errors = std::move(transformed->errors);
+    built.error_records = transformed->error_records;
   }
   if (plan.compression == "GZIP") {
     for (std::string* bytes : {&body, &built.errors}) {
@@ -252,6 +253,7 @@ DeliveryEngine::~DeliveryEngine() { Stop(); }
 void DeliveryEngine::Start() {
   std::lock_guard lock(mu_);
   if (worker_.joinable()) return;
+  transformer_.Resume();
   stopping_ = false;
   worker_ = std::thread([this] { Run(); });
 }
@@ -261,9 +263,14 @@ void DeliveryEngine::Stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  // A handler program in the middle of an object is killed: the object
+  // stays planned and is redone at the next start.
+  transformer_.Cancel();
   wake_.notify_all();
   if (worker_.joinable()) worker_.join();
 }
+
+void DeliveryEngine::CancelTransforms() { transformer_.Cancel(); }
 
 void DeliveryEngine::Wake() {
   {

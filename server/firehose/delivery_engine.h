@@ -67,8 +67,15 @@ class DeliveryEngine {
   ~DeliveryEngine();  // Stop()
 
   void Start();
-  // Finishes the object in progress, then joins the worker. Idempotent.
+  // Finishes the object in progress (killing a transform's handler program,
+  // whose object is then redone at the next start), then joins the worker.
+  // Idempotent.
   void Stop();
+  // Kills the transform handler programs running now (a flush's or the
+  // worker's) and starts no more until Start(): the objects they were for
+  // stay planned and are redone at the next start. The first step of a
+  // shutdown, so an in-flight flush does not hold it up.
+  void CancelTransforms();
   // Makes the worker look now (a buffer reached its size).
   void Wake();
 
@@ -97,7 +104,7 @@ class DeliveryEngine {
   ArchiveRoot& archive_;
   const Clock& clock_;
   const DeliveryEngineOptions options_;
-  const Transformer transformer_;
+  Transformer transformer_;
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -443,7 +443,14 @@ Invocation ParseTransformResponse(std::string_view response,
 Invocation Transformer::Invoke(
     const LambdaProcessor& processor, const TransformContext& context,
     const std::vector<TransformRecord>& records) const {
-  if (!IsBuiltin(processor)) return RunHandler(processor, context, records);
+  if (!IsBuiltin(processor)) {
+    if (cancelled_.load()) {
+      Invocation invocation;
+      invocation.cancelled = true;
+      return invocation;
+    }
+    return RunHandler(processor, context, records);
+  }
   Invocation invocation;
   invocation.outcomes.reserve(records.size());
   for (const TransformRecord& record : records) {
@@ -469,6 +476,7 @@ Invocation Transformer::RunHandler(
   ChildOptions child;
   child.timeout = options_.timeout;
   child.max_output_bytes = kMaxResponseBytes;
+  child.cancelled = &cancelled_;
   Result<ChildResult> run = RunChild(
       {program}, BuildTransformEvent(NewUuid(), context, records), child);
   if (!run.ok()) {
@@ -477,6 +485,11 @@ Invocation Transformer::RunHandler(
                                 " (" + run.status().message() + ")");
   }
   switch (run->ending) {
+    case ChildResult::Ending::kCancelled: {
+      Invocation invocation;
+      invocation.cancelled = true;
+      return invocation;
+    }
     case ChildResult::Ending::kTimedOut: {
       char seconds[32];
       std::snprintf(seconds, sizeof seconds, "%.2f",
@@ -506,7 +519,7 @@ Invocation Transformer::RunHandler(
   return ParseTransformResponse(run->out, records);
 }
 
-std::vector<TransformedRecord> Transformer::Run(
+Result<std::vector<TransformedRecord>> Transformer::Run(
     const LambdaProcessor& processor, const TransformContext& context,
     const std::vector<TransformRecord>& records, const Clock& clock) const {
   Invocation invocation;
@@ -514,6 +527,11 @@ std::vector<TransformedRecord> Transformer::Run(
   while (attempts <= processor.number_of_retries) {
     ++attempts;
     invocation = Invoke(processor, context, records);
+    if (invocation.cancelled) {
+      return Status(ErrorCode::kServiceUnavailable,
+                    "Delivery stopped while " + processor.lambda_arn +
+                        " was running; the object is delivered later.");
+    }
     if (!invocation.failure) break;
     SLUICE_LOG(kWarn) << "transform " << processor.lambda_arn << " for "
                       << context.delivery_stream_arn << ", attempt " << attempts
@@ -536,7 +554,7 @@ std::vector<TransformedRecord> Transformer::Run(
   return out;
 }
 
-TransformedObject Transformer::Apply(
+Result<TransformedObject> Transformer::Apply(
     const LambdaProcessor& processor, const TransformContext& context,
     const std::vector<TransformRecord>& records, bool append_delimiter,
     const Clock& clock) const {
@@ -553,10 +571,11 @@ TransformedObject Transformer::Apply(
     }
     std::vector<TransformRecord> batch(records.begin() + begin,
                                        records.begin() + end);
-    std::vector<TransformedRecord> results =
+    Result<std::vector<TransformedRecord>> results =
         Run(processor, context, batch, clock);
+    if (!results.ok()) return results.status();
     for (size_t i = 0; i < batch.size(); ++i) {
-      const RecordOutcome& outcome = results[i].outcome;
+      const RecordOutcome& outcome = (*results)[i].outcome;
       switch (outcome.result) {
         case RecordResult::kOk:
           object.body += outcome.data;
@@ -567,7 +586,7 @@ TransformedObject Transformer::Apply(
           break;
         case RecordResult::kProcessingFailed:
           object.errors +=
-              ErrorRecordLine(results[i], batch[i], processor.lambda_arn);
+              ErrorRecordLine((*results)[i], batch[i], processor.lambda_arn);
           object.errors += '\n';
           ++object.error_records;
           break;

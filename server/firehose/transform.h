@@ -15,6 +15,7 @@
 // from the delivery engine's thread or a worker, never an I/O thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -133,6 +134,8 @@ struct InvocationFailure {
 struct Invocation {
   std::vector<RecordOutcome> outcomes;
   std::optional<InvocationFailure> failure;
+  // Cancel() stopped it: neither a success nor a failure of the function.
+  bool cancelled = false;
 };
 
 // Reads {"records": [{"recordId", "result", "data"}]}: every recordId of
@@ -162,11 +165,17 @@ struct TransformedObject {
   uint64_t error_records = 0;
 };
 
-// Runs Lambda processors. Owned by the DeliveryEngine; immutable after
-// construction, so any thread may call it (each call blocks, see above).
+// Runs Lambda processors. Owned by the DeliveryEngine; any thread may call
+// it (each call blocks, see above). Cancel() makes running and later
+// handler invocations end at once, for a prompt shutdown.
 class Transformer {
  public:
   explicit Transformer(LambdaOptions options) : options_(std::move(options)) {}
+
+  // Kills running handler programs and refuses to start more (built-ins
+  // still run) until Resume().
+  void Cancel() { cancelled_.store(true); }
+  void Resume() { cancelled_.store(false); }
 
   // One invocation of the processor's function on `records`.
   Invocation Invoke(const LambdaProcessor& processor,
@@ -175,17 +184,19 @@ class Transformer {
 
   // Invokes until one invocation succeeds or 1 + NumberOfRetries have
   // failed. Returns one entry per record, in order. `clock` stamps
-  // attemptEndingTimestamp.
-  std::vector<TransformedRecord> Run(
+  // attemptEndingTimestamp. kServiceUnavailable when cancelled: the
+  // records have no outcome, and their object must be redone later.
+  Result<std::vector<TransformedRecord>> Run(
       const LambdaProcessor& processor, const TransformContext& context,
       const std::vector<TransformRecord>& records, const Clock& clock) const;
 
   // Runs `records` through the processor in invocations of at most
   // BufferSizeInMBs of data each (at least one record each), with Run.
-  TransformedObject Apply(const LambdaProcessor& processor,
-                          const TransformContext& context,
-                          const std::vector<TransformRecord>& records,
-                          bool append_delimiter, const Clock& clock) const;
+  Result<TransformedObject> Apply(const LambdaProcessor& processor,
+                                  const TransformContext& context,
+                                  const std::vector<TransformRecord>& records,
+                                  bool append_delimiter,
+                                  const Clock& clock) const;
 
  private:
   Invocation RunHandler(const LambdaProcessor& processor,
@@ -193,6 +204,7 @@ class Transformer {
                         const std::vector<TransformRecord>& records) const;
 
   const LambdaOptions options_;
+  std::atomic<bool> cancelled_{false};
 };
 
 // One line of an error object (without its newline): {"attemptsMade",

@@ -474,6 +474,50 @@ class FirehoseTransformDurabilityTest(unittest.TestCase):
                          len(self.archive_files("errors/")))
         self.assertEqual(server.stop(), 0)
 
+    def test_shutdown_kills_a_running_handler_and_the_object_is_redone(self):
+        # "maybe-hang" hangs while the marker file exists, then transforms.
+        marker = os.path.join(self.workdir, "hang-now")
+        count = os.path.join(self.workdir, "hang-attempts")
+        path = os.path.join(self.handlers, "maybe-hang")
+        with open(path, "w") as f:
+            f.write(f"#!/bin/sh\nif [ -e {marker} ]; then "
+                    f"exec {sys.executable} {HANDLER} hang {count}; fi\n"
+                    f"exec {sys.executable} {HANDLER} transform\n")
+        os.chmod(path, stat.S_IRWXU)
+        open(marker, "w").close()
+        server = self.start()  # the default 60 s handler timeout
+        firehose = firehose_client(server)
+        firehose.create_delivery_stream(
+            DeliveryStreamName="crash",
+            ExtendedS3DestinationConfiguration=s3_config(
+                "crash", ProcessingConfiguration=lambda_processing(
+                    "maybe-hang")))
+        firehose.put_record(DeliveryStreamName="crash",
+                            Record={"Data": b'{"n":1}'})
+        flusher = threading.Thread(target=lambda: self._flush_quietly(server),
+                                   daemon=True)
+        flusher.start()
+        poll_until(lambda: os.path.exists(count), 30, "the handler to start")
+        # SIGTERM: the server stops within STOP_DEADLINE_S (20 s), far less
+        # than the handler's timeout, and cleanly.
+        self.assertEqual(server.stop(), 0, server.stderr())
+        flusher.join(60)
+        with open(count) as f:
+            [pid] = [int(p) for p in f.read().split()]
+        with self.assertRaises(ProcessLookupError):
+            os.kill(pid, 0)
+        self.assertEqual(self.archive_files(""), [])
+
+        os.remove(marker)
+        server = self.start()
+        # The engine redoes the planned object as it starts, or the flush
+        # does; either way it is there once the flush returns.
+        flush(server, "crash")
+        [name] = self.archive_files("")
+        with open(os.path.join(self.data, "archive", "crash", name), "rb") as f:
+            self.assertEqual(f.read(), b'{"n":1,"processed":true}\n')
+        self.assertEqual(server.stop(), 0)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -341,8 +341,10 @@ TEST(TransformerTest, AFunctionWithoutHandlerFailsEveryAttemptThenEveryRecord) {
   Transformer transformer({});  // no handlers directory
   ManualClock clock(1700000009000);
   LambdaProcessor processor = LambdaProcessorFromArn(kArn, 2, 1 << 20).value();
-  std::vector<TransformedRecord> results =
+  Result<std::vector<TransformedRecord>> run =
       transformer.Run(processor, {}, Records(), clock);
+  ASSERT_THAT(run, IsOk());
+  const std::vector<TransformedRecord>& results = *run;
   ASSERT_EQ(results.size(), 2u);
   for (const TransformedRecord& result : results) {
     EXPECT_EQ(result.outcome.result, RecordResult::kProcessingFailed);
@@ -361,13 +363,36 @@ TEST(TransformerTest, AFunctionWithoutHandlerFailsEveryAttemptThenEveryRecord) {
             R"(my-transform"})");
 }
 
+TEST(TransformerTest, ACancelledTransformerGivesNoOutcomeToHandlerRecords) {
+  Transformer transformer({});
+  ManualClock clock(1700000009000);
+  transformer.Cancel();
+  Result<std::vector<TransformedRecord>> run = transformer.Run(
+      LambdaProcessorFromArn(kArn, 3, 1 << 20).value(), {}, Records(), clock);
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), ErrorCode::kServiceUnavailable);
+  EXPECT_EQ(run.status().message(),
+            "Delivery stopped while " + std::string(kArn) +
+                " was running; the object is delivered later.");
+  // Built-ins run in-process and finish at once: cancelling spares them.
+  EXPECT_THAT(transformer.Run(Builtin("sluice-builtin-drop-if:a=b"), {},
+                              JsonRecords({"{}"}), clock),
+              IsOk());
+  transformer.Resume();
+  EXPECT_THAT(transformer.Run(LambdaProcessorFromArn(kArn, 0, 1 << 20).value(),
+                              {}, Records(), clock),
+              IsOk());  // the function fails, but the run completes
+}
+
 TEST(TransformerTest, ApplySplitsObjectsIntoOkAndErrorBytes) {
   Transformer transformer({});
   ManualClock clock(1700000009000);
-  TransformedObject object = transformer.Apply(
+  Result<TransformedObject> applied = transformer.Apply(
       Builtin("sluice-builtin-drop-if:drop=yes"), {},
       JsonRecords({"{\"drop\":\"yes\"}", "{\"drop\":\"no\"}", "oops"}),
       /*append_delimiter=*/true, clock);
+  ASSERT_THAT(applied, IsOk());
+  const TransformedObject& object = *applied;
   EXPECT_EQ(object.body, "{\"drop\":\"no\"}\n");
   EXPECT_EQ(object.body_records, 1u);
   EXPECT_EQ(object.error_records, 1u);
