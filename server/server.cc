@@ -275,9 +275,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     archive_root = config.data_dir + "/archive";
   }
   parts->archive = std::make_unique<firehose::ArchiveRoot>(archive_root);
+  firehose::DeliveryEngineOptions delivery_options;
+  delivery_options.lambda = config.lambda;
   parts->delivery = std::make_unique<firehose::DeliveryEngine>(
       *parts->delivery_streams, *parts->catalog, parts->streams.get(),
-      *parts->archive, clock);
+      *parts->archive, clock, delivery_options);
   firehose::DeliveryEngine* engine = parts->delivery.get();
   parts->delivery_streams->SetOnBufferFull([engine] { engine->Wake(); });
 
@@ -314,6 +316,9 @@ const ServerConfig& Server::config() const { return parts_->config; }
 
 void Server::Shutdown() {
   if (!parts_->http) return;
+  // A Firehose flush waiting on a transform handler must not hold up the
+  // wait for in-flight requests.
+  parts_->delivery->CancelTransforms();
   parts_->http->Shutdown();
   parts_->http.reset();
   // Finishes the object being written; what is still buffered stays in the

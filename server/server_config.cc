@@ -251,6 +251,21 @@ const Setting kSettings[] = {
        c.firehose.put_bytes_per_second = v.number;
        return std::string();
      }},
+    {"--lambda-handlers-dir", "firehose", "lambda_handlers_dir", "DIR",
+     "directory of Lambda handler programs: a Firehose Lambda processor "
+     "whose LambdaArn names function F runs the executable DIR/F",
+     Kind::kString, 0, 0,
+     [](ServerConfig& c, const Value& v) {
+       c.lambda.handlers_dir = v.text;
+       return std::string();
+     }},
+    {"--lambda-timeout-seconds", "firehose", "lambda_timeout_seconds", "S",
+     "how long a Lambda handler program may run before it is killed",
+     Kind::kInteger, 1, 900,
+     [](ServerConfig& c, const Value& v) {
+       c.lambda.timeout = std::chrono::seconds(v.number);
+       return std::string();
+     }},
     {"--region", "aws", "region", "R",
      "region when a request's credential scope names none", Kind::kString, 0, 0,
      StoreRegion},

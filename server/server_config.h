@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "server/firehose/delivery_stream_manager.h"
+#include "server/firehose/transform.h"
 #include "server/http/http_options.h"
 #include "server/kinesis/stream_manager.h"
 #include "server/kinesis/subscriptions.h"
@@ -66,6 +67,8 @@ struct ServerConfig {
   std::string archive_root;
   // Delivery-stream state-transition delays and limit.
   firehose::DeliveryStreamOptions firehose;
+  // Handler programs of Firehose Lambda processors.
+  firehose::LambdaOptions lambda;
   // State-transition delays, shard limit, maintenance interval.
   kinesis::StreamManagerOptions kinesis;
   // SubscribeToShard: lifetime, idle events, takeover, live limit.

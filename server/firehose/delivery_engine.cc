@@ -1,6 +1,8 @@
 #include "server/firehose/delivery_engine.h"
 
 #include <algorithm>
+#include <charconv>
+#include <shared_mutex>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -24,6 +26,11 @@ struct Plan {
   std::string key;
   std::string compression;
   bool delimiter = false;
+  // With a Lambda processor: the transform, and the key of the error object
+  // that gets the records it fails (same bucket and compression). Plans
+  // stored before transforms existed have no "lambda" member.
+  std::optional<LambdaProcessor> lambda;
+  std::string error_key;
 };
 
 std::string PlanToJson(const Plan& plan) {
@@ -45,6 +52,22 @@ std::string PlanToJson(const Plan& plan) {
              static_cast<rapidjson::SizeType>(plan.compression.size()));
   out.Key("delimiter");
   out.Bool(plan.delimiter);
+  if (plan.lambda) {
+    out.Key("lambda");
+    out.StartObject();
+    out.Key("arn");
+    out.String(
+        plan.lambda->lambda_arn.data(),
+        static_cast<rapidjson::SizeType>(plan.lambda->lambda_arn.size()));
+    out.Key("retries");
+    out.Int64(plan.lambda->number_of_retries);
+    out.Key("buffer_bytes");
+    out.Uint64(plan.lambda->buffer_bytes);
+    out.Key("error_key");
+    out.String(plan.error_key.data(),
+               static_cast<rapidjson::SizeType>(plan.error_key.size()));
+    out.EndObject();
+  }
   out.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -72,16 +95,85 @@ Result<Plan> PlanFromJson(const std::string& text) {
   plan.compression = json::AsView(doc["compression"]);
   plan.delimiter = doc["delimiter"].GetBool();
   if (plan.to <= plan.from) return bad();
+  if (auto lambda = doc.FindMember("lambda"); lambda != doc.MemberEnd()) {
+    const json::Value& l = lambda->value;
+    if (!l.IsObject() || !l.HasMember("arn") || !l["arn"].IsString() ||
+        !l.HasMember("retries") || !l["retries"].IsInt64() ||
+        !l.HasMember("buffer_bytes") || !l["buffer_bytes"].IsUint64() ||
+        !l.HasMember("error_key") || !l["error_key"].IsString()) {
+      return bad();
+    }
+    auto processor =
+        LambdaProcessorFromArn(json::AsView(l["arn"]), l["retries"].GetInt64(),
+                               l["buffer_bytes"].GetUint64());
+    if (!processor.ok()) return bad();
+    plan.lambda = std::move(*processor);
+    plan.error_key = json::AsView(l["error_key"]);
+  }
   return plan;
 }
 
+// What a plan's records become.
+struct BuiltObject {
+  std::string body;  // compressed
+  uint64_t records = 0;
+  std::string errors;  // compressed; with a Lambda processor only
+  uint64_t error_records = 0;
+  uint64_t data_bytes = 0;  // of the records as received
+};
+
+// The transform's view of a log record. A Kinesis source's copies carry
+// "<shard index>:<offset>" as partition key (kinesis_source.h); the source
+// record, while its shard still holds it, gives the partition key and
+// sequence number of kinesisRecordMetadata.
+TransformRecord ToTransformRecord(const storage::StoredRecord& record,
+                                  kinesis::LiveStream* source) {
+  TransformRecord out;
+  out.record_id = std::to_string(record.offset);
+  out.arrival_millis = record.arrival_millis;
+  out.data = record.data;
+  const std::string& origin = record.partition_key;
+  const char* end = origin.data() + origin.size();
+  uint32_t shard = 0;
+  uint64_t offset = 0;
+  auto parsed = std::from_chars(origin.data(), end, shard);
+  if (parsed.ec != std::errc() || parsed.ptr == end || *parsed.ptr != ':' ||
+      std::from_chars(parsed.ptr + 1, end, offset).ec != std::errc()) {
+    return out;
+  }
+  KinesisRecordMetadata& metadata = out.kinesis.emplace();
+  metadata.shard_id = catalog::ShardIdFor(shard);
+  if (source == nullptr) return out;
+  storage::ShardLog* log = nullptr;
+  {
+    std::shared_lock lock(source->mu);
+    for (const kinesis::LiveShard& live : source->shards) {
+      if (live.record.shard_index == shard) log = live.log.get();
+    }
+  }
+  if (log == nullptr) return out;
+  auto read = log->Read(offset, 1, kReadBytes);
+  if (read.ok() && !read->records.empty() &&
+      read->records.front().offset == offset) {
+    metadata.partition_key = read->records.front().partition_key;
+    metadata.sequence_number = read->records.front().sequence_number;
+  }
+  return out;
+}
+
 // The object's bytes: records [from, to) as received (plus a newline each
-// with AppendDelimiterToRecord), then compressed. Returns the bytes and the
-// data size of the records.
-Result<std::pair<std::string, uint64_t>> BuildObject(storage::ShardLog& log,
-                                                     const Plan& plan) {
-  std::string body;
-  uint64_t data_bytes = 0;
+// with AppendDelimiterToRecord), then compressed. With a Lambda processor the
+// records go through the transform first: Ok ones (as transformed) into the
+// object, failed ones into the error object, dropped ones nowhere.
+Result<BuiltObject> BuildObject(storage::ShardLog& log, const Plan& plan,
+                                const Transformer& transformer,
+                                const TransformContext& context,
+                                kinesis::LiveStream* source,
+                                const Clock& clock) {
+  BuiltObject built;
+  std::string& body = built.body;
+  uint64_t& data_bytes = built.data_bytes;
+  std::vector<storage::StoredRecord> kept;  // with a transform
   uint64_t at = plan.from;
   while (at < plan.to) {
     auto read = log.Read(at, std::min<uint64_t>(plan.to - at, kReadRecords),
@@ -92,20 +184,42 @@ Result<std::pair<std::string, uint64_t>> BuildObject(storage::ShardLog& log,
                     "delivery stream log lost record " + std::to_string(at) +
                         " before it was delivered");
     }
-    for (const storage::StoredRecord& record : read->records) {
+    for (storage::StoredRecord& record : read->records) {
       if (record.offset >= plan.to) break;
-      body += record.data;
-      if (plan.delimiter) body += '\n';
       data_bytes += record.data.size();
       at = record.offset + 1;
+      if (plan.lambda) {
+        kept.push_back(std::move(record));
+        continue;
+      }
+      body += record.data;
+      if (plan.delimiter) body += '\n';
+      ++built.records;
     }
   }
-  if (plan.compression == "GZIP") {
-    Result<std::string> gzipped = GzipCompress(body);
-    if (!gzipped.ok()) return gzipped.status();
-    body = std::move(*gzipped);
+  if (plan.lambda) {
+    std::vector<TransformRecord> inputs;
+    inputs.reserve(kept.size());
+    for (const storage::StoredRecord& record : kept) {
+      inputs.push_back(ToTransformRecord(record, source));
+    }
+    Result<TransformedObject> transformed =
+        transformer.Apply(*plan.lambda, context, inputs, plan.delimiter, clock);
+    if (!transformed.ok()) return transformed.status();
+    body = std::move(transformed->body);
+    built.records = transformed->body_records;
+    built.errors = std::move(transformed->errors);
+    built.error_records = transformed->error_records;
   }
-  return std::pair{std::move(body), data_bytes};
+  if (plan.compression == "GZIP") {
+    for (std::string* bytes : {&body, &built.errors}) {
+      if (bytes->empty()) continue;
+      Result<std::string> gzipped = GzipCompress(*bytes);
+      if (!gzipped.ok()) return gzipped.status();
+      *bytes = std::move(*gzipped);
+    }
+  }
+  return built;
 }
 
 Result<EpochMillis> ArrivalOf(storage::ShardLog& log, uint64_t offset) {
@@ -131,13 +245,15 @@ DeliveryEngine::DeliveryEngine(DeliveryStreamManager& streams,
       kinesis_(kinesis),
       archive_(archive),
       clock_(clock),
-      options_(options) {}
+      options_(options),
+      transformer_(options.lambda) {}
 
 DeliveryEngine::~DeliveryEngine() { Stop(); }
 
 void DeliveryEngine::Start() {
   std::lock_guard lock(mu_);
   if (worker_.joinable()) return;
+  transformer_.Resume();
   stopping_ = false;
   worker_ = std::thread([this] { Run(); });
 }
@@ -147,9 +263,14 @@ void DeliveryEngine::Stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  // A handler program in the middle of an object is killed: the object
+  // stays planned and is redone at the next start.
+  transformer_.Cancel();
   wake_.notify_all();
   if (worker_.joinable()) worker_.join();
 }
+
+void DeliveryEngine::CancelTransforms() { transformer_.Cancel(); }
 
 void DeliveryEngine::Wake() {
   {
@@ -267,6 +388,18 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
                                NewUuid(), destination.Extension());
       plan.compression = destination.compression;
       plan.delimiter = destination.append_delimiter;
+      if (destination.lambda) {
+        plan.lambda = destination.lambda;
+        auto error_prefix =
+            EvaluateErrorPrefix(destination.prefix.value_or(""),
+                                destination.error_output_prefix.value_or(""),
+                                kProcessingFailedOutputType, context);
+        if (!error_prefix.ok()) return error_prefix.status();
+        plan.error_key =
+            *error_prefix + ObjectName(record.name, record.version_id,
+                                       *first_arrival, NewUuid(),
+                                       destination.Extension());
+      }
       std::string plan_json = PlanToJson(plan);
       if (Status s = catalog_.SaveDeliveryCheckpoint(record.delivery_stream_id,
                                                      from, plan_json);
@@ -277,15 +410,36 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
       stream.record.planned_object = std::move(plan_json);
     }
 
-    auto object = BuildObject(log, plan);
+    TransformContext context{record.Arn(), record.region, std::nullopt};
+    std::shared_ptr<kinesis::LiveStream> source;
+    if (stream.source) {
+      context.source_stream_arn = stream.source->stream_arn;
+      if (plan.lambda && kinesis_ != nullptr) {
+        source = kinesis_->FindById(stream.source->stream_id);
+      }
+    }
+    auto object =
+        BuildObject(log, plan, transformer_, context, source.get(), clock_);
     if (!object.ok()) return object.status();
     auto root = archive_.Path();
     if (!root.ok()) return root.status();
-    const std::filesystem::path path =
-        ObjectPath(*root / plan.bucket, plan.key);
-    if (Status s = WriteObjectFile(path, object->first, *options_.file_ops);
-        !s.ok()) {
+    // A key that gets no records (all dropped or failed, or none failed) is
+    // not written, and a copy an earlier attempt left there is removed.
+    auto write = [&](const std::string& key, const std::string& bytes,
+                     uint64_t records) {
+      const std::filesystem::path path = ObjectPath(*root / plan.bucket, key);
+      if (records == 0) return RemoveObjectFile(path, *options_.file_ops);
+      return WriteObjectFile(path, bytes, *options_.file_ops);
+    };
+    if (Status s = write(plan.key, object->body, object->records); !s.ok()) {
       return s;
+    }
+    if (plan.lambda) {
+      if (Status s =
+              write(plan.error_key, object->errors, object->error_records);
+          !s.ok()) {
+        return s;
+      }
     }
     if (Status s = catalog_.SaveDeliveryCheckpoint(record.delivery_stream_id,
                                                    plan.to, std::nullopt);
@@ -297,8 +451,14 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
       stream.record.delivered_offset = plan.to;
       stream.record.planned_object.reset();
     }
-    stream.buffered_bytes.fetch_sub(object->second);
-    delivered.push_back({plan.bucket, plan.key, plan.to - plan.from});
+    stream.buffered_bytes.fetch_sub(object->data_bytes);
+    if (object->records > 0) {
+      delivered.push_back({plan.bucket, plan.key, object->records, false});
+    }
+    if (object->error_records > 0) {
+      delivered.push_back(
+          {plan.bucket, plan.error_key, object->error_records, true});
+    }
 
     // Delivered records are no longer needed: drop those that arrived before
     // the oldest undelivered one (arrival times never decrease in a log).

@@ -54,9 +54,20 @@ Status ReadProcessing(const json::Value& processing, S3Destination& dest) {
       dest.append_delimiter = true;
       continue;
     }
+    if (type == "Lambda") {
+      if (dest.lambda) {
+        return Unsupported(
+            "ProcessingConfiguration may hold only one processor of type "
+            "Lambda.");
+      }
+      Result<LambdaProcessor> lambda = ParseLambdaProcessor(processor);
+      if (!lambda.ok()) return lambda.status();
+      dest.lambda = std::move(*lambda);
+      continue;
+    }
     return Unsupported("ProcessingConfiguration processor type " + type +
-                       " is not supported by Sluice yet; only "
-                       "AppendDelimiterToRecord is.");
+                       " is not supported by Sluice yet; only Lambda and "
+                       "AppendDelimiterToRecord are.");
   }
   return Status::Ok();
 }

@@ -14,6 +14,7 @@
 #include "common/codec.h"
 #include "common/json.h"
 #include "common/status.h"
+#include "server/firehose/transform.h"
 
 namespace sluice::firehose {
 
@@ -38,6 +39,8 @@ struct S3Destination {
   std::optional<std::string> processing_json;
   // ProcessingConfiguration holds an enabled AppendDelimiterToRecord.
   bool append_delimiter = false;
+  // ProcessingConfiguration holds an enabled Lambda processor (transform.h).
+  std::optional<LambdaProcessor> lambda;
   std::string s3_backup_mode = "Disabled";
   std::optional<std::string> file_extension;
   std::optional<std::string> custom_time_zone;

@@ -113,6 +113,15 @@ Status WriteObjectFile(const std::filesystem::path& path,
   return SyncDirectory(dir, ops);
 }
 
+Status RemoveObjectFile(const std::filesystem::path& path,
+                        storage::FileOps& ops) {
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
+    return Failed("cannot remove", path, errno);
+  }
+  return SyncDirectory(path.parent_path(), ops);
+}
+
 Result<std::filesystem::path> ArchiveRoot::Path() {
   std::lock_guard lock(mu_);
   if (root_.empty()) {

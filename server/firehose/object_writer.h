@@ -28,6 +28,12 @@ Status WriteObjectFile(const std::filesystem::path& path,
                        std::string_view bytes,
                        storage::FileOps& ops = storage::FileOps::Posix());
 
+// Removes the object at `path` durably if it exists (unlink, fsync the
+// directory): a redo whose object now gets no records must not leave an
+// earlier attempt's copy behind.
+Status RemoveObjectFile(const std::filesystem::path& path,
+                        storage::FileOps& ops = storage::FileOps::Posix());
+
 // Where buckets live: <root>/<bucket>/<key>. Thread-safe.
 class ArchiveRoot {
  public:

@@ -214,12 +214,12 @@ class FirehoseApiTest(ErrorAssertions, unittest.TestCase):
              "not supported by Sluice yet."),
             ({"ExtendedS3DestinationConfiguration": s3_config(
                 "x", ProcessingConfiguration={"Enabled": True, "Processors": [
-                    {"Type": "Lambda", "Parameters": [
-                        {"ParameterName": "LambdaArn",
-                         "ParameterValue": "arn:aws:lambda:us-east-1:"
-                                           "000000000000:function:f"}]}]})},
-             "ProcessingConfiguration processor type Lambda is not supported "
-             "by Sluice yet; only AppendDelimiterToRecord is."),
+                    {"Type": "RecordDeAggregation", "Parameters": [
+                        {"ParameterName": "SubRecordType",
+                         "ParameterValue": "JSON"}]}]})},
+             "ProcessingConfiguration processor type RecordDeAggregation is "
+             "not supported by Sluice yet; only Lambda and "
+             "AppendDelimiterToRecord are."),
             ({"DeliveryStreamType": "MSKAsSource",
               "ExtendedS3DestinationConfiguration": s3_config("x")},
              "DeliveryStreamType MSKAsSource is not supported by Sluice yet; "

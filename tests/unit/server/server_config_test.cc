@@ -323,6 +323,20 @@ TEST(ServeCommandLineTest, RejectsUnknownFlagsMissingValuesAndBadValues) {
             "--account-id 'abc': must be 12 digits");
 }
 
+TEST(ServeCommandLineTest, SetsTheLambdaHandlerDirectoryAndTimeout) {
+  ServerConfig config;
+  auto parsed = ParseServeCommandLine(
+      {"--lambda-handlers-dir", "/srv/handlers", "--lambda-timeout-seconds=5"});
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_TRUE(ApplyFlags(*parsed, config).ok());
+  EXPECT_EQ(config.lambda.handlers_dir, "/srv/handlers");
+  EXPECT_EQ(config.lambda.timeout, std::chrono::seconds(5));
+  parsed = ParseServeCommandLine({"--lambda-timeout-seconds", "901"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(ApplyFlags(*parsed, config).message(),
+            "--lambda-timeout-seconds '901': must be an integer from 1 to 900");
+}
+
 TEST(ServeCommandLineTest, HelpDocumentsEveryFlag) {
   std::string help = ServeHelpText();
   for (const char* flag :
