@@ -5,6 +5,9 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/uuid.h"
+#include "server/firehose/compression.h"
+#include "server/firehose/delivery_batch.h"
+#include "server/firehose/http_delivery.h"
 #include "server/firehose/kinesis_source.h"
 #include "server/firehose/s3_key.h"
 
@@ -24,6 +27,9 @@ struct Plan {
   std::string key;
   std::string compression;
   bool delimiter = false;
+  // HttpEndpoint destinations: the batch's progress (http_delivery.h), and
+  // `key` is its AllData copy's.
+  std::string http;
 };
 
 std::string PlanToJson(const Plan& plan) {
@@ -45,6 +51,11 @@ std::string PlanToJson(const Plan& plan) {
              static_cast<rapidjson::SizeType>(plan.compression.size()));
   out.Key("delimiter");
   out.Bool(plan.delimiter);
+  if (!plan.http.empty()) {
+    out.Key("http");
+    out.String(plan.http.data(),
+               static_cast<rapidjson::SizeType>(plan.http.size()));
+  }
   out.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -71,6 +82,10 @@ Result<Plan> PlanFromJson(const std::string& text) {
   plan.key = json::AsView(doc["key"]);
   plan.compression = json::AsView(doc["compression"]);
   plan.delimiter = doc["delimiter"].GetBool();
+  if (doc.HasMember("http")) {
+    if (!doc["http"].IsString()) return bad();
+    plan.http = json::AsView(doc["http"]);
+  }
   if (plan.to <= plan.from) return bad();
   return plan;
 }
@@ -100,12 +115,10 @@ Result<std::pair<std::string, uint64_t>> BuildObject(storage::ShardLog& log,
       at = record.offset + 1;
     }
   }
-  if (plan.compression == "GZIP") {
-    Result<std::string> gzipped = GzipCompress(body);
-    if (!gzipped.ok()) return gzipped.status();
-    body = std::move(*gzipped);
-  }
-  return std::pair{std::move(body), data_bytes};
+  Result<std::string> compressed =
+      CompressObject(plan.compression, plan.key, std::move(body));
+  if (!compressed.ok()) return compressed.status();
+  return std::pair{std::move(*compressed), data_bytes};
 }
 
 Result<EpochMillis> ArrivalOf(storage::ShardLog& log, uint64_t offset) {
@@ -117,6 +130,49 @@ Result<EpochMillis> ArrivalOf(storage::ShardLog& log, uint64_t offset) {
         "delivery stream log has no record " + std::to_string(offset));
   }
   return read->records.front().arrival_millis;
+}
+
+struct HttpPlanOutcome : HttpBatchOutcome {
+  uint64_t data_bytes = 0;  // of the batch's records
+};
+
+// One step of a planned batch to an HTTP endpoint (http_delivery.h); its
+// progress is saved in the plan. REQUIRES: stream.delivery_mu held.
+Result<HttpPlanOutcome> DeliverHttpPlanLocked(
+    catalog::Catalog& catalog, const Clock& clock,
+    const DeliveryEngineOptions& options, LiveDeliveryStream& stream,
+    const catalog::DeliveryStreamRecord& record,
+    const S3Destination& destination, Plan& plan,
+    const std::filesystem::path& bucket_dir) {
+  auto state = HttpDeliveryState::FromJson(plan.http);
+  if (!state.ok()) return state.status();
+  auto records = ReadLogRange(*stream.log, plan.from, plan.to);
+  if (!records.ok()) return records.status();
+  const std::string arn = record.Arn();
+  HttpBatch batch{destination, record.name, record.version_id, arn,
+                  *records,    bucket_dir,  plan.key};
+  HttpDeliveryEnv env{clock, *options.file_ops, options.retry_delay,
+                      kHttpEndpointTimeout,
+                      [&](const HttpDeliveryState& progress) -> Status {
+                        plan.http = progress.ToJson();
+                        std::string json = PlanToJson(plan);
+                        if (Status s = catalog.SaveDeliveryCheckpoint(
+                                record.delivery_stream_id, plan.from, json);
+                            !s.ok()) {
+                          return s;
+                        }
+                        std::lock_guard lock(stream.mu);
+                        stream.record.planned_object = std::move(json);
+                        return Status::Ok();
+                      }};
+  auto step = DeliverHttpBatch(batch, env, *state);
+  if (!step.ok()) return step.status();
+  HttpPlanOutcome outcome;
+  static_cast<HttpBatchOutcome&>(outcome) = std::move(*step);
+  for (const storage::StoredRecord& r : *records) {
+    outcome.data_bytes += r.data.size();
+  }
+  return outcome;
 }
 
 }  // namespace
@@ -181,7 +237,9 @@ void DeliveryEngine::RunOnce() {
     auto delivered = pumped.ok() ? DeliverLocked(*stream, std::nullopt)
                                  : Result<std::vector<DeliveredObject>>(pumped);
     if (!delivered.ok()) {
-      stream->retry_at = now + options_.retry_delay.count();
+      // An HTTP endpoint's retry may already be set later (its backoff).
+      stream->retry_at =
+          std::max(stream->retry_at, now + options_.retry_delay.count());
       std::lock_guard lock(stream->mu);
       SLUICE_LOG(kError) << "delivery stream " << stream->record.name
                          << ": delivery failed, will retry: "
@@ -267,6 +325,9 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
                                NewUuid(), destination.Extension());
       plan.compression = destination.compression;
       plan.delimiter = destination.append_delimiter;
+      if (destination.http_endpoint) {
+        plan.http = HttpDeliveryState::New().ToJson();
+      }
       std::string plan_json = PlanToJson(plan);
       if (Status s = catalog_.SaveDeliveryCheckpoint(record.delivery_stream_id,
                                                      from, plan_json);
@@ -277,15 +338,33 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
       stream.record.planned_object = std::move(plan_json);
     }
 
-    auto object = BuildObject(log, plan);
-    if (!object.ok()) return object.status();
     auto root = archive_.Path();
     if (!root.ok()) return root.status();
-    const std::filesystem::path path =
-        ObjectPath(*root / plan.bucket, plan.key);
-    if (Status s = WriteObjectFile(path, object->first, *options_.file_ops);
-        !s.ok()) {
-      return s;
+    uint64_t data_bytes = 0;
+    if (destination.http_endpoint) {
+      auto sent =
+          DeliverHttpPlanLocked(catalog_, clock_, options_, stream, record,
+                                destination, plan, *root / plan.bucket);
+      if (!sent.ok()) return sent.status();
+      for (std::string& key : sent->backup_keys) {
+        delivered.push_back({plan.bucket, std::move(key), plan.to - plan.from});
+      }
+      if (!sent->finished) {
+        stream.retry_at = sent->retry_at;
+        return sent->failure;
+      }
+      data_bytes = sent->data_bytes;
+    } else {
+      auto object = BuildObject(log, plan);
+      if (!object.ok()) return object.status();
+      const std::filesystem::path path =
+          ObjectPath(*root / plan.bucket, plan.key);
+      if (Status s = WriteObjectFile(path, object->first, *options_.file_ops);
+          !s.ok()) {
+        return s;
+      }
+      data_bytes = object->second;
+      delivered.push_back({plan.bucket, plan.key, plan.to - plan.from});
     }
     if (Status s = catalog_.SaveDeliveryCheckpoint(record.delivery_stream_id,
                                                    plan.to, std::nullopt);
@@ -297,8 +376,7 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
       stream.record.delivered_offset = plan.to;
       stream.record.planned_object.reset();
     }
-    stream.buffered_bytes.fetch_sub(object->second);
-    delivered.push_back({plan.bucket, plan.key, plan.to - plan.from});
+    stream.buffered_bytes.fetch_sub(data_bytes);
 
     // Delivered records are no longer needed: drop those that arrived before
     // the oldest undelivered one (arrival times never decrease in a log).
