@@ -144,7 +144,10 @@ Result<HttpPlanOutcome> DeliverHttpPlanLocked(
     const catalog::DeliveryStreamRecord& record,
     const S3Destination& destination, Plan& plan,
     const std::filesystem::path& bucket_dir) {
-  auto state = HttpDeliveryState::FromJson(plan.http);
+  // A plan made before UpdateDestination switched to an HTTP endpoint has no
+  // HTTP progress yet.
+  auto state = plan.http.empty() ? Result(HttpDeliveryState::New())
+                                 : HttpDeliveryState::FromJson(plan.http);
   if (!state.ok()) return state.status();
   auto records = ReadLogRange(*stream.log, plan.from, plan.to);
   if (!records.ok()) return records.status();
