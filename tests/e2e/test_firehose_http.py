@@ -342,5 +342,42 @@ class FirehoseHttpEndpointTest(ErrorAssertions, unittest.TestCase):
             Limit=10000)["DeliveryStreamNames"])
 
 
+class FirehoseHttpEndpointCrashTest(unittest.TestCase):
+    """At least once across a SIGKILL, as AWS: the batch in flight is sent
+    again after the restart, with the same request id."""
+
+    def test_sigkill_then_restart_resends_the_same_request_id(self):
+        workdir = tempfile.mkdtemp(prefix="sluice-firehose-http-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        data = os.path.join(workdir, "data")
+        receiver = Receiver(self, [fail])
+        server = start_server(self, "--data-dir", data, in_memory=False)
+        firehose_client(server).create_delivery_stream(
+            DeliveryStreamName="resent",
+            HttpEndpointDestinationConfiguration={
+                "EndpointConfiguration": {"Url": receiver.url},
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                "RetryOptions": {"DurationInSeconds": 600},
+                "S3Configuration": s3_config("resent-backup")})
+        firehose_client(server).put_record_batch(
+            DeliveryStreamName="resent",
+            Records=[{"Data": b"in flight 1"}, {"Data": b"in flight 2"}])
+        poll_until(receiver.got, DEADLINE_S, "a first attempt")
+        server.kill()
+        before = len(receiver.got())
+        receiver.answers = [ok]
+
+        server = start_server(self, "--data-dir", data, in_memory=False)
+        requests = poll_until(
+            lambda: len(receiver.got()) > before and receiver.got(),
+            DEADLINE_S, "the attempt after the restart")
+        self.assertEqual(flush(server, "resent"), [])
+        requests = receiver.got()
+        self.assertEqual(len({r["body"]["requestId"] for r in requests}), 1)
+        self.assertEqual(records_of(requests[-1]),
+                         [b"in flight 1", b"in flight 2"])
+        self.assertEqual(server.stop(), 0)
+
+
 if __name__ == "__main__":
     unittest.main()
