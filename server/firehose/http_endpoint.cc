@@ -115,8 +115,8 @@ Result<S3Destination> ParseHttpEndpointDestination(const json::Value& config) {
   const json::Value* s3 = Member(config, "S3Configuration");
   if (endpoint == nullptr || s3 == nullptr) {
     return Invalid(
-        "HttpEndpointDestinationConfiguration needs EndpointConfiguration "
-        "and S3Configuration.");
+        "An HttpEndpoint destination needs EndpointConfiguration and "
+        "S3Configuration (S3Update when UpdateDestination switches to it).");
   }
   http->url = std::string(model::GetString(*endpoint, "Url").value_or(""));
   auto url = ParseHttpEndpointUrl(http->url);

@@ -293,6 +293,47 @@ class FirehoseHttpEndpointTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(http["EndpointConfiguration"]["Url"],
                          "http://127.0.0.1:9/in")
 
+    def test_update_to_and_from_another_destination_type(self):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="switched",
+            ExtendedS3DestinationConfiguration=s3_config("switched"))
+        self.assertError(
+            self.firehose.update_destination, "InvalidArgumentException",
+            "An HttpEndpoint destination needs EndpointConfiguration and "
+            "S3Configuration (S3Update when UpdateDestination switches to it).",
+            DeliveryStreamName="switched", CurrentDeliveryStreamVersionId="1",
+            DestinationId="destinationId-000000000001",
+            HttpEndpointDestinationUpdate={
+                "EndpointConfiguration": {"Url": "http://127.0.0.1:9/"}})
+        self.firehose.update_destination(
+            DeliveryStreamName="switched", CurrentDeliveryStreamVersionId="1",
+            DestinationId="destinationId-000000000001",
+            HttpEndpointDestinationUpdate={
+                "EndpointConfiguration": {"Url": "http://127.0.0.1:9/"},
+                "S3Update": {"RoleARN": ROLE,
+                             "BucketARN": "arn:aws:s3:::switched-backup"}})
+        [destination] = self.firehose.describe_delivery_stream(
+            DeliveryStreamName="switched")["DeliveryStreamDescription"][
+                "Destinations"]
+        http = destination["HttpEndpointDestinationDescription"]
+        self.assertEqual(http["EndpointConfiguration"]["Url"],
+                         "http://127.0.0.1:9/")
+        self.assertEqual(http["S3DestinationDescription"]["BucketARN"],
+                         "arn:aws:s3:::switched-backup")
+        self.firehose.update_destination(
+            DeliveryStreamName="switched", CurrentDeliveryStreamVersionId="2",
+            DestinationId="destinationId-000000000001",
+            ExtendedS3DestinationUpdate={
+                "RoleARN": ROLE, "BucketARN": "arn:aws:s3:::switched",
+                "Prefix": "again/"})
+        [destination] = self.firehose.describe_delivery_stream(
+            DeliveryStreamName="switched")["DeliveryStreamDescription"][
+                "Destinations"]
+        self.assertNotIn("HttpEndpointDestinationDescription", destination)
+        self.assertEqual(
+            destination["ExtendedS3DestinationDescription"]["Prefix"],
+            "again/")
+
     def test_bad_configurations_are_refused(self):
         def config(**changes):
             base = {"EndpointConfiguration": {"Url": "http://127.0.0.1:9/"},
