@@ -19,7 +19,7 @@ model update cannot leave them silently stale.
 
 One pattern is Sluice's own, not AWS's (PATTERN_OVERRIDES): Firehose's
 HttpEndpointUrl accepts http:// as well as https://, because a local receiver
-speaks plain HTTP and Sluice does not deliver over TLS (docs/firehose.md).
+usually speaks plain HTTP (docs/firehose.md).
 """
 
 import argparse

@@ -52,30 +52,26 @@ void MergeInto(json::Value& into, const json::Value& from,
 
 Result<HttpEndpointUrl> ParseHttpEndpointUrl(std::string_view url) {
   constexpr std::string_view kHttp = "http://";
-  if (url.starts_with("https://")) {
-    return Invalid(
-        "HttpEndpoint Url " + std::string(url) +
-        ": Sluice delivers to http:// endpoints only; https:// (TLS) is not "
-        "supported yet.");
-  }
-  if (!url.starts_with(kHttp)) {
+  constexpr std::string_view kHttps = "https://";
+  HttpEndpointUrl parsed;
+  parsed.tls = url.starts_with(kHttps);
+  if (!parsed.tls && !url.starts_with(kHttp)) {
     return Invalid("HttpEndpoint Url " + std::string(url) +
-                   " is not an http:// URL.");
+                   " is neither an http:// nor an https:// URL.");
   }
-  std::string_view rest = url.substr(kHttp.size());
+  std::string_view rest = url.substr(parsed.tls ? kHttps.size() : kHttp.size());
   const size_t path_at = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, path_at);
-  HttpEndpointUrl parsed;
   parsed.target = path_at == std::string_view::npos
                       ? "/"
                       : std::string(rest.substr(path_at));
-  if (parsed.target.front() == '?') parsed.target.insert(0, "/");
+  if (parsed.target.front() == '?') parsed.target = "/" + parsed.target;
   if (authority.find('@') != std::string_view::npos) {
     return Invalid("HttpEndpoint Url " + std::string(url) +
                    " must not carry user information; use AccessKey.");
   }
   std::string_view host = authority;
-  std::string_view port = "80";
+  std::string_view port = parsed.tls ? "443" : "80";
   if (authority.starts_with('[')) {  // [IPv6]:port
     const size_t close = authority.find(']');
     if (close == std::string_view::npos) {

@@ -34,15 +34,15 @@ inline constexpr int64_t kDefaultHttpRetrySeconds = 300;
 inline constexpr std::string_view kHttpEndpointErrorOutputType =
     "http-endpoint-failed";
 
-// Where requests go: the parts of an http:// URL.
+// Where requests go: the parts of an http:// or https:// URL.
 struct HttpEndpointUrl {
+  bool tls = false;  // https://
   std::string host;
-  std::string port;    // "80" when the URL names none
+  std::string port;    // 80 or 443 when the URL names none
   std::string target;  // path and query, "/" when empty
 };
 
-// http://host[:port][/path][?query]. kInvalidArgument for anything else,
-// https:// included: Sluice does not deliver over TLS (docs/firehose.md).
+// http[s]://host[:port][/path][?query]; kInvalidArgument for anything else.
 Result<HttpEndpointUrl> ParseHttpEndpointUrl(std::string_view url);
 
 struct HttpEndpointDestination {

@@ -1,8 +1,8 @@
 // The HTTP client that POSTs delivery requests to an HTTP endpoint
-// destination: one connection per request, HTTP/1.1, every step under a
-// deadline. Blocking: called on the delivery engine's thread (or a flush's
-// worker thread), never on the server's I/O threads. Keeps Beast out of
-// headers.
+// destination: one connection per request, HTTP/1.1 (over TLS for https://,
+// verifying the certificate and host name), every step under a deadline.
+// Blocking: called on the delivery engine's thread (or a flush's worker
+// thread), never on the server's I/O threads. Keeps Beast out of headers.
 #pragma once
 
 #include <chrono>
@@ -18,8 +18,9 @@ inline constexpr size_t kMaxHttpEndpointResponseBytes = 1 << 20;
 
 struct HttpExchange {
   // Set when no answer came: HttpEndpoint.ConnectionFailed (resolve or
-  // connect), HttpEndpoint.RequestTimeout, HttpEndpoint.ResponseTooLarge,
-  // HttpEndpoint.ConnectionReset (any other transport error).
+  // connect), HttpEndpoint.RequestTimeout, HttpEndpoint.SSLHandshakeFailure,
+  // HttpEndpoint.ResponseTooLarge, HttpEndpoint.ConnectionReset (any other
+  // transport error).
   std::optional<HttpEndpointFailure> failure;
   int status = 0;
   std::string body;

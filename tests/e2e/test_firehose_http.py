@@ -4,7 +4,9 @@ a receiver that fails twice then succeeds gets the records once, with
 Firehose's request shape and headers; one that always fails sends the
 records to the S3 backup bucket as error records once RetryOptions'
 duration has passed; a wrong requestId in the answer is a failure; AllData
-copies every record to the backup bucket; bad configurations are refused."""
+copies every record to the backup bucket; bad configurations are refused.
+Over https:// the server verifies the receiver's certificate (a test CA given
+through OpenSSL's SSL_CERT_FILE) and its host name."""
 
 import base64
 import gzip
@@ -12,6 +14,8 @@ import json
 import os
 import re
 import shutil
+import ssl
+import subprocess
 import tempfile
 import threading
 import unittest
@@ -40,7 +44,7 @@ class Receiver:
     """An HTTP endpoint on 127.0.0.1: answers request N with answers[N]
     (the last answer repeats) and keeps every request it got."""
 
-    def __init__(self, test, answers):
+    def __init__(self, test, answers, tls=None):
         self.answers = answers
         self.requests = []
         self.lock = threading.Lock()
@@ -72,11 +76,19 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        scheme = "http"
+        if tls is not None:  # (certificate file, key file)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket,
+                                                     server_side=True)
+            scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        daemon=True)
         self.thread.start()
         test.addCleanup(self.close)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.port = self.server.server_address[1]
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
 
     def close(self):
         self.server.shutdown()
@@ -343,11 +355,11 @@ class FirehoseHttpEndpointTest(ErrorAssertions, unittest.TestCase):
 
         self.assertError(
             self.firehose.create_delivery_stream, "InvalidArgumentException",
-            "HttpEndpoint Url https://example.com/: Sluice delivers to "
-            "http:// endpoints only; https:// (TLS) is not supported yet.",
+            "HttpEndpoint Url http://user:pw@127.0.0.1/ must not carry user "
+            "information; use AccessKey.",
             DeliveryStreamName="refused",
             HttpEndpointDestinationConfiguration=config(
-                EndpointConfiguration={"Url": "https://example.com/"}))
+                EndpointConfiguration={"Url": "http://user:pw@127.0.0.1/"}))
         for bad, field in [
                 (config(EndpointConfiguration={"Url": "ftp://x/"}),
                  "httpEndpointDestinationConfiguration.endpointConfiguration"
@@ -381,6 +393,94 @@ class FirehoseHttpEndpointTest(ErrorAssertions, unittest.TestCase):
             ExtendedS3DestinationConfiguration=s3_config("x"))
         self.assertNotIn("refused", self.firehose.list_delivery_streams(
             Limit=10000)["DeliveryStreamNames"])
+
+
+def make_certificate(directory, name, host):
+    """A self-signed certificate for `host` (its own CA): (cert, key)."""
+    cert = os.path.join(directory, name + ".pem")
+    key = os.path.join(directory, name + ".key")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-keyout", key, "-out", cert, "-days", "2", "-subj", f"/CN={host}",
+         "-addext", f"subjectAltName=DNS:{host}"],
+        check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+class FirehoseHttpsEndpointTest(ErrorAssertions, unittest.TestCase):
+    """https:// endpoints: the server trusts only the test CA (OpenSSL's
+    SSL_CERT_FILE, set for the server process alone)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="sluice-firehose-https-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+        cls.archive = os.path.join(cls.workdir, "archive")
+        cls.trusted = make_certificate(cls.workdir, "trusted", "localhost")
+        cls.untrusted = make_certificate(cls.workdir, "untrusted", "localhost")
+        saved = os.environ.get("SSL_CERT_FILE")
+        os.environ["SSL_CERT_FILE"] = cls.trusted[0]
+        try:
+            cls.server = start_server(cls, "--archive-root", cls.archive)
+        finally:
+            if saved is None:
+                del os.environ["SSL_CERT_FILE"]
+            else:
+                os.environ["SSL_CERT_FILE"] = saved
+        cls.firehose = firehose_client(cls.server)
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_cleanly(cls.server)
+
+    def create(self, name, url):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName=name,
+            HttpEndpointDestinationConfiguration={
+                "EndpointConfiguration": {"Url": url, "AccessKey": "k"},
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 300},
+                "RetryOptions": {"DurationInSeconds": 0},
+                "S3Configuration": s3_config(name + "-backup")})
+
+    def error_code(self, bucket):
+        root = os.path.join(self.archive, bucket)
+        [key] = files_under(root)
+        with open(os.path.join(root, key), "rb") as f:
+            [line] = f.read().splitlines()
+        return json.loads(line)["errorCode"]
+
+    def test_delivers_over_tls_to_a_trusted_certificate(self):
+        receiver = Receiver(self, [ok], tls=self.trusted)
+        self.create("tls", f"https://localhost:{receiver.port}/in")
+        self.firehose.put_record(DeliveryStreamName="tls",
+                                 Record={"Data": b"over tls"})
+        self.assertEqual(flush(self.server, "tls"), [])
+        [request] = receiver.got()
+        self.assertEqual(request["path"], "/in")
+        self.assertEqual(request["headers"]["X-Amz-Firehose-Access-Key"], "k")
+        self.assertEqual(records_of(request), [b"over tls"])
+
+    def test_an_untrusted_certificate_fails_the_handshake(self):
+        receiver = Receiver(self, [ok], tls=self.untrusted)
+        self.create("untrusted", f"https://localhost:{receiver.port}/")
+        self.firehose.put_record(DeliveryStreamName="untrusted",
+                                 Record={"Data": b"x"})
+        # No retries (0 s): the flush's one attempt fails, the record is
+        # backed up.
+        self.assertEqual(len(flush(self.server, "untrusted")), 1)
+        self.assertEqual(self.error_code("untrusted-backup"),
+                         "HttpEndpoint.SSLHandshakeFailure")
+        self.assertEqual(receiver.got(), [])
+
+    def test_a_certificate_for_another_host_fails_the_handshake(self):
+        receiver = Receiver(self, [ok], tls=self.trusted)  # for localhost
+        self.create("other-host", f"https://127.0.0.1:{receiver.port}/")
+        self.firehose.put_record(DeliveryStreamName="other-host",
+                                 Record={"Data": b"x"})
+        flush(self.server, "other-host")
+        self.assertEqual(self.error_code("other-host-backup"),
+                         "HttpEndpoint.SSLHandshakeFailure")
+        self.assertEqual(receiver.got(), [])
 
 
 class FirehoseHttpEndpointCrashTest(unittest.TestCase):

@@ -62,14 +62,23 @@ TEST(HttpEndpointUrlTest, SplitsHostPortAndTarget) {
   EXPECT_EQ(url->target, "/?x");
 }
 
-TEST(HttpEndpointUrlTest, RefusesHttpsAndMalformedUrls) {
-  auto https = ParseHttpEndpointUrl("https://example.com/");
-  EXPECT_THAT(https, HasError(ErrorCode::kInvalidArgument));
-  EXPECT_NE(https.status().message().find("https:// (TLS) is not supported"),
-            std::string::npos);
-  for (const char* bad :
-       {"ftp://x/", "http://", "http://:80/", "http://h:0/", "http://h:65536/",
-        "http://h:8x/", "http://user:pw@h/", "http://[::1/"}) {
+TEST(HttpEndpointUrlTest, HttpsDefaultsToPort443) {
+  auto url = ParseHttpEndpointUrl("https://receiver.example.com/in");
+  ASSERT_THAT(url, IsOk());
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->host, "receiver.example.com");
+  EXPECT_EQ(url->port, "443");
+  EXPECT_EQ(url->target, "/in");
+  url = ParseHttpEndpointUrl("http://receiver.example.com/in");
+  ASSERT_THAT(url, IsOk());
+  EXPECT_FALSE(url->tls);
+  EXPECT_EQ(url->port, "80");
+}
+
+TEST(HttpEndpointUrlTest, RefusesMalformedUrls) {
+  for (const char* bad : {"ftp://x/", "http://", "https://", "http://:80/",
+                          "http://h:0/", "http://h:65536/", "http://h:8x/",
+                          "http://user:pw@h/", "http://[::1/"}) {
     EXPECT_THAT(ParseHttpEndpointUrl(bad),
                 HasError(ErrorCode::kInvalidArgument))
         << bad;
