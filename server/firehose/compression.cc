@@ -9,10 +9,10 @@
 namespace sluice::firehose {
 namespace {
 
-// Input per Snappy chunk: snappy-java's default block size, and for Hadoop
-// a block well under its default 256 KiB buffer.
+// Input per Snappy chunk: snappy-java's default block size, which its
+// Hadoop-compatible stream uses too (what the service was seen to write).
 constexpr size_t kSnappyJavaBlock = 32 * 1024;
-constexpr size_t kHadoopSnappyBlock = 64 * 1024;
+constexpr size_t kHadoopSnappyBlock = 32 * 1024;
 
 void PutBigEndian32(std::string& out, uint32_t value) {
   out += static_cast<char>(value >> 24);
@@ -58,6 +58,27 @@ Result<std::string> Deflate(std::string_view bytes, int window_bits) {
   return out;
 }
 
+// The last UUID (8-4-4-4-12 hex digits) in `name`, or `name` without a
+// ".zip" suffix when it holds none.
+std::string_view ZipEntryName(std::string_view name) {
+  constexpr std::string_view kShape = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+  auto is_uuid_at = [&](size_t at) {
+    for (size_t i = 0; i < kShape.size(); ++i) {
+      const char c = name[at + i];
+      const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      if (kShape[i] == '-' ? c != '-' : !hex) return false;
+    }
+    return true;
+  };
+  for (size_t at = name.size(); at-- > 0;) {
+    if (at + kShape.size() <= name.size() && is_uuid_at(at)) {
+      return name.substr(at, kShape.size());
+    }
+  }
+  if (name.ends_with(".zip")) name.remove_suffix(4);
+  return name;
+}
+
 // One raw Snappy block of `input`.
 std::string SnappyBlock(std::string_view input) {
   std::string block;
@@ -88,9 +109,7 @@ Result<std::string> CompressObject(std::string_view format,
   if (format == "Snappy") return SnappyJavaCompress(body);
   if (format == "HADOOP_SNAPPY") return HadoopSnappyCompress(body);
   if (format == "ZIP") {
-    std::string_view entry = key.substr(key.rfind('/') + 1);
-    if (entry.ends_with(".zip")) entry.remove_suffix(4);
-    return ZipCompress(entry, body);
+    return ZipCompress(ZipEntryName(key.substr(key.rfind('/') + 1)), body);
   }
   return Status(ErrorCode::kInternalFailure,
                 "unknown compression format " + std::string(format));

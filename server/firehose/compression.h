@@ -4,14 +4,15 @@
 // redelivery after a crash rewrites the very same bytes.
 //
 //   GZIP           one gzip member (RFC 1952), mtime 0, no name        .gz
-//   ZIP            a .zip archive with one deflated entry             .zip
+//   ZIP            a .zip archive with one deflated entry named after  .zip
+//                  the object's UUID
 //   Snappy         snappy-java's stream format (SnappyOutputStream):  .snappy
 //                  the 16-byte header "\x82SNAPPY\0", version 1,
 //                  compatible version 1, then chunks of a big-endian
 //                  int32 length and a raw Snappy block (32 KiB of input)
 //   HADOOP_SNAPPY  Hadoop's block format (BlockCompressorStream): per   .snappy
-//                  block a big-endian int32 uncompressed length, then
-//                  int32 compressed length and a raw Snappy block
+//                  32 KiB block a big-endian int32 uncompressed length,
+//                  then int32 compressed length and a raw Snappy block
 //
 // docs/firehose.md says which of these points are verified against AWS.
 #pragma once
@@ -30,7 +31,7 @@ bool IsSupportedCompression(std::string_view format);
 std::string_view CompressionExtension(std::string_view format);
 
 // `body` compressed as `format`. `key` is the object's key: a ZIP archive's
-// entry is named after it (its last path segment without ".zip").
+// entry is named after the UUID in its name (else the name without ".zip").
 // kInternalFailure for a format IsSupportedCompression() refuses.
 Result<std::string> CompressObject(std::string_view format,
                                    std::string_view key, std::string body);
