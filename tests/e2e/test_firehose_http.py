@@ -483,6 +483,39 @@ class FirehoseHttpsEndpointTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(receiver.got(), [])
 
 
+class FirehoseHttpEndpointConfigFileTest(unittest.TestCase):
+    """A delivery stream with an HTTP endpoint declared in the config file."""
+
+    def test_declared_http_endpoint_stream_delivers(self):
+        workdir = tempfile.mkdtemp(prefix="sluice-firehose-http-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        receiver = Receiver(self, [ok])
+        path = os.path.join(workdir, "sluice.json")
+        with open(path, "w") as f:
+            json.dump({"delivery_streams": [{
+                "name": "declared-http",
+                "http_endpoint": {
+                    "EndpointConfiguration": {"Url": receiver.url + "/d"},
+                    "S3Configuration": {
+                        "BucketARN": "arn:aws:s3:::declared-backup"}}}]}, f)
+        server = start_server(self, "--config", path)
+        firehose = firehose_client(server)
+        description = firehose.describe_delivery_stream(
+            DeliveryStreamName="declared-http")["DeliveryStreamDescription"]
+        http = description["Destinations"][0][
+            "HttpEndpointDestinationDescription"]
+        self.assertEqual(http["EndpointConfiguration"]["Url"],
+                         receiver.url + "/d")
+        self.assertEqual(http["S3DestinationDescription"]["RoleARN"],
+                         f"arn:aws:iam::{ACCOUNT}:role/sluice")
+        firehose.put_record(DeliveryStreamName="declared-http",
+                            Record={"Data": b"declared"})
+        self.assertEqual(flush(server, "declared-http"), [])
+        [request] = receiver.got()
+        self.assertEqual(records_of(request), [b"declared"])
+        self.assertEqual(server.stop(), 0)
+
+
 class FirehoseHttpEndpointCrashTest(unittest.TestCase):
     """At least once across a SIGKILL, as AWS: the batch in flight is sent
     again after the restart, with the same request id."""
