@@ -46,8 +46,10 @@ struct DeclaredStream {
 // is when present.
 struct DeclaredDeliveryStream {
   std::string name;
-  // The ExtendedS3DestinationConfiguration, as JSON text in AWS's shape.
+  // The ExtendedS3DestinationConfiguration or (exactly one of the two) the
+  // HttpEndpointDestinationConfiguration, as JSON text in AWS's shape.
   std::string extended_s3;
+  std::string http_endpoint;
   std::map<std::string, std::string> tags;
   std::optional<std::string> region;
   std::optional<std::string> account_id;

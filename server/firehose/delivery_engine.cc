@@ -7,6 +7,9 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/uuid.h"
+#include "server/firehose/compression.h"
+#include "server/firehose/delivery_batch.h"
+#include "server/firehose/http_delivery.h"
 #include "server/firehose/kinesis_source.h"
 #include "server/firehose/s3_key.h"
 
@@ -31,6 +34,9 @@ struct Plan {
   // stored before transforms existed have no "lambda" member.
   std::optional<LambdaProcessor> lambda;
   std::string error_key;
+  // HttpEndpoint destinations: the batch's progress (http_delivery.h), and
+  // `key` is its AllData copy's.
+  std::string http;
 };
 
 std::string PlanToJson(const Plan& plan) {
@@ -68,6 +74,11 @@ std::string PlanToJson(const Plan& plan) {
                static_cast<rapidjson::SizeType>(plan.error_key.size()));
     out.EndObject();
   }
+  if (!plan.http.empty()) {
+    out.Key("http");
+    out.String(plan.http.data(),
+               static_cast<rapidjson::SizeType>(plan.http.size()));
+  }
   out.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -94,6 +105,10 @@ Result<Plan> PlanFromJson(const std::string& text) {
   plan.key = json::AsView(doc["key"]);
   plan.compression = json::AsView(doc["compression"]);
   plan.delimiter = doc["delimiter"].GetBool();
+  if (doc.HasMember("http")) {
+    if (!doc["http"].IsString()) return bad();
+    plan.http = json::AsView(doc["http"]);
+  }
   if (plan.to <= plan.from) return bad();
   if (auto lambda = doc.FindMember("lambda"); lambda != doc.MemberEnd()) {
     const json::Value& l = lambda->value;
@@ -211,13 +226,14 @@ Result<BuiltObject> BuildObject(storage::ShardLog& log, const Plan& plan,
     built.errors = std::move(transformed->errors);
     built.error_records = transformed->error_records;
   }
-  if (plan.compression == "GZIP") {
-    for (std::string* bytes : {&body, &built.errors}) {
-      if (bytes->empty()) continue;
-      Result<std::string> gzipped = GzipCompress(*bytes);
-      if (!gzipped.ok()) return gzipped.status();
-      *bytes = std::move(*gzipped);
-    }
+  // A ZIP entry is named after its object's key.
+  for (auto [bytes, key] : {std::pair{&body, &plan.key},
+                            std::pair{&built.errors, &plan.error_key}}) {
+    if (bytes->empty()) continue;
+    Result<std::string> compressed =
+        CompressObject(plan.compression, *key, std::move(*bytes));
+    if (!compressed.ok()) return compressed.status();
+    *bytes = std::move(*compressed);
   }
   return built;
 }
@@ -231,6 +247,52 @@ Result<EpochMillis> ArrivalOf(storage::ShardLog& log, uint64_t offset) {
         "delivery stream log has no record " + std::to_string(offset));
   }
   return read->records.front().arrival_millis;
+}
+
+struct HttpPlanOutcome : HttpBatchOutcome {
+  uint64_t data_bytes = 0;  // of the batch's records
+};
+
+// One step of a planned batch to an HTTP endpoint (http_delivery.h); its
+// progress is saved in the plan. REQUIRES: stream.delivery_mu held.
+Result<HttpPlanOutcome> DeliverHttpPlanLocked(
+    catalog::Catalog& catalog, const Clock& clock,
+    const DeliveryEngineOptions& options, LiveDeliveryStream& stream,
+    const catalog::DeliveryStreamRecord& record,
+    const S3Destination& destination, Plan& plan,
+    const std::filesystem::path& bucket_dir) {
+  // A plan made before UpdateDestination switched to an HTTP endpoint has no
+  // HTTP progress yet.
+  auto state = plan.http.empty() ? Result(HttpDeliveryState::New())
+                                 : HttpDeliveryState::FromJson(plan.http);
+  if (!state.ok()) return state.status();
+  auto records = ReadLogRange(*stream.log, plan.from, plan.to);
+  if (!records.ok()) return records.status();
+  const std::string arn = record.Arn();
+  HttpBatch batch{destination, record.name, record.version_id, arn,
+                  *records,    bucket_dir,  plan.key};
+  HttpDeliveryEnv env{clock, *options.file_ops, options.retry_delay,
+                      kHttpEndpointTimeout,
+                      [&](const HttpDeliveryState& progress) -> Status {
+                        plan.http = progress.ToJson();
+                        std::string json = PlanToJson(plan);
+                        if (Status s = catalog.SaveDeliveryCheckpoint(
+                                record.delivery_stream_id, plan.from, json);
+                            !s.ok()) {
+                          return s;
+                        }
+                        std::lock_guard lock(stream.mu);
+                        stream.record.planned_object = std::move(json);
+                        return Status::Ok();
+                      }};
+  auto step = DeliverHttpBatch(batch, env, *state);
+  if (!step.ok()) return step.status();
+  HttpPlanOutcome outcome;
+  static_cast<HttpBatchOutcome&>(outcome) = std::move(*step);
+  for (const storage::StoredRecord& r : *records) {
+    outcome.data_bytes += r.data.size();
+  }
+  return outcome;
 }
 
 }  // namespace
@@ -302,7 +364,9 @@ void DeliveryEngine::RunOnce() {
     auto delivered = pumped.ok() ? DeliverLocked(*stream, std::nullopt)
                                  : Result<std::vector<DeliveredObject>>(pumped);
     if (!delivered.ok()) {
-      stream->retry_at = now + options_.retry_delay.count();
+      // An HTTP endpoint's retry may already be set later (its backoff).
+      stream->retry_at =
+          std::max(stream->retry_at, now + options_.retry_delay.count());
       std::lock_guard lock(stream->mu);
       SLUICE_LOG(kError) << "delivery stream " << stream->record.name
                          << ": delivery failed, will retry: "
@@ -400,6 +464,9 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
                                        *first_arrival, NewUuid(),
                                        destination.Extension());
       }
+      if (destination.http_endpoint) {
+        plan.http = HttpDeliveryState::New().ToJson();
+      }
       std::string plan_json = PlanToJson(plan);
       if (Status s = catalog_.SaveDeliveryCheckpoint(record.delivery_stream_id,
                                                      from, plan_json);
@@ -410,35 +477,59 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
       stream.record.planned_object = std::move(plan_json);
     }
 
-    TransformContext context{record.Arn(), record.region, std::nullopt};
-    std::shared_ptr<kinesis::LiveStream> source;
-    if (stream.source) {
-      context.source_stream_arn = stream.source->stream_arn;
-      if (plan.lambda && kinesis_ != nullptr) {
-        source = kinesis_->FindById(stream.source->stream_id);
-      }
-    }
-    auto object =
-        BuildObject(log, plan, transformer_, context, source.get(), clock_);
-    if (!object.ok()) return object.status();
     auto root = archive_.Path();
     if (!root.ok()) return root.status();
-    // A key that gets no records (all dropped or failed, or none failed) is
-    // not written, and a copy an earlier attempt left there is removed.
-    auto write = [&](const std::string& key, const std::string& bytes,
-                     uint64_t records) {
-      const std::filesystem::path path = ObjectPath(*root / plan.bucket, key);
-      if (records == 0) return RemoveObjectFile(path, *options_.file_ops);
-      return WriteObjectFile(path, bytes, *options_.file_ops);
-    };
-    if (Status s = write(plan.key, object->body, object->records); !s.ok()) {
-      return s;
-    }
-    if (plan.lambda) {
-      if (Status s =
-              write(plan.error_key, object->errors, object->error_records);
-          !s.ok()) {
+    uint64_t data_bytes = 0;
+    if (destination.http_endpoint) {
+      auto sent =
+          DeliverHttpPlanLocked(catalog_, clock_, options_, stream, record,
+                                destination, plan, *root / plan.bucket);
+      if (!sent.ok()) return sent.status();
+      for (std::string& key : sent->backup_keys) {
+        delivered.push_back({plan.bucket, std::move(key), plan.to - plan.from});
+      }
+      if (!sent->finished) {
+        stream.retry_at = sent->retry_at;
+        return sent->failure;
+      }
+      data_bytes = sent->data_bytes;
+    } else {
+      TransformContext context{record.Arn(), record.region, std::nullopt};
+      std::shared_ptr<kinesis::LiveStream> source;
+      if (stream.source) {
+        context.source_stream_arn = stream.source->stream_arn;
+        if (plan.lambda && kinesis_ != nullptr) {
+          source = kinesis_->FindById(stream.source->stream_id);
+        }
+      }
+      auto object =
+          BuildObject(log, plan, transformer_, context, source.get(), clock_);
+      if (!object.ok()) return object.status();
+      // A key that gets no records (all dropped or failed, or none failed)
+      // is not written, and a copy an earlier attempt left there is removed.
+      auto write = [&](const std::string& key, const std::string& bytes,
+                       uint64_t records) {
+        const std::filesystem::path path = ObjectPath(*root / plan.bucket, key);
+        if (records == 0) return RemoveObjectFile(path, *options_.file_ops);
+        return WriteObjectFile(path, bytes, *options_.file_ops);
+      };
+      if (Status s = write(plan.key, object->body, object->records); !s.ok()) {
         return s;
+      }
+      if (plan.lambda) {
+        if (Status s =
+                write(plan.error_key, object->errors, object->error_records);
+            !s.ok()) {
+          return s;
+        }
+      }
+      data_bytes = object->data_bytes;
+      if (object->records > 0) {
+        delivered.push_back({plan.bucket, plan.key, object->records, false});
+      }
+      if (object->error_records > 0) {
+        delivered.push_back(
+            {plan.bucket, plan.error_key, object->error_records, true});
       }
     }
     if (Status s = catalog_.SaveDeliveryCheckpoint(record.delivery_stream_id,
@@ -451,14 +542,7 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
       stream.record.delivered_offset = plan.to;
       stream.record.planned_object.reset();
     }
-    stream.buffered_bytes.fetch_sub(object->data_bytes);
-    if (object->records > 0) {
-      delivered.push_back({plan.bucket, plan.key, object->records, false});
-    }
-    if (object->error_records > 0) {
-      delivered.push_back(
-          {plan.bucket, plan.error_key, object->error_records, true});
-    }
+    stream.buffered_bytes.fetch_sub(data_bytes);
 
     // Delivered records are no longer needed: drop those that arrived before
     // the oldest undelivered one (arrival times never decrease in a log).

@@ -1,6 +1,6 @@
-// Writes delivered objects into the archive: compression (GZIP via zlib) and
-// the durable write of one object file (temp name, fsync, rename, fsync the
-// directory), so an object is either whole under its final name or absent.
+// Writes delivered objects into the archive (compression.h makes their
+// bytes): the durable write of one object file (temp name, fsync, rename, fsync
+// the directory), so an object is either whole under its final name or absent.
 // The archive root itself, which --in-memory resolves lazily to a temporary
 // directory, lives here too.
 #pragma once
@@ -15,10 +15,6 @@
 #include "server/storage/file_ops.h"
 
 namespace sluice::firehose {
-
-// A gzip member (RFC 1952) of `bytes`, with no file name and mtime 0, so the
-// same input always gives the same bytes; `zcat` reads it.
-Result<std::string> GzipCompress(std::string_view bytes);
 
 // Writes `bytes` to `path` durably: creates missing directories (fsyncing
 // each new directory's parent), writes "<path>.sluice-tmp", fsyncs it,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cerrno>
 #include <fstream>
 #include <set>
@@ -9,6 +11,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "server/firehose/http_endpoint.h"
 #include "tests/unit/catalog/test_util.h"
 
 namespace sluice::firehose {
@@ -414,6 +417,91 @@ TEST_F(DeliveryEngineTest, ADeletedStreamDeliversNothingMore) {
   EXPECT_TRUE(engine_->Flush(*stream)->empty());
   engine_->RunOnce();
   EXPECT_TRUE(Objects(Bucket()).empty());
+}
+
+// An HttpEndpoint stream whose endpoint refuses connections (a port just
+// closed), retrying for a minute; its backup bucket is "b".
+void CreateUnreachableHttpStream(DeliveryStreamManager& streams) {
+  uint16_t port = 0;
+  {
+    boost::asio::io_context context;
+    boost::asio::ip::tcp::acceptor acceptor(
+        context, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = acceptor.local_endpoint().port();
+  }
+  const std::string text =
+      R"({"EndpointConfiguration": {"Url": "http://127.0.0.1:)" +
+      std::to_string(port) + R"(/"},
+          "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+          "RetryOptions": {"DurationInSeconds": 60},
+          "S3Configuration": {"RoleARN": "r", "BucketARN": "arn:aws:s3:::b"}})";
+  json::Document config;
+  config.Parse(text.data(), text.size());
+  ASSERT_FALSE(config.HasParseError());
+  DeliveryStreamManager::NewDeliveryStream request;
+  request.key = kKey;
+  request.destination = StoreHttpEndpointDestination(config);
+  auto parsed = ParseHttpEndpointDestination(config);
+  ASSERT_THAT(parsed, IsOk());
+  request.parsed = *parsed;
+  request.encryption = R"({"Status":"DISABLED"})";
+  ASSERT_THAT(streams.Create(request), IsOk());
+}
+
+// The request id the stream's saved plan holds.
+std::string PlannedRequestId(LiveDeliveryStream& stream) {
+  std::lock_guard lock(stream.mu);
+  if (!stream.record.planned_object) return "";
+  json::Document plan;
+  plan.Parse(stream.record.planned_object->c_str());
+  json::Document http;
+  http.Parse(plan["http"].GetString());
+  return http["requestId"].GetString();
+}
+
+TEST_F(DeliveryEngineTest, HttpEndpointRetriesByTheClockThenBacksUpErrors) {
+  Open(/*file_logs=*/true);
+  CreateUnreachableHttpStream(*streams_);
+  Put({"one", "two"});
+  engine_->RunOnce();
+  const std::string request_id = PlannedRequestId(*Stream());
+  EXPECT_EQ(request_id.size(), 36u);
+  engine_->RunOnce();  // retry_delay 0: a second attempt at once
+  EXPECT_TRUE(Objects(Bucket()).empty());
+
+  // A restart resumes the same batch with the same request id.
+  Open(/*file_logs=*/true);
+  EXPECT_EQ(PlannedRequestId(*Stream()), request_id);
+  engine_->RunOnce();
+  EXPECT_TRUE(Objects(Bucket()).empty());
+
+  clock_.Advance(59'999);
+  engine_->RunOnce();
+  EXPECT_TRUE(Objects(Bucket()).empty());
+  clock_.Advance(1);  // a minute since the first attempt
+  engine_->RunOnce();
+  std::vector<std::string> objects = Objects(Bucket());
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_EQ(objects[0].substr(0, 60),
+            "http-endpoint-failed/2023/11/14/22/orders-1-2023-11-14-22-13");
+  std::istringstream lines(ReadFile(Bucket() / objects[0]));
+  std::vector<std::string> raw;
+  for (std::string line; std::getline(lines, line);) {
+    json::Document error;
+    error.Parse(line.c_str());
+    ASSERT_FALSE(error.HasParseError()) << line;
+    EXPECT_EQ(error["attemptsMade"].GetInt64(), 5);
+    EXPECT_STREQ(error["errorCode"].GetString(),
+                 "HttpEndpoint.ConnectionFailed");
+    EXPECT_EQ(error["arrivalTimestamp"].GetInt64(), kStart);
+    EXPECT_EQ(error["attemptEndingTimestamp"].GetInt64(), kStart + 60'000);
+    raw.push_back(error["rawData"].GetString());
+  }
+  EXPECT_EQ(raw, (std::vector<std::string>{"b25l", "dHdv"}));  // base64
+  auto stream = Stream();
+  std::lock_guard lock(stream->mu);
+  EXPECT_EQ(stream->record.delivered_offset, 2u);
+  EXPECT_FALSE(stream->record.planned_object.has_value());
 }
 
 }  // namespace
