@@ -893,5 +893,24 @@ class FirehoseDurabilityTest(unittest.TestCase):
             pass
 
 
+class InMemoryArchiveTest(unittest.TestCase):
+    def test_the_temporary_archive_is_removed_when_the_server_stops(self):
+        server = start_server(self)  # --in-memory, no --archive-root
+        firehose = firehose_client(server)
+        firehose.create_delivery_stream(DeliveryStreamName="ephemeral",
+                                        ExtendedS3DestinationConfiguration=s3_config("tmp"))
+        poll_until(lambda: firehose.describe_delivery_stream(
+            DeliveryStreamName="ephemeral")["DeliveryStreamDescription"][
+                "DeliveryStreamStatus"] == "ACTIVE", DEADLINE_S, "ACTIVE")
+        firehose.put_record(DeliveryStreamName="ephemeral", Record={"Data": b"x"})
+        [written] = flush(server, "ephemeral")
+        match = re.search(r"archive root \(temporary[^)]*\): (\S+)", server.stderr())
+        self.assertIsNotNone(match, server.stderr())
+        root = match.group(1)
+        self.assertTrue(os.path.isfile(os.path.join(root, "tmp", written["Key"])))
+        stop_cleanly(server)
+        self.assertFalse(os.path.exists(root))
+
+
 if __name__ == "__main__":
     unittest.main()
