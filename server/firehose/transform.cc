@@ -345,9 +345,8 @@ std::string BuildTransformEvent(std::string_view invocation_id,
       if (!metadata.sequence_number.empty()) {
         out.Key("sequenceNumber");
         WriteString(out, metadata.sequence_number);
-        // KPL records are not de-aggregated yet: every record is whole.
         out.Key("subsequenceNumber");
-        out.Int64(0);
+        out.Uint(metadata.subsequence_number);
       }
       out.EndObject();
     }
