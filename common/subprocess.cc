@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -76,6 +77,27 @@ bool Drain(int fd, std::string& out, size_t cap, bool& over_cap) {
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
     return false;
   }
+}
+
+// write() to a pipe whose reader has gone raises SIGPIPE, which would kill a
+// process that does not ignore it (the server does; tests and tools may
+// not). The signal is blocked on this thread for the write and a pending
+// one is consumed, so only EPIPE remains.
+ssize_t WriteWithoutSigpipe(int fd, const char* data, size_t size) {
+  sigset_t pipe_only, old_mask;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old_mask);
+  ssize_t wrote = ::write(fd, data, size);
+  int error = errno;
+  if (wrote < 0 && error == EPIPE) {
+    const timespec zero{0, 0};
+    while (sigtimedwait(&pipe_only, nullptr, &zero) == SIGPIPE) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  errno = error;
+  return wrote;
 }
 
 }  // namespace
@@ -173,8 +195,9 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     for (nfds_t i = 0; i < count && ready > 0; ++i) {
       if (fds[i].revents == 0) continue;
       if (fds[i].fd == in_write.get()) {
-        ssize_t put = ::write(in_write.get(), stdin_bytes.data() + written,
-                              stdin_bytes.size() - written);
+        ssize_t put =
+            WriteWithoutSigpipe(in_write.get(), stdin_bytes.data() + written,
+                                stdin_bytes.size() - written);
         if (put > 0) written += static_cast<size_t>(put);
         // A child that stops reading (EPIPE) just gets no more input.
         if ((put < 0 && errno != EAGAIN && errno != EINTR) ||

@@ -9,10 +9,15 @@ namespace {
 
 // A valid request with `extra` members appended ("" for none).
 std::string Request(const std::string& extra) {
-  return R"({"ConsumerName": "orders", "StreamName": "events",
+  std::string request = R"({"ConsumerName": "orders", "StreamName": "events",
              "Handler": {"type": "exec", "command": ["true"]},
-             "StartingPosition": "TRIM_HORIZON")" +
-         (extra.empty() ? "" : ", " + extra) + "}";
+             "StartingPosition": "TRIM_HORIZON")";
+  if (!extra.empty()) {
+    request += ", ";
+    request += extra;
+  }
+  request += "}";
+  return request;
 }
 
 Status Error(const std::string& extra) {
@@ -65,8 +70,11 @@ TEST(ConsumerDefinitionTest, EachRangeIsCheckedOnBothSides) {
         Case{"ParallelizationFactor", "parallelizationFactor", 1, 10},
         Case{"MaximumRetryAttempts", "maximumRetryAttempts", -1, 10000}}) {
     auto with = [&](int64_t value) {
-      return Error("\"" + std::string(c.member) +
-                   "\": " + std::to_string(value));
+      std::string extra = "\"";
+      extra += c.member;
+      extra += "\": ";
+      extra += std::to_string(value);
+      return Error(extra);
     };
     EXPECT_TRUE(with(c.low).ok()) << c.member;
     EXPECT_TRUE(with(c.high).ok()) << c.member;
@@ -89,7 +97,9 @@ TEST(ConsumerDefinitionTest, RecordAgeIsMinusOneOrSixtyToAWeek) {
   EXPECT_TRUE(Error(R"("MaximumRecordAgeInSeconds": 60)").ok());
   EXPECT_TRUE(Error(R"("MaximumRecordAgeInSeconds": 604800)").ok());
   for (const char* bad : {"0", "59"}) {
-    Status s = Error(std::string(R"("MaximumRecordAgeInSeconds": )") + bad);
+    std::string extra = R"("MaximumRecordAgeInSeconds": )";
+    extra += bad;
+    Status s = Error(extra);
     EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument) << bad;
     EXPECT_EQ(s.message(),
               "MaximumRecordAgeInSeconds must be -1 (no limit) or between 60 "
@@ -156,8 +166,9 @@ TEST(ConsumerDefinitionTest, OnFailureIsAStreamArnOrARelativeFile) {
        {"file:/etc/passwd", "file:../x", "file:a/../../x", "file:", "file:a//b",
         "s3://bucket", "arn:aws:sqs:us-east-1:1:q"}) {
     std::string extra =
-        std::string(R"("DestinationConfig": {"OnFailure": {"Destination": ")") +
-        escape + "\"}}";
+        R"("DestinationConfig": {"OnFailure": {"Destination": ")";
+    extra += escape;
+    extra += "\"}}";
     EXPECT_EQ(Error(extra).code(), ErrorCode::kInvalidArgument) << escape;
   }
 }
