@@ -68,8 +68,9 @@ class ConsumerRuntime::Consumer
     : public std::enable_shared_from_this<Consumer> {
  public:
   Consumer(ConsumerRuntime& runtime, catalog::EventConsumerRecord record,
-           ConsumerDefinition definition)
+           ConsumerDefinition definition, Status definition_status)
       : runtime_(runtime),
+        definition_status_(std::move(definition_status)),
         record_(std::move(record)),
         definition_(std::move(definition)),
         reader_(ConsumerReaderName(record_.name)),
@@ -96,8 +97,10 @@ class ConsumerRuntime::Consumer
     settings.Parse(definition_.handler_json.data(),
                    definition_.handler_json.size());
     const HandlerFactory* factory = FindHandlerType(definition_.handler_type);
-    Status status = Status::Ok();
-    if (factory == nullptr || settings.HasParseError()) {
+    Status status = definition_status_;
+    if (!status.ok()) {
+      // Stays FAILED.
+    } else if (factory == nullptr || settings.HasParseError()) {
       status = Status(ErrorCode::kInvalidArgument,
                       "Handler.type '" + definition_.handler_type +
                           "' is not a handler type.");
@@ -125,9 +128,19 @@ class ConsumerRuntime::Consumer
       last_error_ = stream.status().message();
       return stream.status();
     }
-    std::shared_lock lock((*stream)->mu);
-    stream_id_ = (*stream)->record.stream_id;
-    stream_arn_ = (*stream)->record.Arn();
+    {
+      std::shared_lock lock((*stream)->mu);
+      stream_id_ = (*stream)->record.stream_id;
+      stream_arn_ = (*stream)->record.Arn();
+    }
+    // Before Create answers: LATEST means the tip as the consumer is
+    // created, not when its thread gets going.
+    if (Status loaded = LoadPositions(Shards(**stream)); !loaded.ok()) {
+      std::lock_guard lock(mu_);
+      failed_ = true;
+      last_error_ = loaded.message();
+      return loaded;
+    }
     return Status::Ok();
   }
 
@@ -442,22 +455,8 @@ class ConsumerRuntime::Consumer
   // The coordinator: starts a worker for each shard whose parents are
   // finished; runs again whenever a worker finishes its shard.
   void Coordinate() {
-    std::shared_ptr<kinesis::LiveStream> stream =
-        runtime_.streams_.FindById(stream_id_);
-    Status loaded = stream ? LoadPositions(Shards(*stream))
-                           : Status(ErrorCode::kResourceNotFound, "");
-    if (!loaded.ok()) {
-      std::lock_guard lock(mu_);
-      if (stream) {
-        failed_ = true;
-        last_error_ = loaded.message();
-        SLUICE_LOG(kError) << "consumer " << record_.name
-                           << " cannot start: " << loaded.message();
-      } else {
-        stream_missing_ = true;
-      }
-    }
-    while (loaded.ok()) {
+    std::shared_ptr<kinesis::LiveStream> stream;
+    while (true) {
       stream = runtime_.streams_.FindById(stream_id_);
       if (!stream) {
         std::lock_guard lock(mu_);
@@ -686,6 +685,7 @@ class ConsumerRuntime::Consumer
   }
 
   ConsumerRuntime& runtime_;
+  const Status definition_status_;  // not OK: the stored definition is bad
   const catalog::EventConsumerRecord record_;
   const ConsumerDefinition definition_;
   const std::string reader_;
@@ -724,34 +724,33 @@ ConsumerRuntime::ConsumerRuntime(
 
 ConsumerRuntime::~ConsumerRuntime() { Stop(); }
 
-Result<std::shared_ptr<ConsumerRuntime::Consumer>> ConsumerRuntime::Build(
+std::shared_ptr<ConsumerRuntime::Consumer> ConsumerRuntime::Build(
     catalog::EventConsumerRecord record) {
   auto definition = ParseConsumerDefinition(record.definition);
   if (!definition.ok()) {
-    return Status(
-        definition.status().code(),
-        "consumer " + record.name + ": " + definition.status().message());
+    // Kept (FAILED), so it is listed and can be deleted: a stored
+    // definition this build cannot read (a handler type it lacks).
+    ConsumerDefinition named;
+    named.name = record.name;
+    return std::make_shared<Consumer>(*this, std::move(record),
+                                      std::move(named), definition.status());
   }
   return std::make_shared<Consumer>(*this, std::move(record),
-                                    std::move(*definition));
+                                    std::move(*definition), Status::Ok());
 }
 
 Status ConsumerRuntime::Start() {
   auto stored = catalog_.ListEventConsumers();
   if (!stored.ok()) return stored.status();
   for (catalog::EventConsumerRecord& record : *stored) {
-    auto consumer = Build(record);
-    if (!consumer.ok()) {
-      SLUICE_LOG(kError) << consumer.status().message();
-      continue;
-    }
-    if (Status s = (*consumer)->Initialize(); !s.ok()) {
+    std::shared_ptr<Consumer> consumer = Build(record);
+    if (Status s = consumer->Initialize(); !s.ok()) {
       SLUICE_LOG(kError) << "consumer " << record.name
                          << " not started: " << s.message();
     }
-    (*consumer)->Start();
+    consumer->Start();
     std::lock_guard lock(mu_);
-    consumers_[record.name] = *consumer;
+    consumers_[record.name] = consumer;
   }
   return Status::Ok();
 }
@@ -805,13 +804,12 @@ Status ConsumerRuntime::Create(const ConsumerDefinition& definition,
   record.region = region;
   record.definition = definition.ToJson();
   record.created_at = clock_.NowMillis();
-  auto consumer = Build(record);
-  if (!consumer.ok()) return consumer.status();
-  if (Status s = (*consumer)->Initialize(); !s.ok()) return s;
+  std::shared_ptr<Consumer> consumer = Build(record);
+  if (Status s = consumer->Initialize(); !s.ok()) return s;
   if (Status s = catalog_.CreateEventConsumer(record); !s.ok()) return s;
-  (*consumer)->Start();
+  consumer->Start();
   std::lock_guard lock(mu_);
-  consumers_[record.name] = *consumer;
+  consumers_[record.name] = consumer;
   SLUICE_LOG(kInfo) << "consumer " << record.name << " reads stream "
                     << definition.stream_name << " with handler "
                     << definition.handler_type;

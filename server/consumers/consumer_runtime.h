@@ -129,7 +129,7 @@ class ConsumerRuntime {
   class Consumer;  // consumer_runtime.cc
 
  private:
-  Result<std::shared_ptr<Consumer>> Build(catalog::EventConsumerRecord record);
+  std::shared_ptr<Consumer> Build(catalog::EventConsumerRecord record);
   Result<std::shared_ptr<Consumer>> Find(std::string_view name);
 
   kinesis::StreamManager& streams_;

@@ -207,6 +207,82 @@ class ConsumerTest(unittest.TestCase):
         self.assertEqual(self.wait_delivered(1), ["c"])
         self.assertEqual(self.describe()["Counts"]["DiscardedBatches"], 1)
 
+    def test_on_failure_to_a_kinesis_stream(self):
+        arn = self.make_stream()
+        dlq = self.name + "-dlq"
+        self.kinesis.create_stream(StreamName=dlq, ShardCount=1)
+        dlq_arn = self.kinesis.describe_stream_summary(
+            StreamName=dlq)["StreamDescriptionSummary"]["StreamARN"]
+        seq, = self.put("poison")
+        self.consumer("--crash-on", "poison", MaximumRetryAttempts=0,
+                      DestinationConfig={"OnFailure": {"Destination": dlq_arn}})
+        iterator = self.kinesis.get_shard_iterator(
+            StreamName=dlq, ShardId="shardId-000000000000",
+            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+
+        def read():
+            return self.kinesis.get_records(ShardIterator=iterator)["Records"]
+        records = poll_until(read, DEADLINE_S, "the on-failure record in the stream")
+        self.assertEqual(len(records), 1)
+        self.assertEqual(records[0]["PartitionKey"], "shardId-000000000000")
+        report = json.loads(records[0]["Data"])
+        self.assertEqual(report["requestContext"]["condition"], "RetryAttemptsExhausted")
+        self.assertEqual(report["requestContext"]["approximateInvokeCount"], 1)
+        self.assertEqual(report["KinesisBatchInfo"]["startSequenceNumber"], seq)
+        self.assertEqual(report["KinesisBatchInfo"]["streamArn"], arn)
+
+    def test_timeout_is_a_function_error_and_leaves_no_process(self):
+        self.make_stream()
+        self.put("slow")
+        body = {"ConsumerName": self.name, "StreamName": self.name,
+                "StartingPosition": "TRIM_HORIZON", "MaximumRetryAttempts": 0,
+                "DestinationConfig": {"OnFailure": {"Destination": f"file:{self.name}.jsonl"}},
+                "Handler": {"type": "exec", "timeout_seconds": 1,
+                            "command": [sys.executable, HANDLER, "--out", self.out,
+                                        "--sleep-on", "slow"]}}
+        admin(self.server, "CreateConsumer", body)
+        failures = os.path.join(self.root, self.name + ".jsonl")
+        poll_until(lambda: os.path.exists(failures), DEADLINE_S, "the on-failure record")
+        with open(failures) as f:
+            report = json.loads(f.readline())
+        self.assertEqual(report["responseContext"]["functionError"], "Unhandled")
+        # The handler and the grandchild it started were killed and reaped.
+        children = [p for p in os.listdir("/proc") if p.isdigit() and self.child_of_server(p)]
+        self.assertEqual(children, [])
+
+    def child_of_server(self, pid):
+        """True for a child of the server (running or a zombie), or for the
+        handler's `sleep 3600` grandchild wherever it ended up."""
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except (OSError, ValueError, IndexError):
+            return False  # gone meanwhile
+        return parent == self.server.pid or cmdline == b"sleep\x003600\x00"
+
+    def test_at_timestamp_starts_at_the_first_record_at_or_after_it(self):
+        self.make_stream()
+        self.put("before")
+        shard_iterator = self.kinesis.get_shard_iterator(
+            StreamName=self.name, ShardId="shardId-000000000000",
+            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        first = self.kinesis.get_records(ShardIterator=shard_iterator)["Records"][0]
+        start = first["ApproximateArrivalTimestamp"].timestamp() + 0.001
+        self.put("after")
+        arrivals = self.kinesis.get_records(ShardIterator=shard_iterator)["Records"]
+        self.assertGreaterEqual(arrivals[1]["ApproximateArrivalTimestamp"].timestamp(), start)
+        self.consumer(StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=start)
+        self.assertEqual(self.wait_delivered(1), ["after"])
+
+    def test_latest_skips_what_was_there(self):
+        self.make_stream()
+        self.put("old")
+        self.consumer(StartingPosition="LATEST")
+        self.put("new")
+        self.assertEqual(self.wait_delivered(1), ["new"])
+
     def test_bisect_isolates_one_poison_record(self):
         self.make_stream()
         datas = [f"b{i}" for i in range(8)]

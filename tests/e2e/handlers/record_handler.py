@@ -8,6 +8,8 @@ test can see every batch. It can fail on purpose:
   --report-on DATA   answer batchItemFailures naming that record
   --once STATE       fail only while the file STATE does not exist (the
                      failure creates it), so the retry succeeds
+  --sleep-on DATA    sleep an hour (past any timeout) when a record's data
+                     is DATA, after starting a grandchild that sleeps too
 """
 
 import argparse
@@ -21,6 +23,7 @@ parser.add_argument("--out", required=True)
 parser.add_argument("--crash-on")
 parser.add_argument("--report-on")
 parser.add_argument("--once")
+parser.add_argument("--sleep-on")
 args = parser.parse_args()
 
 event = json.load(sys.stdin)
@@ -45,6 +48,12 @@ def failing(value):
         open(args.once, "w").close()
     return True
 
+
+if args.sleep_on is not None and args.sleep_on in datas:
+    import subprocess
+    import time
+    subprocess.Popen(["sleep", "3600"])  # must die with us at the timeout
+    time.sleep(3600)
 
 outcome = "ok"
 response = None
