@@ -345,6 +345,10 @@ class ConsumerTest(unittest.TestCase):
         self.assertEqual(shard["MillisBehindLatest"], 0)
         self.assertGreaterEqual(shard["IteratorAgeMillis"], 0)
         self.assertEqual(shard["Position"], 3)
+        consumer = self.describe()
+        self.assertEqual(consumer["MillisBehindLatest"], 0)
+        self.assertGreaterEqual(consumer["IteratorAgeMillis"], shard["IteratorAgeMillis"])
+        self.assertEqual(consumer["Counts"]["Records"], 3)
 
     def test_split_shard_while_consuming_loses_nothing(self):
         self.make_stream()
