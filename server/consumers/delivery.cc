@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <exception>
 
 #include "common/json.h"
 
@@ -40,6 +41,16 @@ std::optional<size_t> LowestFailedItem(const Batch& batch,
   return lowest;
 }
 
+// Exceptions do not cross our functions: one escaping a handler (a
+// bad_alloc, a library's error) is a function error, like a crash.
+HandlerResult CallHandler(Handler& handler, const Batch& batch) {
+  try {
+    return handler.Handle(batch);
+  } catch (...) {
+    return HandlerResult::FunctionError("Unhandled");
+  }
+}
+
 }  // namespace
 
 DeliveryOutcome DeliverBatch(Handler& handler, const Batch& original,
@@ -62,7 +73,7 @@ DeliveryOutcome DeliverBatch(Handler& handler, const Batch& original,
     }
     if (!context.WaitUntilRunning()) return DeliveryOutcome::kStopped;
     const EpochMillis handed_over_at = clock.NowMillis();
-    HandlerResult result = handler.Handle(batch);
+    HandlerResult result = CallHandler(handler, batch);
     ++invokes;
     context.Called(batch, result, handed_over_at);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <set>
+#include <stdexcept>
 
 #include "common/json.h"
 #include "server/consumers/consumer_definition.h"
@@ -96,6 +97,18 @@ TEST(DeliveryTest, FunctionErrorRetriesTheWholeBatchThenReportsIt) {
   ASSERT_EQ(context.discarded.size(), 1u);
   EXPECT_EQ(context.discarded[0].second.condition, "RetryAttemptsExhausted");
   EXPECT_EQ(context.discarded[0].second.invoke_count, 3);
+  EXPECT_EQ(context.discarded[0].second.function_error, "Unhandled");
+}
+
+TEST(DeliveryTest, AnExceptionFromTheHandlerIsAFunctionError) {
+  ManualClock clock(kStart);
+  ScriptedHandler handler(
+      [](const Batch&) -> HandlerResult { throw std::runtime_error("boom"); });
+  RecordingContext context;
+  DeliveryPolicy policy;
+  policy.maximum_retry_attempts = 0;
+  DeliverBatch(handler, MakeBatch(1), policy, clock, context);
+  ASSERT_EQ(context.discarded.size(), 1u);
   EXPECT_EQ(context.discarded[0].second.function_error, "Unhandled");
 }
 
