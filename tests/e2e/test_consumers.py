@@ -377,6 +377,17 @@ class ConsumerTest(unittest.TestCase):
                             DEADLINE_S, "the parent finished")
         self.assertEqual(states["shardId-000000000001"], "READING")
 
+    def test_deleting_the_source_stream_stops_the_consumer(self):
+        self.make_stream()
+        self.consumer()
+        self.put("one")
+        self.wait_delivered(1)
+        self.kinesis.delete_stream(StreamName=self.name)
+        consumer = poll_until(lambda: (lambda c: c["State"] == "STREAM_NOT_FOUND" and c)(
+            self.describe()), DEADLINE_S, "STREAM_NOT_FOUND")
+        self.assertIn(self.name, consumer["LastError"])
+        admin(self.server, "DeleteConsumer", {"ConsumerName": self.name})
+
     # --- admin API -------------------------------------------------------------
 
     def test_admin_errors_name_the_setting(self):
