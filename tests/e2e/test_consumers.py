@@ -246,21 +246,28 @@ class ConsumerTest(unittest.TestCase):
         with open(failures) as f:
             report = json.loads(f.readline())
         self.assertEqual(report["responseContext"]["functionError"], "Unhandled")
-        # The handler and the grandchild it started were killed and reaped.
-        children = [p for p in os.listdir("/proc") if p.isdigit() and self.child_of_server(p)]
-        self.assertEqual(children, [])
+        # The handler and the grandchild it started (its process group) were
+        # killed, and the handler reaped. A killed process may take a moment
+        # to disappear, hence the poll.
+        with open(self.out + ".pid") as f:
+            group = int(f.read())
+        poll_until(lambda: not self.leftovers(group), DEADLINE_S,
+                   "no process of the handler's group and no child of the server")
 
-    def child_of_server(self, pid):
-        """True for a child of the server (running or a zombie), or for the
-        handler's `sleep 3600` grandchild wherever it ended up."""
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmdline = f.read()
-        except (OSError, ValueError, IndexError):
-            return False  # gone meanwhile
-        return parent == self.server.pid or cmdline == b"sleep\x003600\x00"
+    def leftovers(self, group):
+        """Live processes of `group`, or children of the server (zombies
+        included)."""
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            state, parent, pgid = fields[0], int(fields[1]), int(fields[2])
+            if parent == self.server.pid or (pgid == group and state != "Z"):
+                found.append(pid)
+        return found
 
     def test_at_timestamp_starts_at_the_first_record_at_or_after_it(self):
         self.make_stream()
