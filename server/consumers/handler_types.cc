@@ -1,6 +1,7 @@
 // The handler types a consumer can name, one line each.
 #include <map>
 
+#include "server/consumers/exec_handler.h"
 #include "server/consumers/handler.h"
 
 namespace sluice::consumers {
@@ -8,7 +9,9 @@ namespace {
 
 const std::map<std::string, HandlerFactory, std::less<>>& Types() {
   static const auto* types =
-      new std::map<std::string, HandlerFactory, std::less<>>{};
+      new std::map<std::string, HandlerFactory, std::less<>>{
+          {"exec", MakeExecHandler},
+      };
   return *types;
 }
 
