@@ -106,6 +106,7 @@ std::string ProcessResult::Describe(const ProcessOptions& options) const {
   if (timed_out) {
     return "timed out after " + std::to_string(options.timeout.count()) + " ms";
   }
+  if (cancelled) return "cancelled";
   if (output_too_large) {
     return "wrote more than " + std::to_string(options.max_output_bytes) +
            " bytes to stdout";
@@ -178,6 +179,11 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
       kill_now = true;
       break;
     }
+    if (options.cancelled != nullptr && options.cancelled->load()) {
+      result.cancelled = true;
+      kill_now = true;
+      break;
+    }
     std::array<pollfd, 3> fds{};
     nfds_t count = 0;
     for (int fd : {out_read.get(), err_read.get()}) {
@@ -187,6 +193,9 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     auto wait =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)
             .count();
+    if (options.cancelled != nullptr) {
+      wait = std::min<int64_t>(wait, kCancelCheck.count());
+    }
     int ready = ::poll(fds.data(), count, static_cast<int>(wait) + 1);
     if (ready < 0 && errno != EINTR) {
       kill_now = true;
@@ -240,6 +249,12 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     if (waited < 0) return Errno("waitid", errno);
     if (SteadyClock::now() >= deadline) {
       result.timed_out = true;
+      kill_now = true;
+      ::kill(-pid, SIGKILL);
+      continue;
+    }
+    if (options.cancelled != nullptr && options.cancelled->load()) {
+      result.cancelled = true;
       kill_now = true;
       ::kill(-pid, SIGKILL);
       continue;

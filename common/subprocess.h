@@ -9,6 +9,7 @@
 // and every pipe is closed: no zombies, no fd leaks.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -24,11 +25,19 @@ struct ProcessOptions {
   // stdout and stderr are each kept up to this many bytes; more kills the
   // child (stdout) or is dropped (stderr).
   size_t max_output_bytes = 6u << 20;
+  // When set and it becomes true, the child is killed (`cancelled` in the
+  // result) within about kCancelCheck: a server shutting down does not wait
+  // for a handler program.
+  const std::atomic<bool>* cancelled = nullptr;
 };
+
+// How often RunProcess looks at ProcessOptions::cancelled.
+inline constexpr std::chrono::milliseconds kCancelCheck{100};
 
 struct ProcessResult {
   bool timed_out = false;         // killed at the deadline
   bool output_too_large = false;  // killed for writing past the stdout cap
+  bool cancelled = false;         // killed because the caller cancelled
   int exit_code = -1;             // when it exited; -1 when killed by a signal
   int signal = 0;                 // the signal that ended it, or 0
   std::string stdout_bytes;
@@ -36,7 +45,8 @@ struct ProcessResult {
 
   // Exited by itself with status 0.
   bool Succeeded() const {
-    return !timed_out && !output_too_large && signal == 0 && exit_code == 0;
+    return !timed_out && !output_too_large && !cancelled && signal == 0 &&
+           exit_code == 0;
   }
   // "exit status 3", "killed by signal 11", "timed out after 2000 ms", ...
   std::string Describe(const ProcessOptions& options) const;

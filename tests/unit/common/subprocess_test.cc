@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <string>
 
 namespace sluice {
@@ -69,6 +70,21 @@ TEST(SubprocessTest, TimeoutKillsTheWholeGroupAndReapsIt) {
   EXPECT_FALSE(result->Succeeded());
   EXPECT_FALSE(HasChildren());
   EXPECT_EQ(OpenFds(), fds_before);
+}
+
+TEST(SubprocessTest, CancellingKillsTheGroupLongBeforeTheDeadline) {
+  std::atomic<bool> cancelled{true};  // e.g. the server began shutting down
+  ProcessOptions options;
+  options.timeout = std::chrono::minutes(10);
+  options.cancelled = &cancelled;
+  auto result =
+      RunProcess({"/bin/sh", "-c", "sleep 600 & sleep 600"}, "", options);
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(result->cancelled);
+  EXPECT_FALSE(result->timed_out);
+  EXPECT_FALSE(result->Succeeded());
+  EXPECT_EQ(result->Describe(options), "cancelled");
+  EXPECT_FALSE(HasChildren());
 }
 
 TEST(SubprocessTest, ACrashIsReportedBySignal) {
