@@ -143,12 +143,30 @@ CREATE UNIQUE INDEX delivery_streams_by_name
     ON delivery_streams (account_id, region, name);
 )sql";
 
+// In-process consumers (server/consumers): one row per consumer declared by
+// the config file or created through SluiceAdmin.CreateConsumer, so they
+// survive a restart with their paused flag. The definition is the
+// CreateConsumer request as accepted (JSON), parsed again at each start; the
+// per-shard positions are reader checkpoints named "consumer/<name>". Names
+// are unique per server, not per account, because they name the reader.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE event_consumers (
+  name        TEXT PRIMARY KEY,
+  account_id  TEXT NOT NULL,
+  region      TEXT NOT NULL,
+  definition  TEXT NOT NULL,   -- JSON
+  paused      INTEGER NOT NULL CHECK (paused IN (0, 1)),
+  created_at  INTEGER NOT NULL -- epoch milliseconds
+) STRICT, WITHOUT ROWID;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "streams, shards, shard-level metrics, tags, checkpoints",
               kV1},
     Migration{2, "resource policies", kV2},
     Migration{3, "enhanced fan-out consumers", kV3},
     Migration{4, "firehose delivery streams", kV4},
+    Migration{5, "in-process consumers", kV5},
 };
 
 Status Failed(std::string_view what, const Status& cause) {

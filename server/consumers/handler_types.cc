@@ -2,6 +2,7 @@
 #include <map>
 
 #include "server/consumers/alerts_handler.h"
+#include "server/consumers/exec_handler.h"
 #include "server/consumers/handler.h"
 #include "server/consumers/metrics_handler.h"
 
@@ -12,6 +13,7 @@ const std::map<std::string, HandlerFactory, std::less<>>& Types() {
   static const auto* types =
       new std::map<std::string, HandlerFactory, std::less<>>{
           {"alerts", CreateAlertsHandler},
+          {"exec", MakeExecHandler},
           {"metrics", CreateMetricsHandler},
       };
   return *types;

@@ -1,0 +1,179 @@
+#include "server/consumers/consumers_api.h"
+
+#include "common/json.h"
+
+namespace sluice::consumers {
+namespace {
+
+constexpr std::string_view kAdminApiName = "SluiceAdmin";
+
+// Writes a parsed JSON value through the request's encoder.
+void Emit(Encoder& out, const json::Value& value) {
+  if (value.IsObject()) {
+    out.StartObject();
+    for (auto& member : value.GetObject()) {
+      out.Key(json::AsView(member.name));
+      Emit(out, member.value);
+    }
+    out.EndObject();
+  } else if (value.IsArray()) {
+    out.StartArray();
+    for (const json::Value& item : value.GetArray()) Emit(out, item);
+    out.EndArray();
+  } else if (value.IsString()) {
+    out.String(json::AsView(value));
+  } else if (value.IsBool()) {
+    out.Bool(value.GetBool());
+  } else if (value.IsInt64()) {
+    out.Int(value.GetInt64());
+  } else if (value.IsNumber()) {
+    out.Double(value.GetDouble());
+  } else {
+    out.Null();
+  }
+}
+
+void WriteConsumer(Encoder& out, const ConsumerView& view, bool with_shards) {
+  out.StartObject();
+  out.Key("ConsumerName");
+  out.String(view.definition.name);
+  out.Key("StreamName");
+  out.String(view.definition.stream_name);
+  out.Key("HandlerType");
+  out.String(view.definition.handler_type);
+  out.Key("State");
+  out.String(view.state);
+  if (!view.last_error.empty()) {
+    out.Key("LastError");
+    out.String(view.last_error);
+  }
+  out.Key("CreatedAt");
+  out.Timestamp(view.created_at);
+  out.Key("Counts");
+  out.StartObject();
+  out.Key("Batches");
+  out.Int(static_cast<int64_t>(view.batches));
+  out.Key("Records");
+  out.Int(static_cast<int64_t>(view.records));
+  out.Key("FunctionErrors");
+  out.Int(static_cast<int64_t>(view.function_errors));
+  out.Key("FailedItems");
+  out.Int(static_cast<int64_t>(view.failed_items));
+  out.Key("DiscardedBatches");
+  out.Int(static_cast<int64_t>(view.discarded_batches));
+  out.Key("DiscardedRecords");
+  out.Int(static_cast<int64_t>(view.discarded_records));
+  out.EndObject();
+  if (with_shards) {
+    json::Document definition;
+    std::string text = view.definition.ToJson();
+    definition.Parse(text.data(), text.size());
+    out.Key("Definition");
+    Emit(out, definition);
+    out.Key("Shards");
+    out.StartArray();
+    for (const ShardView& shard : view.shards) {
+      out.StartObject();
+      out.Key("ShardId");
+      out.String(shard.shard_id);
+      out.Key("State");
+      out.String(shard.state);
+      out.Key("Position");
+      out.Int(static_cast<int64_t>(shard.position));
+      if (shard.checkpoint_sequence_number) {
+        out.Key("CheckpointSequenceNumber");
+        out.String(*shard.checkpoint_sequence_number);
+      }
+      if (shard.iterator_age_millis) {
+        out.Key("IteratorAgeMillis");
+        out.Int(*shard.iterator_age_millis);
+      }
+      out.Key("MillisBehindLatest");
+      out.Int(shard.millis_behind_latest);
+      out.Key("RecordsBehind");
+      out.Int(static_cast<int64_t>(shard.records_behind));
+      out.EndObject();
+    }
+    out.EndArray();
+  }
+  out.EndObject();
+}
+
+// The ConsumerName of a request that names one consumer.
+Result<std::string> NameOf(const json::Value& input) {
+  auto name = input.FindMember("ConsumerName");
+  if (name == input.MemberEnd() || !name->value.IsString()) {
+    return Status(ErrorCode::kValidation,
+                  "ConsumerName must be a string naming a consumer.");
+  }
+  return std::string(json::AsView(name->value));
+}
+
+}  // namespace
+
+void ConsumersApi::RegisterWith(http::ApiRouter& router) {
+  router.Register(kAdminApiName, "CreateConsumer",
+                  [this](const http::RequestContext& context,
+                         const json::Value& input, Encoder& output) -> Status {
+                    auto definition = ParseConsumerDefinition(input);
+                    if (!definition.ok()) return definition.status();
+                    if (Status s = runtime_.Create(
+                            *definition, context.account_id, context.region);
+                        !s.ok()) {
+                      return s;
+                    }
+                    auto view = runtime_.Describe(definition->name);
+                    if (!view.ok()) return view.status();
+                    output.StartObject();
+                    output.Key("Consumer");
+                    WriteConsumer(output, *view, /*with_shards=*/true);
+                    output.EndObject();
+                    return Status::Ok();
+                  });
+  router.Register(kAdminApiName, "ListConsumers",
+                  [this](const http::RequestContext&, const json::Value&,
+                         Encoder& output) -> Status {
+                    output.StartObject();
+                    output.Key("Consumers");
+                    output.StartArray();
+                    for (const ConsumerView& view : runtime_.List()) {
+                      WriteConsumer(output, view, /*with_shards=*/false);
+                    }
+                    output.EndArray();
+                    output.EndObject();
+                    return Status::Ok();
+                  });
+  router.Register(kAdminApiName, "DescribeConsumer",
+                  [this](const http::RequestContext&, const json::Value& input,
+                         Encoder& output) -> Status {
+                    auto name = NameOf(input);
+                    if (!name.ok()) return name.status();
+                    auto view = runtime_.Describe(*name);
+                    if (!view.ok()) return view.status();
+                    output.StartObject();
+                    output.Key("Consumer");
+                    WriteConsumer(output, *view, /*with_shards=*/true);
+                    output.EndObject();
+                    return Status::Ok();
+                  });
+  using Change = Status (ConsumerRuntime::*)(std::string_view);
+  for (auto [operation, change] :
+       {std::pair<std::string_view, Change>{"PauseConsumer",
+                                            &ConsumerRuntime::Pause},
+        {"ResumeConsumer", &ConsumerRuntime::Resume},
+        {"DeleteConsumer", &ConsumerRuntime::Delete}}) {
+    router.Register(
+        kAdminApiName, operation,
+        [this, change](const http::RequestContext&, const json::Value& input,
+                       Encoder& output) -> Status {
+          auto name = NameOf(input);
+          if (!name.ok()) return name.status();
+          if (Status s = (runtime_.*change)(*name); !s.ok()) return s;
+          output.StartObject();
+          output.EndObject();
+          return Status::Ok();
+        });
+  }
+}
+
+}  // namespace sluice::consumers
