@@ -50,8 +50,13 @@ void AppendFieldText(const json::Value& value, std::string& out) {
 
 void AppendPadded(unsigned value, int width, std::string& out) {
   char text[16];
-  const int n = std::snprintf(text, sizeof text, "%0*u", width, value);
-  if (n > 0) out.append(text, static_cast<size_t>(n));
+  int n = 0;
+  do {
+    text[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0 && n < 10);
+  while (n < width) text[n++] = '0';
+  while (n > 0) out += text[--n];
 }
 
 struct Civil {
@@ -366,13 +371,21 @@ bool Template::Expand(const RecordContext& record, std::string& out,
 std::optional<TemplateValue> Template::Evaluate(
     const RecordContext& record, std::string_view* missing) const {
   TemplateValue value;
+  if (!EvaluateInto(record, value, missing)) return std::nullopt;
+  return value;
+}
+
+bool Template::EvaluateInto(const RecordContext& record, TemplateValue& value,
+                            std::string_view* missing) const {
+  value.kind = TemplateValue::Kind::kText;
+  value.text.clear();
   // One placeholder: a field keeps its JSON type, @millis is an integer.
   if (parts_.size() == 1 && !parts_[0].alternatives.empty()) {
     for (const Alternative& alternative : parts_[0].alternatives) {
       if (alternative.special == Special::kMillis) {
         value.kind = TemplateValue::Kind::kInt;
         value.int_value = record.record.arrival_millis;
-        return value;
+        return true;
       }
       if (alternative.special != Special::kNone || !alternative.path) break;
       const json::Value* field = alternative.path->Find(record.json);
@@ -391,11 +404,10 @@ std::optional<TemplateValue> Template::Evaluate(
         value.kind = TemplateValue::Kind::kJson;
         AppendJson(*field, value.text);
       }
-      return value;
+      return true;
     }
   }
-  if (!Expand(record, value.text, missing)) return std::nullopt;
-  return value;
+  return Expand(record, value.text, missing);
 }
 
 // --- Condition -------------------------------------------------------------

@@ -108,6 +108,10 @@ class Template {
   // The typed value (see TemplateValue); nullopt as Expand() returns false.
   std::optional<TemplateValue> Evaluate(const RecordContext& record,
                                         std::string_view* missing) const;
+  // The same into `value`, reusing its buffer (the metrics handler's hot
+  // path); false as Expand() returns false.
+  bool EvaluateInto(const RecordContext& record, TemplateValue& value,
+                    std::string_view* missing) const;
 
   const std::string& source() const { return source_; }
 
