@@ -1,5 +1,6 @@
 #include "server/consumers/metrics_handler.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -350,7 +351,7 @@ Status MetricsHandler::OpenDatabase() {
       " lane_count INTEGER NOT NULL, stream_arn TEXT NOT NULL,"
       " shard_created INTEGER NOT NULL, applied_offset INTEGER NOT NULL,"
       " sequence_number TEXT NOT NULL, updated_at TEXT NOT NULL,"
-      " PRIMARY KEY (consumer, shard_id, lane)) WITHOUT ROWID;"
+      " PRIMARY KEY (consumer, shard_id, lane_count, lane)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS sluice_skipped ("
       " consumer TEXT NOT NULL, rule TEXT NOT NULL, reason TEXT NOT NULL,"
       " count INTEGER NOT NULL, last_sequence_number TEXT NOT NULL,"
@@ -363,8 +364,8 @@ Status MetricsHandler::OpenDatabase() {
   }
   Result<Statement> read_mark = db_.Prepare(
       "read applied mark",
-      "SELECT applied_offset, stream_arn, shard_created FROM sluice_applied"
-      " WHERE consumer = ?1 AND shard_id = ?2 AND lane = ?3");
+      "SELECT applied_offset, stream_arn, shard_created, lane, lane_count"
+      " FROM sluice_applied WHERE consumer = ?1 AND shard_id = ?2");
   if (!read_mark.ok()) return read_mark.status();
   read_mark_ = std::move(read_mark).value();
   Result<Statement> write_mark = db_.Prepare(
@@ -372,8 +373,8 @@ Status MetricsHandler::OpenDatabase() {
       "INSERT INTO sluice_applied (consumer, shard_id, lane, lane_count,"
       " stream_arn, shard_created, applied_offset, sequence_number, updated_at)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-      " ON CONFLICT (consumer, shard_id, lane) DO UPDATE SET"
-      " lane_count = excluded.lane_count, stream_arn = excluded.stream_arn,"
+      " ON CONFLICT (consumer, shard_id, lane_count, lane) DO UPDATE SET"
+      " stream_arn = excluded.stream_arn,"
       " shard_created = excluded.shard_created,"
       " applied_offset = excluded.applied_offset,"
       " sequence_number = excluded.sequence_number,"
@@ -591,17 +592,46 @@ Result<int64_t> MetricsHandler::AppliedMark(const Batch& batch,
   StatementUse read(read_mark_);
   read->BindText(1, consumer_);
   read->BindText(2, batch.shard_id);
-  read->BindInt(3, batch.lane);
-  Result<bool> row = read->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return int64_t{-1};
-  // A mark of another stream (deleted and made again under the name) or
-  // another incarnation of the shard says nothing about this one.
-  if (read->ColumnText(1) != batch.stream_arn ||
-      static_cast<uint64_t>(read->ColumnInt(2)) != shard_created) {
-    return int64_t{-1};
+  // Marks of an earlier ParallelizationFactor, by lane count: min and max.
+  std::map<int64_t, std::pair<int64_t, int64_t>> earlier;
+  while (true) {
+    Result<bool> row = read->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    // A mark of another stream (deleted and made again under the name) or
+    // another incarnation of the shard says nothing about this one.
+    if (read->ColumnText(1) != batch.stream_arn ||
+        static_cast<uint64_t>(read->ColumnInt(2)) != shard_created) {
+      continue;
+    }
+    const int64_t offset = read->ColumnInt(0);
+    const int64_t lane_count = read->ColumnInt(4);
+    if (lane_count == batch.lane_count) {
+      if (read->ColumnInt(3) == batch.lane) return offset;
+      continue;
+    }
+    auto [it, added] = earlier.try_emplace(lane_count, offset, offset);
+    it->second.first = std::min(it->second.first, offset);
+    it->second.second = std::max(it->second.second, offset);
   }
-  return read->ColumnInt(0);
+  if (earlier.empty()) return int64_t{-1};
+  // This lane has no mark yet under the current factor, but the shard was
+  // counted with another one (a consumer re-created with a different
+  // ParallelizationFactor). Every lane of the latest such factor applied
+  // its records up to its own mark, so at least up to their lowest one.
+  const auto latest = std::max_element(
+      earlier.begin(), earlier.end(), [](const auto& a, const auto& b) {
+        return a.second.second < b.second.second;
+      });
+  if (latest->second.first != latest->second.second) {
+    SLUICE_LOG(kWarn) << "consumer " << consumer_ << " " << batch.shard_id
+                      << ": ParallelizationFactor changed from "
+                      << latest->first << " to " << batch.lane_count
+                      << "; records at offsets " << latest->second.first + 1
+                      << " to " << latest->second.second
+                      << " may be counted twice";
+  }
+  return latest->second.first;
 }
 
 Status MetricsHandler::Write(const Batch& batch, uint64_t shard_created,

@@ -214,6 +214,37 @@ TEST_F(MetricsHandlerTest, LanesAndShardsKeepTheirOwnMarks) {
               ElementsAre("view_count=3"));
 }
 
+TEST_F(MetricsHandlerTest,
+       ANewParallelizationFactorSkipsWhatEveryOldLaneApplied) {
+  auto handler = Make(kShopSettings);
+  ASSERT_NE(handler, nullptr);
+  std::vector<std::string> views(15, PageView("u1", "/a"));
+  // Counted with one lane up to offset 9...
+  ExpectSuccess(handler->Handle(MakeBatch(
+      std::vector<std::string>(views.begin(), views.begin() + 10), 0)));
+  // ...then the consumer is re-created with two lanes and reads the shard
+  // from the start again: what one lane applied is skipped by both.
+  Batch lane1 = MakeBatch(
+      std::vector<std::string>(views.begin() + 5, views.begin() + 13), 5);
+  lane1.lane = 1;
+  lane1.lane_count = 2;
+  ExpectSuccess(handler->Handle(lane1));
+  EXPECT_THAT(Select("SELECT view_count FROM pageviews"),
+              ElementsAre("view_count=13"));
+  Batch lane0 = MakeBatch(
+      std::vector<std::string>(views.begin() + 8, views.begin() + 15), 8);
+  lane0.lane_count = 2;
+  ExpectSuccess(handler->Handle(lane0));
+  ExpectSuccess(handler->Handle(lane0));
+  EXPECT_THAT(Select("SELECT view_count FROM pageviews"),
+              ElementsAre("view_count=18"));
+  EXPECT_THAT(Select("SELECT lane_count, lane, applied_offset FROM "
+                     "sluice_applied ORDER BY lane_count, lane"),
+              ElementsAre("lane_count=1|lane=0|applied_offset=9",
+                          "lane_count=2|lane=0|applied_offset=14",
+                          "lane_count=2|lane=1|applied_offset=12"));
+}
+
 TEST_F(MetricsHandlerTest, ARecreatedStreamStartsAFreshMark) {
   auto handler = Make(kShopSettings);
   ASSERT_NE(handler, nullptr);
