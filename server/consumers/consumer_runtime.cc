@@ -77,6 +77,9 @@ class ConsumerRuntime::Consumer
 
   // Builds the handler and finds the stream. A failure is kept (FAILED or
   // STREAM_NOT_FOUND) and returned.
+  // Set by Initialize(), before the consumer can be found; null if FAILED.
+  Handler* handler() const { return handler_.get(); }
+
   Status Initialize() {
     environment_.clock = &runtime_.clock_;
     environment_.data_dir = runtime_.options_.root;
@@ -844,6 +847,20 @@ Status ConsumerRuntime::Resume(std::string_view name) {
     return s;
   (*consumer)->SetPaused(false);
   return Status::Ok();
+}
+
+Result<std::shared_ptr<Handler>> ConsumerRuntime::HandlerOf(
+    std::string_view name) {
+  auto consumer = Find(name);
+  if (!consumer.ok()) return consumer.status();
+  Handler* handler = (*consumer)->handler();
+  if (handler == nullptr) {
+    return Status(ErrorCode::kResourceNotFound,
+                  "Consumer " + std::string(name) + " has no working handler.");
+  }
+  // Shares ownership with the consumer, so a DeleteConsumer meanwhile
+  // cannot destroy the handler under the caller.
+  return std::shared_ptr<Handler>(*consumer, handler);
 }
 
 Result<ConsumerView> ConsumerRuntime::Describe(std::string_view name) {

@@ -31,6 +31,7 @@
 #include "common/status.h"
 #include "server/catalog/catalog.h"
 #include "server/consumers/consumer_definition.h"
+#include "server/consumers/handler.h"
 #include "server/kinesis/stream_manager.h"
 
 namespace sluice::firehose {
@@ -128,6 +129,11 @@ class ConsumerRuntime {
   Status Resume(std::string_view name);
 
   Result<ConsumerView> Describe(std::string_view name);
+  // The handler of a consumer, kept alive (with its consumer) while the
+  // caller holds it: for reads a handler type offers beyond Handle(), such
+  // as the metrics handler's Query(). kResourceNotFound for an unknown
+  // consumer or one whose handler could not be built.
+  Result<std::shared_ptr<Handler>> HandlerOf(std::string_view name);
   std::vector<ConsumerView> List();
 
   class Consumer;  // consumer_runtime.cc

@@ -1,6 +1,7 @@
 #include "server/consumers/consumers_api.h"
 
 #include "common/json.h"
+#include "server/consumers/metrics_handler.h"
 
 namespace sluice::consumers {
 namespace {
@@ -160,6 +161,11 @@ void ConsumersApi::RegisterWith(http::ApiRouter& router) {
                     output.EndObject();
                     return Status::Ok();
                   });
+  router.Register(kAdminApiName, "QueryMetrics",
+                  [this](const http::RequestContext&, const json::Value& input,
+                         Encoder& output) -> Status {
+                    return QueryMetrics(input, output);
+                  });
   using Change = Status (ConsumerRuntime::*)(std::string_view);
   for (auto [operation, change] :
        {std::pair<std::string_view, Change>{"PauseConsumer",
@@ -178,6 +184,59 @@ void ConsumersApi::RegisterWith(http::ApiRouter& router) {
           return Status::Ok();
         });
   }
+}
+
+// {ConsumerName, Table?, Key?, SortKey?, Limit?}: the rows of a metrics
+// consumer's table, or without Table a summary of its database
+// (MetricsHandler::Query); reads SQLite, so it runs on a worker thread.
+Status ConsumersApi::QueryMetrics(const json::Value& input, Encoder& output) {
+  auto name = NameOf(input);
+  if (!name.ok()) return name.status();
+  MetricsQuery query;
+  auto optional_string = [&input](const char* member,
+                                  std::optional<std::string>& out) -> Status {
+    auto it = input.FindMember(member);
+    if (it == input.MemberEnd()) return Status::Ok();
+    if (!it->value.IsString()) {
+      return Status(ErrorCode::kValidation,
+                    std::string(member) + " must be a string.");
+    }
+    out = std::string(json::AsView(it->value));
+    return Status::Ok();
+  };
+  std::optional<std::string> table;
+  for (auto [member, out] :
+       {std::pair<const char*, std::optional<std::string>*>{"Table", &table},
+        {"Key", &query.key},
+        {"SortKey", &query.sort_key}}) {
+    if (Status s = optional_string(member, *out); !s.ok()) return s;
+  }
+  query.table = table.value_or("");
+  if (auto limit = input.FindMember("Limit"); limit != input.MemberEnd()) {
+    if (!limit->value.IsUint64() || limit->value.GetUint64() < 1 ||
+        limit->value.GetUint64() > kMaxMetricsQueryLimit) {
+      return Status(ErrorCode::kValidation,
+                    "Limit must be an integer from 1 to " +
+                        std::to_string(kMaxMetricsQueryLimit) + ".");
+    }
+    query.limit = static_cast<size_t>(limit->value.GetUint64());
+  }
+  auto handler = runtime_.HandlerOf(*name);
+  if (!handler.ok()) return handler.status();
+  auto* metrics = dynamic_cast<MetricsHandler*>(handler->get());
+  if (metrics == nullptr) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "Consumer " + *name + " does not have a metrics handler.");
+  }
+  Result<std::string> answer = metrics->Query(query);
+  if (!answer.ok()) return answer.status();
+  json::Document document;
+  document.Parse(answer->data(), answer->size());
+  if (document.HasParseError()) {
+    return Status(ErrorCode::kInternalFailure, "metrics answer is not JSON");
+  }
+  Emit(output, document);
+  return Status::Ok();
 }
 
 }  // namespace sluice::consumers

@@ -1,7 +1,8 @@
 // Sluice's admin operations for in-process consumers, under the same JSON
 // 1.1 envelope as the AWS APIs with X-Amz-Target SluiceAdmin.<operation>:
 // CreateConsumer, ListConsumers, DescribeConsumer, PauseConsumer,
-// ResumeConsumer, DeleteConsumer (docs/consumers.md). Not to be confused
+// ResumeConsumer, DeleteConsumer, and QueryMetrics, a read of a metrics
+// handler's tables (docs/consumers.md). Not to be confused
 // with Kinesis's RegisterStreamConsumer (enhanced fan-out), which is a
 // reader outside the server.
 #pragma once
@@ -19,6 +20,8 @@ class ConsumersApi {
   void RegisterWith(http::ApiRouter& router);
 
  private:
+  Status QueryMetrics(const json::Value& input, Encoder& output);
+
   ConsumerRuntime& runtime_;
 };
 
