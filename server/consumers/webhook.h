@@ -1,8 +1,8 @@
-// A minimal HTTP/1.1 client for the alerts handler's webhook output: one
-// POST of a JSON body to an http:// URL, with a deadline for the whole
-// exchange. Plain HTTP only (a local receiver, or a proxy in front of a
-// TLS endpoint). Blocking: called only from the alerts handler's delivery
-// thread, never from an I/O thread.
+// The alerts handler's webhook output: one POST of a JSON body to an
+// http:// URL through the server's outbound client (server/http/
+// outbound_client.h), with a deadline for the whole exchange. Blocking:
+// called only from the alerts handler's delivery thread, never from an I/O
+// thread.
 #pragma once
 
 #include <chrono>
@@ -12,19 +12,17 @@
 #include <vector>
 
 #include "common/status.h"
+#include "server/http/outbound_client.h"
 
 namespace sluice::consumers {
 
-struct WebhookUrl {
-  std::string host;
-  std::string port;    // "80" unless given
-  std::string target;  // path and query, "/" at least
-};
+// A webhook's address (http:// only).
+using WebhookUrl = http::OutboundUrl;
 
 // kInvalidArgument naming `what` for anything but http://host[:port][/path].
 Result<WebhookUrl> ParseWebhookUrl(std::string_view url, std::string_view what);
 
-using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+using HttpHeaders = http::OutboundHeaders;
 
 // POSTs `body` as application/json and reads the answer. OK for a 2xx
 // status; kServiceUnavailable naming the status, the connection error or the

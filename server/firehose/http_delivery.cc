@@ -5,10 +5,26 @@
 #include "common/json.h"
 #include "common/uuid.h"
 #include "server/firehose/delivery_batch.h"
-#include "server/firehose/http_endpoint_client.h"
 
 namespace sluice::firehose {
 namespace {
+
+// Firehose's error code for a request that got no answer.
+std::string TransportErrorCode(http::OutboundFailure::Kind kind) {
+  switch (kind) {
+    case http::OutboundFailure::Kind::kConnectionFailed:
+      return "HttpEndpoint.ConnectionFailed";
+    case http::OutboundFailure::Kind::kTimeout:
+      return "HttpEndpoint.RequestTimeout";
+    case http::OutboundFailure::Kind::kTlsHandshake:
+      return "HttpEndpoint.SSLHandshakeFailure";
+    case http::OutboundFailure::Kind::kResponseTooLarge:
+      return "HttpEndpoint.ResponseTooLarge";
+    case http::OutboundFailure::Kind::kConnectionReset:
+      break;
+  }
+  return "HttpEndpoint.ConnectionReset";
+}
 
 void WriteString(rapidjson::Writer<rapidjson::StringBuffer>& out,
                  std::string_view text) {
@@ -113,11 +129,13 @@ Result<HttpBatchOutcome> DeliverHttpBatch(const HttpBatch& batch,
     auto request = BuildHttpEndpointRequest(http, batch.stream_arn,
                                             state.request_id, started, sent);
     if (!request.ok()) return request.status();
-    HttpExchange exchange =
-        PostToHttpEndpoint(http.endpoint, *request, env.timeout);
+    sluice::http::OutboundExchange exchange =
+        sluice::http::Post(http.endpoint, request->headers, request->body,
+                           env.timeout, kMaxHttpEndpointResponseBytes);
     std::optional<HttpEndpointFailure> failure =
         exchange.failure
-            ? exchange.failure
+            ? HttpEndpointFailure{TransportErrorCode(exchange.failure->kind),
+                                  exchange.failure->message}
             : CheckHttpEndpointResponse(exchange.status, exchange.body,
                                         state.request_id);
     if (failure) {

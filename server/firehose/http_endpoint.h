@@ -24,6 +24,7 @@
 #include "common/json.h"
 #include "common/status.h"
 #include "server/firehose/destination.h"
+#include "server/http/outbound_client.h"
 
 namespace sluice::firehose {
 
@@ -35,12 +36,9 @@ inline constexpr std::string_view kHttpEndpointErrorOutputType =
     "http-endpoint-failed";
 
 // Where requests go: the parts of an http:// or https:// URL.
-struct HttpEndpointUrl {
-  bool tls = false;  // https://
-  std::string host;
-  std::string port;    // 80 or 443 when the URL names none
-  std::string target;  // path and query, "/" when empty
-};
+using HttpEndpointUrl = http::OutboundUrl;
+// The largest answer read from an endpoint; a longer one is a failure.
+inline constexpr size_t kMaxHttpEndpointResponseBytes = 1 << 20;
 
 // http[s]://host[:port][/path][?query]; kInvalidArgument for anything else.
 Result<HttpEndpointUrl> ParseHttpEndpointUrl(std::string_view url);

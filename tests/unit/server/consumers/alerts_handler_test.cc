@@ -330,10 +330,10 @@ TEST_F(AlertsHandlerTest, DeadWebhookGivesUpAfterItsBoundAndSaysSo) {
   clock_.Advance(61000);
   ASSERT_TRUE(handler->WaitForDeliveries(kWait));
   EXPECT_THAT(Select("SELECT output, alert_id, attempts >= 1, "
-                     "last_error LIKE '%connect failed%' "
+                     "last_error LIKE '%cannot connect%' "
                      "FROM sluice_alert_undelivered"),
               ElementsAre("output=webhook|alert_id=1|attempts >= 1=1|"
-                          "last_error LIKE '%connect failed%'=1"));
+                          "last_error LIKE '%cannot connect%'=1"));
   EXPECT_THAT(Select("SELECT delivered_id FROM sluice_alert_outputs"),
               ElementsAre("delivered_id=1"));
 }

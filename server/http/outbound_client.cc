@@ -1,4 +1,4 @@
-#include "server/firehose/http_endpoint_client.h"
+#include "server/http/outbound_client.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -19,21 +19,22 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-namespace sluice::firehose {
+namespace sluice::http {
 namespace {
 
 namespace net = boost::asio;
 namespace ssl = net::ssl;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
 
-HttpExchange Failed(std::string code, const std::string& what,
-                    const HttpEndpointUrl& url, const beast::error_code& ec) {
-  HttpExchange exchange;
-  exchange.failure =
-      HttpEndpointFailure{std::move(code), what + " " + url.host + ":" +
-                                               url.port + ": " + ec.message()};
+using Kind = OutboundFailure::Kind;
+
+OutboundExchange Failed(Kind kind, const std::string& what,
+                        const OutboundUrl& url, const beast::error_code& ec) {
+  OutboundExchange exchange;
+  exchange.failure = OutboundFailure{
+      kind, what + " " + url.host + ":" + url.port + ": " + ec.message()};
   return exchange;
 }
 
@@ -46,46 +47,44 @@ void RunAll(net::io_context& context) {
 // Sends `request` over a connected (and, for TLS, handshaken) `stream` and
 // reads the answer; the stream's deadline is already running.
 template <class Stream>
-HttpExchange Exchange(net::io_context& context, Stream& stream,
-                      const HttpEndpointUrl& url,
-                      const HttpEndpointRequest& request) {
-  http::request<http::string_body> post{http::verb::post, url.target, 11};
+OutboundExchange Exchange(net::io_context& context, Stream& stream,
+                          const OutboundUrl& url,
+                          const OutboundHeaders& headers, std::string_view body,
+                          size_t max_response_bytes) {
+  bhttp::request<bhttp::string_body> post{bhttp::verb::post, url.target, 11};
   const bool ipv6 = url.host.find(':') != std::string::npos;
   std::string host = ipv6 ? "[" + url.host + "]" : url.host;
   if (url.port != (url.tls ? "443" : "80")) host += ":" + url.port;
-  post.set(http::field::host, host);
-  post.set(http::field::user_agent, "Sluice");
-  for (const auto& [name, value] : request.headers) post.set(name, value);
-  post.body() = request.body;
+  post.set(bhttp::field::host, host);
+  post.set(bhttp::field::user_agent, "Sluice");
+  for (const auto& [name, value] : headers) post.set(name, value);
+  post.body() = std::string(body);
   post.prepare_payload();
   beast::error_code ec;
-  http::async_write(stream, post, [&](const beast::error_code& error, size_t) {
+  bhttp::async_write(stream, post, [&](const beast::error_code& error, size_t) {
     ec = error;
   });
   RunAll(context);
   beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxHttpEndpointResponseBytes);
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(max_response_bytes);
   parser.header_limit(64 * 1024);
   if (!ec) {
-    http::async_read(
+    bhttp::async_read(
         stream, buffer, parser,
         [&](const beast::error_code& error, size_t) { ec = error; });
     RunAll(context);
   }
   if (ec == beast::error::timeout) {
-    return Failed("HttpEndpoint.RequestTimeout", "no answer in time from", url,
-                  ec);
+    return Failed(Kind::kTimeout, "no answer in time from", url, ec);
   }
-  if (ec == http::error::body_limit || ec == http::error::header_limit) {
-    return Failed("HttpEndpoint.ResponseTooLarge", "answer too large from", url,
-                  ec);
+  if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
+    return Failed(Kind::kResponseTooLarge, "answer too large from", url, ec);
   }
   if (ec) {
-    return Failed("HttpEndpoint.ConnectionReset", "exchange failed with", url,
-                  ec);
+    return Failed(Kind::kConnectionReset, "exchange failed with", url, ec);
   }
-  HttpExchange exchange;
+  OutboundExchange exchange;
   exchange.status = static_cast<int>(parser.get().result_int());
   exchange.body = std::move(parser.get().body());
   return exchange;
@@ -93,9 +92,9 @@ HttpExchange Exchange(net::io_context& context, Stream& stream,
 
 }  // namespace
 
-HttpExchange PostToHttpEndpoint(const HttpEndpointUrl& url,
-                                const HttpEndpointRequest& request,
-                                std::chrono::milliseconds timeout) {
+OutboundExchange Post(const OutboundUrl& url, const OutboundHeaders& headers,
+                      std::string_view body, std::chrono::milliseconds timeout,
+                      size_t max_response_bytes) {
   // Asynchronous operations on a private io_context, run on this thread:
   // Beast's timeouts apply only to asynchronous operations.
   net::io_context context;
@@ -115,11 +114,11 @@ HttpExchange PostToHttpEndpoint(const HttpEndpointUrl& url,
   if (!resolved) {
     resolver.cancel();
     RunAll(context);
-    return Failed("HttpEndpoint.ConnectionFailed", "cannot resolve", url,
+    return Failed(Kind::kConnectionFailed, "cannot resolve", url,
                   beast::error::timeout);
   }
   if (ec) {
-    return Failed("HttpEndpoint.ConnectionFailed", "cannot resolve", url, ec);
+    return Failed(Kind::kConnectionFailed, "cannot resolve", url, ec);
   }
 
   auto connect = [&](beast::tcp_stream& tcp_stream) {
@@ -130,17 +129,16 @@ HttpExchange PostToHttpEndpoint(const HttpEndpointUrl& url,
         });
     RunAll(context);
     if (ec == beast::error::timeout) {
-      return Failed("HttpEndpoint.RequestTimeout", "timed out connecting to",
-                    url, ec);
+      return Failed(Kind::kTimeout, "timed out connecting to", url, ec);
     }
-    return Failed("HttpEndpoint.ConnectionFailed", "cannot connect to", url,
-                  ec);
+    return Failed(Kind::kConnectionFailed, "cannot connect to", url, ec);
   };
 
   if (!url.tls) {
     beast::tcp_stream stream(context);
-    if (HttpExchange failed = connect(stream); ec) return failed;
-    HttpExchange exchange = Exchange(context, stream, url, request);
+    if (OutboundExchange failed = connect(stream); ec) return failed;
+    OutboundExchange exchange =
+        Exchange(context, stream, url, headers, body, max_response_bytes);
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     return exchange;
@@ -152,8 +150,8 @@ HttpExchange PostToHttpEndpoint(const HttpEndpointUrl& url,
   ssl::context tls(ssl::context::tls_client);
   tls.set_default_verify_paths(ec);
   if (ec) {
-    return Failed("HttpEndpoint.SSLHandshakeFailure",
-                  "cannot load trusted certificates for", url, ec);
+    return Failed(Kind::kTlsHandshake, "cannot load trusted certificates for",
+                  url, ec);
   }
   tls.set_verify_mode(ssl::verify_peer);
   beast::ssl_stream<beast::tcp_stream> stream(context, tls);
@@ -166,25 +164,25 @@ HttpExchange PostToHttpEndpoint(const HttpEndpointUrl& url,
   if (not_ip && SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
                          TLSEXT_NAMETYPE_host_name,
                          const_cast<char*>(url.host.c_str())) != 1) {
-    return Failed("HttpEndpoint.SSLHandshakeFailure", "cannot set SNI for", url,
+    return Failed(Kind::kTlsHandshake, "cannot set SNI for", url,
                   beast::error_code(static_cast<int>(::ERR_get_error()),
                                     net::error::get_ssl_category()));
   }
-  if (HttpExchange failed = connect(beast::get_lowest_layer(stream)); ec) {
+  if (OutboundExchange failed = connect(beast::get_lowest_layer(stream)); ec) {
     return failed;
   }
   stream.async_handshake(ssl::stream_base::client,
                          [&](const beast::error_code& error) { ec = error; });
   RunAll(context);
   if (ec == beast::error::timeout) {
-    return Failed("HttpEndpoint.RequestTimeout",
-                  "timed out in the TLS handshake with", url, ec);
+    return Failed(Kind::kTimeout, "timed out in the TLS handshake with", url,
+                  ec);
   }
   if (ec) {
-    return Failed("HttpEndpoint.SSLHandshakeFailure",
-                  "TLS handshake failed with", url, ec);
+    return Failed(Kind::kTlsHandshake, "TLS handshake failed with", url, ec);
   }
-  HttpExchange exchange = Exchange(context, stream, url, request);
+  OutboundExchange exchange =
+      Exchange(context, stream, url, headers, body, max_response_bytes);
   // A polite close_notify, bounded by what is left of the deadline; its
   // outcome changes nothing.
   stream.async_shutdown([](const beast::error_code&) {});
@@ -192,4 +190,4 @@ HttpExchange PostToHttpEndpoint(const HttpEndpointUrl& url,
   return exchange;
 }
 
-}  // namespace sluice::firehose
+}  // namespace sluice::http
