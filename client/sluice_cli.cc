@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <optional>
@@ -58,6 +60,11 @@ Commands:
   firehose describe NAME                DescribeDeliveryStream, as JSON
   firehose put NAME [--raw] [RECORD...] records, or one per line of stdin
   firehose flush NAME                   deliver everything buffered now
+  consumers list                        in-process consumers: state, lag
+  consumers describe|pause|resume|delete NAME
+  consumers create JSON|@FILE           a CreateConsumer body
+  metrics NAME [--table T] [--key K] [--sort-key S] [--limit N]
+                                        a metrics consumer's counters
   load ecommerce|telemetry (--stream S | --delivery-stream D)
        [--records N | --duration SECONDS] [--rate R] ...
                                         generated load; rate and latencies
@@ -108,6 +115,21 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "to their end, so records of one key come out in order. Reads from\n"
        "the oldest record (default) or the tip; stops at the tip unless\n"
        "--follow; --count stops after N records.\n"},
+      {"consumers",
+       "usage: sluice-cli consumers list\n"
+       "       sluice-cli consumers describe|pause|resume|delete NAME\n"
+       "       sluice-cli consumers create JSON|@FILE\n"
+       "The server's in-process consumers (docs/consumers.md). list prints\n"
+       "one line per consumer: name, stream, handler type, state, the\n"
+       "largest iterator age and how far behind the tip it is (ms).\n"
+       "describe prints SluiceAdmin.DescribeConsumer's answer (per shard:\n"
+       "position, checkpoint, iterator age). create takes a CreateConsumer\n"
+       "body, inline or from a file.\n"},
+      {"metrics",
+       "usage: sluice-cli metrics NAME [--table T] [--key K] [--sort-key S]\n"
+       "                               [--limit N]\n"
+       "Reads a metrics consumer's counters (SluiceAdmin.QueryMetrics):\n"
+       "without --table a summary of its tables, with it the rows, as JSON.\n"},
       {"load",
        "usage: sluice-cli load ecommerce|telemetry\n"
        "           (--stream S | --delivery-stream D)\n"
@@ -743,6 +765,98 @@ int Load(ApiClient& client, const std::vector<std::string>& raw) {
   return report->failed == 0 ? kExitOk : kExitFailed;
 }
 
+// A JSON body from the argument itself or, for "@path", from that file.
+std::optional<std::string> BodyFrom(const std::string& argument) {
+  if (argument.empty() || argument[0] != '@') return argument;
+  std::ifstream file(argument.substr(1), std::ios::binary);
+  if (!file) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+int Consumers(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error = Parse(raw, {}, {}, args)) {
+    return UsageError("consumers", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("consumers");
+    return kExitOk;
+  }
+  if (args.positional.empty()) return UsageError("consumers", "what to do?");
+  const std::string& verb = args.positional[0];
+  if (verb == "list" && args.positional.size() == 1) {
+    auto answer = client.Call(Api::kSluiceAdmin, "ListConsumers", "{}");
+    if (!answer.ok()) return Failed(answer.status());
+    for (const json::Value& consumer : (*answer)["Consumers"].GetArray()) {
+      // Lag comes with a description; a list entry is a summary.
+      const std::string name(json::AsView(consumer["ConsumerName"]));
+      auto described = client.Call(Api::kSluiceAdmin, "DescribeConsumer",
+                                   NameBody("ConsumerName", name));
+      if (!described.ok()) return Failed(described.status());
+      const json::Value& full = (*described)["Consumer"];
+      std::cout << name << "\t" << json::AsView(full["StreamName"]) << "\t"
+                << json::AsView(full["HandlerType"]) << "\t"
+                << json::AsView(full["State"])
+                << "\titerator-age-ms=" << full["IteratorAgeMillis"].GetInt64()
+                << "\tbehind-ms=" << full["MillisBehindLatest"].GetInt64()
+                << "\n";
+    }
+    return kExitOk;
+  }
+  if (args.positional.size() != 2) {
+    return UsageError("consumers", verb + " takes one argument");
+  }
+  if (verb == "create") {
+    std::optional<std::string> body = BodyFrom(args.positional[1]);
+    if (!body) {
+      return UsageError("consumers", "cannot read " + args.positional[1]);
+    }
+    return PrintCall(client, Api::kSluiceAdmin, "CreateConsumer", *body);
+  }
+  static const std::map<std::string, std::string, std::less<>> kOperations{
+      {"describe", "DescribeConsumer"},
+      {"pause", "PauseConsumer"},
+      {"resume", "ResumeConsumer"},
+      {"delete", "DeleteConsumer"}};
+  auto operation = kOperations.find(verb);
+  if (operation == kOperations.end()) {
+    return UsageError("consumers", "unknown consumers command " + verb);
+  }
+  return PrintCall(client, Api::kSluiceAdmin, operation->second,
+                   NameBody("ConsumerName", args.positional[1]));
+}
+
+int Metrics(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error =
+          Parse(raw, {"--table", "--key", "--sort-key", "--limit"}, {}, args)) {
+    return UsageError("metrics", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("metrics");
+    return kExitOk;
+  }
+  if (args.positional.size() != 1) {
+    return UsageError("metrics", "name one consumer");
+  }
+  std::string body = "{\"ConsumerName\":" + json::Quote(args.positional[0]);
+  for (const auto& [flag, member] :
+       {std::pair{"--table", "Table"}, std::pair{"--key", "Key"},
+        std::pair{"--sort-key", "SortKey"}}) {
+    if (auto it = args.flags.find(flag); it != args.flags.end()) {
+      body += "," + json::Quote(member) + ":" + json::Quote(it->second);
+    }
+  }
+  if (auto it = args.flags.find("--limit"); it != args.flags.end()) {
+    uint64_t limit = 0;
+    if (!ParseNumber(it->second, limit)) {
+      return UsageError("metrics", "--limit takes a whole number");
+    }
+    body += ",\"Limit\":" + std::to_string(limit);
+  }
+  return PrintCall(client, Api::kSluiceAdmin, "QueryMetrics", body + "}");
+}
+
 int Call(ApiClient& client, const std::vector<std::string>& raw) {
   Arguments args;
   if (auto error = Parse(raw, {}, {}, args)) return UsageError("call", *error);
@@ -789,7 +903,8 @@ int Main(std::vector<std::string> args) {
   using Command = int (*)(ApiClient&, const std::vector<std::string>&);
   static const std::map<std::string, Command, std::less<>> kCommands{
       {"streams", Streams}, {"put", Put},           {"tail", Tail},
-      {"load", Load},       {"firehose", Firehose}, {"call", Call}};
+      {"load", Load},       {"firehose", Firehose}, {"consumers", Consumers},
+      {"metrics", Metrics}, {"call", Call}};
   auto found = kCommands.find(command);
   if (found == kCommands.end()) {
     return UsageError("", "unknown command " + command);

@@ -115,11 +115,15 @@ GeneratedRecord EcommerceEvents::Next() {
   out.String(type);
   out.Key("timestamp");
   out.String(IsoNow());
-  out.Key("user_id");
-  out.String(user);
   out.Key("data");
   out.StartObject();
   const std::string_view kind = type;
+  // Events of a user carry it in `data` and are keyed by it; errors have
+  // no user and a random key, as the tutorials' producers do.
+  if (kind != "error") {
+    out.Key("user_id");
+    out.String(user);
+  }
   if (kind == "page_view") {
     out.Key("page");
     out.String(Pick(random_, kPages));
@@ -155,7 +159,7 @@ GeneratedRecord EcommerceEvents::Next() {
   }
   out.EndObject();
   out.EndObject();
-  return {user, Finish(buffer)};
+  return {kind == "error" ? Uuid(random_) : user, Finish(buffer)};
 }
 
 TelemetryRecords::TelemetryRecords(uint64_t seed, int cars)

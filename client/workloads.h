@@ -16,7 +16,8 @@ struct GeneratedRecord {
 };
 
 // page_view 70%, add_to_cart 15%, purchase 10% (about one in six over 500),
-// error 5%; fields as pipelines.md lists them, partition key = user_id.
+// error 5%; fields as pipelines.md lists them (user_id inside `data`),
+// partition key = the user, or a random UUID for an error.
 class EcommerceEvents {
  public:
   EcommerceEvents(uint64_t seed, int users);

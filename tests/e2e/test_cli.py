@@ -210,8 +210,10 @@ class CliTest(unittest.TestCase):
                   for key, data in shard]
         self.assertEqual(len(events), 3000)
         self.assertEqual(len({event["event_id"] for _, event in events}), 3000)
-        self.assertTrue(all(event["user_id"] == key for key, event in events))
-        self.assertEqual(len({key for key, _ in events}), 40)
+        users = [(key, event) for key, event in events
+                 if event["event_type"] != "error"]
+        self.assertTrue(all(event["data"]["user_id"] == key for key, event in users))
+        self.assertEqual(len({key for key, _ in users}), 40)
         self.assertEqual({event["event_type"] for _, event in events},
                          {"page_view", "add_to_cart", "purchase", "error"})
 
@@ -247,6 +249,44 @@ class CliTest(unittest.TestCase):
         self.assertEqual(missing.returncode, 1, missing.stderr)
         self.assertIn("not stored: 10", missing.stdout)
 
+    def test_consumers_and_metrics(self):
+        self.kinesis.create_stream(StreamName="cli-shop", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-shop")
+        definition = os.path.join(self.workdir, "consumer.json")
+        with open(definition, "w") as f:
+            json.dump({
+                "ConsumerName": "cli-counts", "StreamName": "cli-shop",
+                "StartingPosition": "TRIM_HORIZON", "BatchSize": 100,
+                "Handler": {"type": "metrics", "rules": [
+                    {"table": "by_type", "match": {"event_type": {"exists": True}},
+                     "key": "{event_type}", "add": {"events": 1}}]}}, f)
+        self.cli("consumers", "create", "@" + definition)
+        self.cli("load", "ecommerce", "--stream", "cli-shop", "--records", "500")
+
+        def caught_up():
+            described = json.loads(
+                self.cli("consumers", "describe", "cli-counts").stdout)["Consumer"]
+            return described["Counts"]["Records"] >= 500 and all(
+                shard["RecordsBehind"] == 0 for shard in described["Shards"])
+
+        poll_until(caught_up, CLI_DEADLINE_S, "the consumer to read 500 records")
+        [line] = [l for l in self.cli("consumers", "list").stdout.splitlines()
+                  if l.startswith("cli-counts\t")]
+        self.assertEqual(line.split("\t")[1:4], ["cli-shop", "metrics", "ACTIVE"])
+        self.assertIn("behind-ms=", line)
+        rows = json.loads(self.cli("metrics", "cli-counts", "--table", "by_type").stdout)
+        self.assertEqual(sum(row["events"] for row in rows["Rows"]), 500)
+        self.assertEqual({row["key"] for row in rows["Rows"]},
+                         {"page_view", "add_to_cart", "purchase", "error"})
+        self.cli("consumers", "pause", "cli-counts")
+        paused = json.loads(self.cli("consumers", "describe", "cli-counts").stdout)
+        self.assertEqual(paused["Consumer"]["State"], "PAUSED")
+        self.cli("consumers", "resume", "cli-counts")
+        self.cli("consumers", "delete", "cli-counts")
+        missing = self.cli("metrics", "cli-counts", ok=False)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("ResourceNotFoundException", missing.stderr)
+
     def test_call_any_operation(self):
         self.kinesis.create_stream(StreamName="cli-call", ShardCount=2)
         self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-call")
@@ -265,7 +305,7 @@ class CliTest(unittest.TestCase):
 
     def test_help_and_usage_errors(self):
         for command in ([], ["streams"], ["put"], ["tail"], ["firehose"], ["load"],
-                        ["call"]):
+                        ["consumers"], ["metrics"], ["call"]):
             result = run_cli(*command, "--help")
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertIn("usage: sluice-cli", result.stdout)
