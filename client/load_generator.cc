@@ -138,6 +138,7 @@ LoadReport ToKinesis(const ClientOptions& client_options,
   std::atomic<uint64_t> sent{0};
   ProducerOptions producer_options;
   producer_options.connections = options.connections;
+  producer_options.aggregate = options.aggregate;
   Producer producer(client_options, options.stream, producer_options,
                     [&](const PutOutcome& outcome) {
                       if (outcome.status.ok()) {

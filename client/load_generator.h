@@ -24,6 +24,7 @@ struct LoadOptions {
   int keys = 1000;  // users or cars
   uint64_t seed = 1;
   int connections = 4;
+  bool aggregate = false;  // KPL aggregation in the producer (streams only)
 };
 
 struct LoadReport {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "client/batch_calls.h"
+#include "common/kpl_aggregation.h"
 
 namespace sluice::client {
 namespace {
@@ -89,35 +90,49 @@ bool Producer::ReadyLocked(Clock::time_point now) const {
   return now - oldest.queued >= options_.linger;
 }
 
-std::vector<Producer::Pending> Producer::TakeBatchLocked(
-    Clock::time_point now) {
-  std::vector<Pending> batch;
+std::vector<Producer::Entry> Producer::TakeBatchLocked(Clock::time_point now) {
+  std::vector<Entry> batch;
   size_t bytes = 0;
   for (auto key = ready_keys_.begin();
        key != ready_keys_.end() && batch.size() < options_.max_batch_records;) {
     std::deque<Pending>& queue = queues_.find(*key)->second;
-    Pending& next = queue.front();
-    const size_t size = next.data.size() + key->size();
-    if (next.not_before > now) {
+    if (queue.front().not_before > now) {
       ++key;  // still backing off
       continue;
     }
-    if (!batch.empty() && bytes + size > options_.max_batch_bytes) break;
-    bytes += size;
-    batch.push_back(std::move(next));
+    const size_t first = queue.front().data.size() + key->size();
+    if (!batch.empty() && bytes + first > options_.max_batch_bytes) break;
+    Entry entry;
+    size_t entry_bytes = first;
+    entry.push_back(std::move(queue.front()));
     queue.pop_front();
+    while (options_.aggregate && !queue.empty() &&
+           entry_bytes + queue.front().data.size() <=
+               options_.max_aggregate_bytes &&
+           bytes + entry_bytes + queue.front().data.size() <=
+               options_.max_batch_bytes) {
+      entry_bytes += queue.front().data.size();
+      entry.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+    bytes += entry_bytes;
+    batch.push_back(std::move(entry));
     in_flight_.insert(*key);
     key = ready_keys_.erase(key);
   }
   return batch;
 }
 
-void Producer::RequeueLocked(Pending record) {
-  ++retried_;
-  record.not_before =
-      Clock::now() + JitteredBackoff(client_options_, record.attempts);
-  std::string key = record.partition_key;
-  queues_[key].push_front(std::move(record));
+void Producer::RequeueLocked(Entry entry) {
+  retried_ += entry.size();
+  const Clock::time_point not_before =
+      Clock::now() + JitteredBackoff(client_options_, entry.front().attempts);
+  std::string key = entry.front().partition_key;
+  std::deque<Pending>& queue = queues_[key];
+  for (auto record = entry.rbegin(); record != entry.rend(); ++record) {
+    record->not_before = not_before;
+    queue.push_front(std::move(*record));
+  }
   in_flight_.erase(key);
   ready_keys_.push_back(std::move(key));
 }
@@ -140,7 +155,7 @@ void Producer::Send(int /*sender*/) {
   while (true) {
     if (closing_ && buffered_ == 0) return;
     const Clock::time_point now = Clock::now();
-    std::vector<Pending> batch;
+    std::vector<Entry> batch;
     if (ReadyLocked(now)) batch = TakeBatchLocked(now);
     if (batch.empty()) {
       if (ready_keys_.empty()) {
@@ -163,12 +178,24 @@ void Producer::Send(int /*sender*/) {
 }
 
 std::vector<PutOutcome> Producer::SendBatch(ApiClient* client,
-                                            std::vector<Pending>& batch) {
+                                            std::vector<Entry>& batch) {
+  std::vector<std::string> aggregates(batch.size());
   std::vector<KinesisEntry> entries;
   entries.reserve(batch.size());
-  for (Pending& record : batch) {
-    ++record.attempts;
-    entries.push_back({record.partition_key, record.data});
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Entry& entry = batch[i];
+    for (Pending& record : entry) ++record.attempts;
+    if (entry.size() == 1) {
+      entries.push_back({entry.front().partition_key, entry.front().data});
+      continue;
+    }
+    std::vector<kpl::UserRecord> users;
+    users.reserve(entry.size());
+    for (const Pending& record : entry) {
+      users.push_back({record.partition_key, std::nullopt, record.data});
+    }
+    aggregates[i] = kpl::Aggregate(users);
+    entries.push_back({entry.front().partition_key, aggregates[i]});
   }
   Result<std::vector<EntryOutcome>> answer =
       client != nullptr
@@ -180,19 +207,23 @@ std::vector<PutOutcome> Producer::SendBatch(ApiClient* client,
   const Clock::time_point now = Clock::now();
   std::lock_guard lock(mu_);
   for (size_t i = 0; i < batch.size(); ++i) {
-    Pending& record = batch[i];
+    Entry& entry = batch[i];
     EntryOutcome outcome = answer.ok() ? std::move((*answer)[i])
                                        : EntryOutcome{answer.status(), {}, {}};
     if (!outcome.status.ok() && IsTransient(outcome.status.code()) &&
-        record.attempts < options_.max_record_attempts) {
-      RequeueLocked(std::move(record));
+        entry.front().attempts < options_.max_record_attempts) {
+      RequeueLocked(std::move(entry));
       continue;
     }
-    (outcome.status.ok() ? stored_ : failed_) += 1;
-    finished.push_back({record.partition_key, std::move(outcome.status),
-                        std::move(outcome.shard_id), std::move(outcome.id),
-                        record.attempts, now - record.queued});
-    ReleaseKeyLocked(record.partition_key);
+    (outcome.status.ok() ? stored_ : failed_) += entry.size();
+    for (size_t sub = 0; sub < entry.size(); ++sub) {
+      const Pending& record = entry[sub];
+      finished.push_back({record.partition_key, outcome.status,
+                          outcome.shard_id, outcome.id,
+                          static_cast<uint32_t>(entry.size() > 1 ? sub : 0),
+                          record.attempts, now - record.queued});
+    }
+    ReleaseKeyLocked(entry.front().partition_key);
   }
   return finished;
 }

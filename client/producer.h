@@ -9,6 +9,12 @@
 // (A stream with a single hot key therefore gets one record per round trip
 // for that key: the price of the guarantee, and below what a shard takes.)
 //
+// With `aggregate`, a batch carries, per key, as many of its queued records
+// as fit in one KPL aggregated record (aws-behaviour.md 5; consumers that
+// de-aggregate, as the KCL and Firehose do, see them as separate records).
+// The aggregate is stored or refused whole, so order per key still holds,
+// and a hot key is no longer limited to one record per round trip.
+//
 // Back-pressure: Put() blocks while `max_buffered_records` records wait, so
 // a producer faster than the server (which throttles) slows down instead of
 // growing without bound.
@@ -40,6 +46,10 @@ struct ProducerOptions {
   int connections = 2;
   // Attempts per record (a refused entry is sent again up to this often).
   int max_record_attempts = 20;
+  // KPL aggregation (above); an aggregate holds at most this many bytes of
+  // user records (the KPL's default AggregationMaxSize).
+  bool aggregate = false;
+  size_t max_aggregate_bytes = 51200;
 };
 
 // What became of one record.
@@ -48,6 +58,8 @@ struct PutOutcome {
   Status status;  // OK, or why the record was given up on
   std::string shard_id;
   std::string sequence_number;
+  // Its place in the KPL aggregate it was sent in; 0 when sent alone.
+  uint32_t subsequence_number = 0;
   int attempts = 0;
   // From Put() to the answer that stored it (or gave it up).
   std::chrono::steady_clock::duration latency{};
@@ -84,21 +96,24 @@ class Producer {
     std::chrono::steady_clock::time_point not_before{};  // backoff
   };
 
+  // The records of one key sent as one entry of a batch: one record, or
+  // with aggregation several in one aggregated record.
+  using Entry = std::vector<Pending>;
+
   void Send(int sender);
-  // Takes up to a batch of sendable records (at most one per key, none of a
+  // Takes up to a batch of sendable entries (at most one per key, none of a
   // key in flight, none still backing off). REQUIRES: mu_ held.
-  std::vector<Pending> TakeBatchLocked(
-      std::chrono::steady_clock::time_point now);
+  std::vector<Entry> TakeBatchLocked(std::chrono::steady_clock::time_point now);
   // Whether a batch is worth sending now: full, lingered long enough, or
   // asked for by Flush()/Close(). REQUIRES: mu_ held.
   bool ReadyLocked(std::chrono::steady_clock::time_point now) const;
   // Sends one batch; returns the outcomes of the records it finished and
   // puts the others back in their queues.
   std::vector<PutOutcome> SendBatch(ApiClient* client,
-                                    std::vector<Pending>& batch);
-  // A record sent back to the front of its key's queue, after a backoff.
-  // REQUIRES: mu_ held.
-  void RequeueLocked(Pending record);
+                                    std::vector<Entry>& batch);
+  // An entry's records sent back to the front of their key's queue, in
+  // order, after a backoff. REQUIRES: mu_ held.
+  void RequeueLocked(Entry entry);
   // The key is no longer in flight. REQUIRES: mu_ held.
   void ReleaseKeyLocked(const std::string& key);
 

@@ -25,6 +25,7 @@
 #include "client/batch_calls.h"
 #include "client/load_generator.h"
 #include "common/base64.h"
+#include "common/kpl_aggregation.h"
 #include "common/uuid.h"
 
 namespace sluice::client {
@@ -55,6 +56,7 @@ Commands:
   put STREAM [--partition-key K] [RECORD...]
                                         records, or one per line of stdin
   tail STREAM [--from trim-horizon|latest] [--follow] [--count N] [--json]
+       [--deaggregate]
                                         print records of every shard
   firehose list                         names of the delivery streams
   firehose describe NAME                DescribeDeliveryStream, as JSON
@@ -107,14 +109,15 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "object as bucket/key and its record count.\n"},
       {"tail",
        "usage: sluice-cli tail STREAM [--from trim-horizon|latest] [--follow]\n"
-       "                            [--count N] [--json]\n"
+       "                            [--count N] [--json] [--deaggregate]\n"
        "Prints the records of every shard, one per line (the data as put;\n"
        "--json: a JSON object per record with shardId, sequenceNumber,\n"
        "partitionKey, approximateArrivalTimestamp and base64 data). It\n"
        "follows resharding: a shard is read only once its parents are read\n"
        "to their end, so records of one key come out in order. Reads from\n"
        "the oldest record (default) or the tip; stops at the tip unless\n"
-       "--follow; --count stops after N records.\n"},
+       "--follow; --count stops after N lines. --deaggregate prints each\n"
+       "user record of a KPL aggregated record as a line of its own.\n"},
       {"consumers",
        "usage: sluice-cli consumers list\n"
        "       sluice-cli consumers describe|pause|resume|delete NAME\n"
@@ -134,7 +137,7 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "usage: sluice-cli load ecommerce|telemetry\n"
        "           (--stream S | --delivery-stream D)\n"
        "           [--records N] [--duration SECONDS] [--rate R]\n"
-       "           [--keys K] [--seed N] [--connections C]\n"
+       "           [--keys K] [--seed N] [--connections C] [--aggregate]\n"
        "Sends generated records: e-commerce events (page views, add to cart,\n"
        "purchases, errors; partition key = user) or vehicle telemetry\n"
        "(partition key = car), as pipelines.md describes them. To a stream\n"
@@ -145,6 +148,8 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "or cars (default 1000), C connections (default 4). Prints progress\n"
        "each second on stderr, then the achieved rate and the latency from\n"
        "handing a record over to its being stored (p50, p90, p99, max).\n"
+       "--aggregate packs each key's records into KPL aggregated records\n"
+       "(read them with `tail --deaggregate`, the KCL or Firehose).\n"
        "Exits 1 if any record was not stored.\n"},
       {"call",
        "usage: sluice-cli call kinesis|firehose|admin OPERATION [JSON]\n"
@@ -542,27 +547,44 @@ Status ListShardsInto(ApiClient& client, const std::string& stream,
   return Status::Ok();
 }
 
-void PrintRecord(const std::string& shard_id, const json::Value& record,
-                 bool as_json) {
+// Prints one record of GetRecords as a line, or with `deaggregate` each
+// user record of a KPL aggregate as a line of its own (--json adds its
+// subSequenceNumber, and its own partition key). Returns the lines printed.
+size_t PrintRecord(const std::string& shard_id, const json::Value& record,
+                   bool as_json, bool deaggregate) {
   const std::string_view data64 = json::AsView(record["Data"]);
-  if (as_json) {
+  const std::string data = Base64Decode(data64).value_or("");
+  std::optional<std::vector<kpl::UserRecord>> users;
+  if (deaggregate) users = kpl::Deaggregate(data);
+  auto print = [&](std::string_view key, std::string_view bytes,
+                   std::optional<size_t> subsequence) {
+    if (!as_json) {
+      std::cout << bytes << "\n";
+      return;
+    }
     std::cout << "{\"shardId\":" << json::Quote(shard_id)
               << ",\"sequenceNumber\":"
-              << json::Quote(json::AsView(record["SequenceNumber"]))
-              << ",\"partitionKey\":"
-              << json::Quote(json::AsView(record["PartitionKey"]))
+              << json::Quote(json::AsView(record["SequenceNumber"]));
+    if (subsequence) std::cout << ",\"subSequenceNumber\":" << *subsequence;
+    std::cout << ",\"partitionKey\":" << json::Quote(key)
               << ",\"approximateArrivalTimestamp\":"
               << record["ApproximateArrivalTimestamp"].GetDouble()
-              << ",\"data\":" << json::Quote(data64) << "}\n";
-    return;
+              << ",\"data\":" << json::Quote(Base64Encode(bytes)) << "}\n";
+  };
+  if (!users) {
+    print(json::AsView(record["PartitionKey"]), data, std::nullopt);
+    return 1;
   }
-  std::cout << Base64Decode(data64).value_or("") << "\n";
+  for (size_t i = 0; i < users->size(); ++i) {
+    print((*users)[i].partition_key, (*users)[i].data, i);
+  }
+  return users->size();
 }
 
 int Tail(ApiClient& client, const std::vector<std::string>& raw) {
   Arguments args;
   if (auto error = Parse(raw, {"--from", "--count"},
-                         {"--follow", "-f", "--json"}, args)) {
+                         {"--follow", "-f", "--json", "--deaggregate"}, args)) {
     return UsageError("tail", *error);
   }
   if (args.help) {
@@ -578,6 +600,7 @@ int Tail(ApiClient& client, const std::vector<std::string>& raw) {
   }
   const bool follow = args.flags.count("--follow") || args.flags.count("-f");
   const bool as_json = args.flags.count("--json") > 0;
+  const bool deaggregate = args.flags.count("--deaggregate") > 0;
   uint64_t limit = std::numeric_limits<uint64_t>::max();
   if (auto count = args.flags.find("--count"); count != args.flags.end()) {
     if (count->second.empty() ||
@@ -629,9 +652,8 @@ int Tail(ApiClient& client, const std::vector<std::string>& raw) {
       if (!answer.ok()) return Failed(answer.status());
       const json::Value& records = (*answer)["Records"];
       for (const json::Value& record : records.GetArray()) {
-        if (printed == limit) break;
-        PrintRecord(id, record, as_json);
-        ++printed;
+        if (printed >= limit) break;
+        printed += PrintRecord(id, record, as_json, deaggregate);
       }
       auto next = answer->FindMember("NextShardIterator");
       if (next == answer->MemberEnd() || !next->value.IsString()) {
@@ -684,7 +706,7 @@ int Load(ApiClient& client, const std::vector<std::string>& raw) {
           Parse(raw,
                 {"--stream", "--delivery-stream", "--records", "--duration",
                  "--rate", "--keys", "--seed", "--connections"},
-                {}, args)) {
+                {"--aggregate"}, args)) {
     return UsageError("load", *error);
   }
   if (args.help) {
@@ -735,6 +757,10 @@ int Load(ApiClient& client, const std::vector<std::string>& raw) {
     return UsageError("load",
                       "--records, --duration, --rate, --keys, "
                       "--seed and --connections take positive numbers");
+  }
+  options.aggregate = args.flags.count("--aggregate") > 0;
+  if (options.aggregate && options.stream.empty()) {
+    return UsageError("load", "--aggregate applies to a --stream only");
   }
   auto report = RunLoad(client.options(), options, &std::cerr);
   if (!report.ok()) {

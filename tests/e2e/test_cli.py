@@ -58,7 +58,8 @@ def read_stream(kinesis, stream):
         records = []
         while True:
             answer = kinesis.get_records(ShardIterator=iterator, Limit=10000)
-            records += [(r["PartitionKey"], r["Data"].decode()) for r in answer["Records"]]
+            records += [(r["PartitionKey"], r["Data"].decode("utf-8", "replace"))
+                        for r in answer["Records"]]
             if answer.get("MillisBehindLatest", 0) == 0 and not answer["Records"]:
                 break
             iterator = answer["NextShardIterator"]
@@ -216,6 +217,26 @@ class CliTest(unittest.TestCase):
         self.assertEqual(len({key for key, _ in users}), 40)
         self.assertEqual({event["event_type"] for _, event in events},
                          {"page_view", "add_to_cart", "purchase", "error"})
+
+    def test_load_aggregated_then_tail_deaggregated(self):
+        self.kinesis.create_stream(StreamName="cli-kpl", ShardCount=1)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-kpl")
+        self.cli("load", "telemetry", "--stream", "cli-kpl", "--records", "400",
+                 "--keys", "2", "--aggregate")
+        stored = read_stream(self.kinesis, "cli-kpl")["shardId-000000000000"]
+        self.assertLess(len(stored), 400)  # packed into aggregates
+        lines = self.cli("tail", "cli-kpl", "--deaggregate", "--json").stdout.splitlines()
+        records = [json.loads(line) for line in lines]
+        self.assertEqual(len(records), 400)
+        for car in ("car-0", "car-1"):
+            mine = [r for r in records if r["partitionKey"] == car]
+            self.assertTrue(all(json.loads(base64.b64decode(r["data"]))["car_id"] == car
+                                for r in mine))
+        self.assertTrue(any(r.get("subSequenceNumber", 0) > 0 for r in records))
+        # Without --deaggregate a tail shows what is stored.
+        self.assertEqual(
+            len(self.cli("tail", "cli-kpl", "--json").stdout.splitlines()),
+            len(stored))
 
     def test_load_telemetry_into_a_delivery_stream_at_a_rate(self):
         self.firehose.create_delivery_stream(

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/base64.h"
+#include "common/kpl_aggregation.h"
 #include "server/server.h"
 
 namespace sluice::client {
@@ -63,9 +64,10 @@ class ProducerTest : public ::testing::Test {
   }
 
   // Every record of the stream, per partition key in the order stored
-  // (each key lives on one shard, whose order is its sequence order).
+  // (each key lives on one shard, whose order is its sequence order), KPL
+  // aggregates as their user records; `stored` counts Kinesis records.
   std::map<std::string, std::vector<std::string>> ReadBack(
-      const std::string& name) {
+      const std::string& name, size_t* stored = nullptr) {
     std::map<std::string, std::vector<std::string>> by_key;
     auto shards = client_->Call(Api::kKinesis, "ListShards",
                                 R"({"StreamName":")" + name + R"("})");
@@ -85,8 +87,17 @@ class ProducerTest : public ::testing::Test {
         if (!page.ok()) break;
         const json::Value& records = (*page)["Records"];
         for (const json::Value& record : records.GetArray()) {
+          if (stored != nullptr) ++*stored;
+          std::string data =
+              Base64Decode(json::AsView(record["Data"])).value_or("?");
+          if (auto users = kpl::Deaggregate(data)) {
+            for (kpl::UserRecord& user : *users) {
+              by_key[user.partition_key].push_back(std::move(user.data));
+            }
+            continue;
+          }
           by_key[std::string(json::AsView(record["PartitionKey"]))].push_back(
-              Base64Decode(json::AsView(record["Data"])).value_or("?"));
+              std::move(data));
         }
         if (records.Empty() && (*page)["MillisBehindLatest"].GetInt64() == 0) {
           break;
@@ -139,6 +150,38 @@ TEST_F(ProducerTest, EveryRecordIsStoredOnceInOrderPerKeyDespiteThrottling) {
     }
     EXPECT_EQ(by_key[Named("user-", key)], expected);
   }
+}
+
+TEST_F(ProducerTest, AggregationKeepsAHotKeysOrderInFewRecords) {
+  CreateStream("hot", 1);
+  constexpr int kRecords = 3000;  // one key, over the shard's 1,000/s
+  ProducerOptions options;
+  options.aggregate = true;
+  std::vector<PutOutcome> outcomes;
+  std::mutex mu;
+  {
+    Producer producer(options_, "hot", options, [&](const PutOutcome& outcome) {
+      std::lock_guard lock(mu);
+      outcomes.push_back(outcome);
+    });
+    for (int i = 0; i < kRecords; ++i) {
+      ASSERT_TRUE(producer.Put("sensor-1", Named("reading-", i)).ok());
+    }
+  }
+  ASSERT_EQ(outcomes.size(), static_cast<size_t>(kRecords));
+  bool some_aggregated = false;
+  for (const PutOutcome& outcome : outcomes) {
+    EXPECT_TRUE(outcome.status.ok()) << outcome.status.ToString();
+    some_aggregated |= outcome.subsequence_number > 0;
+  }
+  EXPECT_TRUE(some_aggregated);
+  size_t stored = 0;
+  auto by_key = ReadBack("hot", &stored);
+  std::vector<std::string> expected;
+  for (int i = 0; i < kRecords; ++i) expected.push_back(Named("reading-", i));
+  EXPECT_EQ(by_key["sensor-1"], expected);
+  EXPECT_LT(stored, static_cast<size_t>(kRecords) / 10)
+      << "aggregation should pack many records into each Kinesis record";
 }
 
 TEST_F(ProducerTest, BackPressureBoundsWhatIsBuffered) {
