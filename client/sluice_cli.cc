@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -61,6 +62,9 @@ Commands:
   load ecommerce|telemetry (--stream S | --delivery-stream D)
        [--records N | --duration SECONDS] [--rate R] ...
                                         generated load; rate and latencies
+  gateway-keys create NAME --routes R[,R...] [--rate N] [--burst N]
+                                        an API key of the ingestion gateway
+  gateway-keys list | delete NAME
   call kinesis|firehose|admin OPERATION [JSON]
                                         any operation, answer as JSON
 
@@ -124,6 +128,19 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "each second on stderr, then the achieved rate and the latency from\n"
        "handing a record over to its being stored (p50, p90, p99, max).\n"
        "Exits 1 if any record was not stored.\n"},
+      {"gateway-keys",
+       "usage: sluice-cli gateway-keys create NAME --routes R[,R...]\n"
+       "                                [--rate N] [--burst N]\n"
+       "       sluice-cli gateway-keys list\n"
+       "       sluice-cli gateway-keys delete NAME\n"
+       "create makes an API key for the ingestion gateway's routes (each\n"
+       "as \"METHOD /path\", or * for all), optionally limited to N\n"
+       "requests/s with a burst; it prints {\"Name\", \"Key\"}: the key is\n"
+       "shown this once, the server keeps only its SHA-256. list prints\n"
+       "the keys (never their secrets); delete removes a key made here\n"
+       "(keys declared in the config file stay). "
+       "SluiceAdmin.CreateGatewayKey,\n"
+       "ListGatewayKeys and DeleteGatewayKey.\n"},
       {"call",
        "usage: sluice-cli call kinesis|firehose|admin OPERATION [JSON]\n"
        "Calls OPERATION with the JSON body (default {}) and prints the\n"
@@ -743,6 +760,63 @@ int Load(ApiClient& client, const std::vector<std::string>& raw) {
   return report->failed == 0 ? kExitOk : kExitFailed;
 }
 
+int GatewayKeys(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error = Parse(raw, {"--routes", "--rate", "--burst"}, {}, args)) {
+    return UsageError("gateway-keys", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("gateway-keys");
+    return kExitOk;
+  }
+  if (args.positional.empty()) return UsageError("gateway-keys", "what to do?");
+  const std::string verb = args.positional[0];
+  if (verb == "list" && args.positional.size() == 1) {
+    return PrintCall(client, Api::kSluiceAdmin, "ListGatewayKeys", "{}");
+  }
+  if (args.positional.size() != 2) {
+    return UsageError("gateway-keys", verb + " takes one NAME");
+  }
+  const std::string& name = args.positional[1];
+  if (verb == "delete") {
+    return PrintCall(client, Api::kSluiceAdmin, "DeleteGatewayKey",
+                     NameBody("Name", name));
+  }
+  if (verb != "create") {
+    return UsageError("gateway-keys", "unknown gateway-keys command " + verb);
+  }
+  auto routes = args.flags.find("--routes");
+  if (routes == args.flags.end()) {
+    return UsageError("gateway-keys", "create needs --routes");
+  }
+  std::string body = "{\"Name\":" + json::Quote(name) + ",\"Routes\":[";
+  std::string_view list = routes->second;
+  for (bool first = true; !list.empty(); first = false) {
+    std::string_view route = list.substr(0, list.find(','));
+    list.remove_prefix(std::min(list.size(), route.size() + 1));
+    body += (first ? "" : ",") + json::Quote(route);
+  }
+  body += "]";
+  if (auto rate = args.flags.find("--rate"); rate != args.flags.end()) {
+    // Numbers are checked by the server; here they only must be numbers.
+    char* end = nullptr;
+    double value = std::strtod(rate->second.c_str(), &end);
+    if (*end != '\0')
+      return UsageError("gateway-keys", "--rate needs a number");
+    body += ",\"RateLimit\":{\"RequestsPerSecond\":" + std::to_string(value);
+    if (auto burst = args.flags.find("--burst"); burst != args.flags.end()) {
+      double b = std::strtod(burst->second.c_str(), &end);
+      if (*end != '\0') {
+        return UsageError("gateway-keys", "--burst needs a number");
+      }
+      body += ",\"Burst\":" + std::to_string(b);
+    }
+    body += "}";
+  }
+  body += "}";
+  return PrintCall(client, Api::kSluiceAdmin, "CreateGatewayKey", body);
+}
+
 int Call(ApiClient& client, const std::vector<std::string>& raw) {
   Arguments args;
   if (auto error = Parse(raw, {}, {}, args)) return UsageError("call", *error);
@@ -788,8 +862,13 @@ int Main(std::vector<std::string> args) {
 
   using Command = int (*)(ApiClient&, const std::vector<std::string>&);
   static const std::map<std::string, Command, std::less<>> kCommands{
-      {"streams", Streams}, {"put", Put},           {"tail", Tail},
-      {"load", Load},       {"firehose", Firehose}, {"call", Call}};
+      {"streams", Streams},
+      {"put", Put},
+      {"tail", Tail},
+      {"load", Load},
+      {"firehose", Firehose},
+      {"call", Call},
+      {"gateway-keys", GatewayKeys}};
   auto found = kCommands.find(command);
   if (found == kCommands.end()) {
     return UsageError("", "unknown command " + command);

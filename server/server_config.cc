@@ -601,6 +601,12 @@ Result<ServerConfig> LoadConfigFile(const std::string& path,
         if (!problem.empty()) return problem;
         continue;
       }
+      if (!*section && key == "gateway") {
+        auto parsed = gateway::ParseGatewayConfig(member.value);
+        if (!parsed.ok()) return parsed.status().message();
+        base.gateway = std::move(*parsed);
+        continue;
+      }
       if (!*section && key == "streams") {
         std::string problem = ParseDeclaredStreams(member.value, base.streams);
         if (!problem.empty()) return problem;

@@ -143,12 +143,31 @@ CREATE UNIQUE INDEX delivery_streams_by_name
     ON delivery_streams (account_id, region, name);
 )sql";
 
+// Version 5 is the in-process consumers' (branch cons-runtime); this branch
+// holds its place with an empty script so that version 6 follows it.
+// TODO(lead): replace with the real kV5 at merge.
+constexpr std::string_view kV5Placeholder = "";
+
+// Version 6: the ingestion gateway's API keys created at run time. The
+// secret itself is never stored, only its SHA-256 (hex); `settings` is the
+// gateway's JSON (routes the key may use, rate limit).
+constexpr std::string_view kV6 = R"sql(
+CREATE TABLE gateway_keys (
+  name        TEXT PRIMARY KEY,
+  sha256      TEXT NOT NULL UNIQUE,
+  settings    TEXT NOT NULL,     -- JSON
+  created_at  INTEGER NOT NULL   -- epoch milliseconds
+) STRICT;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "streams, shards, shard-level metrics, tags, checkpoints",
               kV1},
     Migration{2, "resource policies", kV2},
     Migration{3, "enhanced fan-out consumers", kV3},
     Migration{4, "firehose delivery streams", kV4},
+    Migration{5, "in-process consumers (placeholder)", kV5Placeholder},
+    Migration{6, "gateway API keys", kV6},
 };
 
 Status Failed(std::string_view what, const Status& cause) {
