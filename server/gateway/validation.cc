@@ -55,8 +55,11 @@ const json::Value* FindField(const json::Value& event, std::string_view path) {
     if (!at->IsObject()) return nullptr;
     size_t dot = path.find('.');
     std::string_view name = path.substr(0, dot);
-    auto it = at->FindMember(rapidjson::StringRef(
+    // As a Value: a bare StringRef converts to const char* and would be
+    // read up to the terminator, past the dot.
+    const json::Value key(rapidjson::StringRef(
         name.data(), static_cast<rapidjson::SizeType>(name.size())));
+    auto it = at->FindMember(key);
     if (it == at->MemberEnd()) return nullptr;
     at = &it->value;
     if (dot == std::string_view::npos) return at;
