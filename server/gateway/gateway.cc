@@ -508,7 +508,21 @@ http::PathResponse Gateway::Put(RouteState& state,
       out->String(event.reason.empty() ? event.status.message() : event.reason);
       if (!event.errors.empty()) WriteFieldErrors(*out, event.errors);
       out->EndObject();
-      return call.Answer(event.reason.empty() ? 503 : 400, out->Take());
+      if (!event.reason.empty()) return call.Answer(400, out->Take());
+      // Not stored by the target: too big for the stream once enriched
+      // (kValidation, as PutRecord says it), throttled, or a failed log.
+      switch (event.status.code()) {
+        case ErrorCode::kValidation:
+          return call.Answer(413, out->Take());
+        case ErrorCode::kProvisionedThroughputExceeded:
+        case ErrorCode::kServiceUnavailable: {
+          http::PathResponse response = call.Answer(503, out->Take());
+          response.headers.emplace_back("Retry-After", "1");
+          return response;
+        }
+        default:
+          return call.Answer(500, out->Take());
+      }
     }
     write_outcome(event);
     out->EndObject();

@@ -66,6 +66,8 @@ def config(rejected_file, archive):
                  "partition_key": "user_id", "validation": VALIDATION},
                 {"method": "POST", "path": "/api/other", "stream": "other"},
                 {"method": "POST", "path": "/api/limited", "stream": "other"},
+                {"method": "POST", "path": "/api/big", "stream": "other",
+                 "max_body_bytes": 3 * 1024 * 1024},
                 {"method": "POST", "path": "/api/telemetry",
                  "delivery_stream": "telemetry",
                  "validation": {"required": ["speed"],
@@ -77,7 +79,8 @@ def config(rejected_file, archive):
             "api_keys": [
                 {"name": "web", "sha256": sha256(WEB_KEY),
                  "routes": ["POST /api/events", "POST /api/events/batch",
-                            "POST /api/other", "GET /api/streams",
+                            "POST /api/other", "POST /api/big",
+                            "GET /api/streams",
                             "GET /api/delivery-streams"]},
                 {"name": "device", "env": "SLUICE_TEST_DEVICE_KEY",
                  "routes": ["POST /api/telemetry"]},
@@ -257,6 +260,14 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual(response.status, 413)
         self.assertIn("exceeds the limit of 4096 bytes", body["message"])
         self.assertEqual(self.count(), before)
+
+    def test_event_over_the_streams_record_size_is_413(self):
+        before = self.count("other")
+        response, body = self.post("/api/big", {"pad": "x" * (1024 * 1024)})
+        self.assertEqual(response.status, 413, body)
+        self.assertIn("Member must have length less than or equal to",
+                      body["message"])
+        self.assertEqual(self.count("other"), before)
 
     def test_rejections_are_counted(self):
         def describe():
