@@ -411,6 +411,32 @@ class GatewayTest(unittest.TestCase):
         self.assertIn("events",
                       self.kinesis.list_streams()["StreamNames"])
 
+    def test_gateway_over_http2(self):
+        """h2c with prior knowledge (curl): the same routes and answers."""
+        before = self.count()
+        url = self.server.endpoint + "/api/events"
+        done = subprocess.run(
+            ["curl", "-s", "-i", "--http2-prior-knowledge", "-X", "POST", url,
+             "-H", "x-api-key: " + WEB_KEY, "-H", "Origin: " + ORIGIN,
+             "-H", "Content-Type: application/json",
+             "-d", json.dumps(purchase(user="h2"))],
+            capture_output=True, text=True, timeout=DEADLINE_S)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        # text=True has turned CRLF into LF.
+        head, _, body = done.stdout.partition("\n\n")
+        self.assertTrue(head.startswith("HTTP/2 200"), done.stdout)
+        self.assertIn("access-control-allow-origin: " + ORIGIN, head)
+        sequence = json.loads(body)["sequence_number"]
+        keys = [r["PartitionKey"] for r, _ in self.records()
+                if r["SequenceNumber"] == sequence]
+        self.assertEqual(keys, ["h2"])
+        self.assertEqual(self.count(), before + 1)
+        done = subprocess.run(
+            ["curl", "-s", "-i", "--http2-prior-knowledge", "-X", "POST", url,
+             "-d", "{}"], capture_output=True, text=True, timeout=DEADLINE_S)
+        self.assertTrue(done.stdout.startswith("HTTP/2 401"), done.stdout)
+        self.assertEqual(self.count(), before + 1)
+
     # --- Firehose target --------------------------------------------------------------
 
     def test_firehose_target_then_flush(self):
