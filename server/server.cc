@@ -11,6 +11,8 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "server/catalog/catalog.h"
+#include "server/consumers/consumer_runtime.h"
+#include "server/consumers/consumers_api.h"
 #include "server/firehose/delivery_engine.h"
 #include "server/firehose/delivery_stream_manager.h"
 #include "server/firehose/firehose_api.h"
@@ -212,9 +214,11 @@ struct Server::Parts {
   std::unique_ptr<firehose::DeliveryStreamManager> delivery_streams;
   std::unique_ptr<firehose::ArchiveRoot> archive;
   std::unique_ptr<firehose::DeliveryEngine> delivery;
+  std::unique_ptr<consumers::ConsumerRuntime> consumer_runtime;
   std::unique_ptr<http::ApiRouter> router;
   std::unique_ptr<kinesis::KinesisApi> kinesis;
   std::unique_ptr<firehose::FirehoseApi> firehose;
+  std::unique_ptr<consumers::ConsumersApi> consumers_api;
   std::unique_ptr<gateway::Gateway> gateway;  // when the config has routes
   std::unique_ptr<http::HttpServer> http;
 };
@@ -326,6 +330,31 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   // Objects a crash left planned are rewritten first, by the first poll.
   parts->delivery->Start();
 
+  consumers::RuntimeOptions consumer_options;
+  consumer_options.root = config.consumer_root;
+  if (consumer_options.root.empty() && !config.in_memory) {
+    consumer_options.root = config.data_dir + "/consumers";
+  }
+  parts->consumer_runtime = std::make_unique<consumers::ConsumerRuntime>(
+      *parts->streams, parts->delivery_streams.get(), *parts->catalog, clock,
+      consumer_options);
+  if (Status s = parts->consumer_runtime->Start(); !s.ok()) return s;
+  for (const std::string& declared : config.consumers) {
+    auto definition = consumers::ParseConsumerDefinition(declared);
+    Status s = definition.ok()
+                   ? parts->consumer_runtime->Declare(
+                         *definition, config.account_id, config.region)
+                   : definition.status();
+    if (!s.ok()) {
+      return Status(s.code(),
+                    "cannot start a consumer declared in the config file: " +
+                        s.message());
+    }
+  }
+  parts->consumers_api =
+      std::make_unique<consumers::ConsumersApi>(*parts->consumer_runtime);
+  parts->consumers_api->RegisterWith(*parts->router);
+
   auto http = http::HttpServer::Start(config.http, *parts->router);
   if (!http.ok()) return http.status();
   parts->http = std::move(*http);
@@ -344,6 +373,10 @@ void Server::Shutdown() {
   parts_->delivery->CancelTransforms();
   parts_->http->Shutdown();
   parts_->http.reset();
+  // Consumers first: their handlers may still write to streams and delivery
+  // streams. Each saves its last checkpoint and joins its threads.
+  parts_->consumer_runtime->Stop();
+  parts_->consumers_api.reset();
   // Finishes the object being written; what is still buffered stays in the
   // delivery streams' logs for the next start.
   parts_->delivery->Stop();
@@ -351,6 +384,7 @@ void Server::Shutdown() {
   parts_->firehose.reset();
   parts_->kinesis.reset();
   parts_->router.reset();
+  parts_->consumer_runtime.reset();
   parts_->delivery.reset();
   parts_->archive.reset();
   parts_->delivery_streams.reset();  // closes every delivery-stream log

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/json.h"
+#include "server/consumers/consumer_definition.h"
 
 namespace sluice {
 namespace {
@@ -155,6 +156,15 @@ const Setting kSettings[] = {
      Kind::kString, 0, 0,
      [](ServerConfig& c, const Value& v) -> std::string {
        c.archive_root = v.text;  // "" restores the default
+       return "";
+     }},
+    {"--consumer-root", "storage", "consumer_root", "D",
+     "where in-process consumers keep files (on-failure JSONL files, "
+     "handlers' relative paths); default <data dir>/consumers, none with "
+     "--in-memory",
+     Kind::kString, 0, 0,
+     [](ServerConfig& c, const Value& v) -> std::string {
+       c.consumer_root = v.text;  // "" restores the default
        return "";
      }},
     {"--create-stream-delay-ms", "kinesis", "create_stream_delay_ms", "MS",
@@ -557,6 +567,37 @@ std::string ParseDeclaredDeliveryStreams(
   return "";
 }
 
+// Reads the "consumers" array: each item is a SluiceAdmin.CreateConsumer
+// request (consumers/consumer_definition.h), checked here so a bad setting
+// stops the start with its name; the handler's own settings are checked
+// when it is built at startup.
+std::string ParseDeclaredConsumers(const json::Value& array,
+                                   std::vector<std::string>& out) {
+  if (!array.IsArray()) return "'consumers' must be an array";
+  out.clear();
+  std::vector<std::string> names;
+  for (size_t i = 0; i < array.Size(); ++i) {
+    const json::Value& item = array[static_cast<rapidjson::SizeType>(i)];
+    const std::string path = "consumers[" + std::to_string(i) + "]";
+    auto definition = consumers::ParseConsumerDefinition(item);
+    if (!definition.ok()) {
+      return "'" + path + "': " + definition.status().message();
+    }
+    for (size_t j = 0; j < names.size(); ++j) {
+      if (names[j] == definition->name) {
+        return "'" + path + ".ConsumerName' repeats consumer '" +
+               definition->name + "' of consumers[" + std::to_string(j) + "]";
+      }
+    }
+    names.push_back(definition->name);
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    item.Accept(writer);
+    out.emplace_back(buffer.GetString(), buffer.GetSize());
+  }
+  return "";
+}
+
 }  // namespace
 
 Result<ServerConfig> LoadConfigFile(const std::string& path,
@@ -605,6 +646,12 @@ Result<ServerConfig> LoadConfigFile(const std::string& path,
         auto parsed = gateway::ParseGatewayConfig(member.value);
         if (!parsed.ok()) return parsed.status().message();
         base.gateway = std::move(*parsed);
+        continue;
+      }
+      if (!*section && key == "consumers") {
+        std::string problem =
+            ParseDeclaredConsumers(member.value, base.consumers);
+        if (!problem.empty()) return problem;
         continue;
       }
       if (!*section && key == "streams") {

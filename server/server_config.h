@@ -85,6 +85,13 @@ struct ServerConfig {
   // From the config file only; no flag sets them.
   std::vector<DeclaredStream> streams;
   std::vector<DeclaredDeliveryStream> delivery_streams;
+  // In-process consumers, each a SluiceAdmin.CreateConsumer request as JSON
+  // text (already checked); created at startup when absent, left as they
+  // are when present.
+  std::vector<std::string> consumers;
+  // Where consumers keep files. Empty: <data dir>/consumers, or none with
+  // --in-memory.
+  std::string consumer_root;
   // The ingestion gateway's routes, keys and CORS origins ("gateway").
   gateway::GatewayConfig gateway;
 

@@ -304,6 +304,10 @@ struct Catalog::Statements {
   Statement update_delivery_stream;
   Statement save_delivery_checkpoint;
   Statement delete_delivery_stream;
+  Statement insert_event_consumer;
+  Statement list_event_consumers;
+  Statement pause_event_consumer;
+  Statement delete_event_consumer;
   Statement insert_gateway_key;
   Statement list_gateway_keys;
   Statement delete_gateway_key;
@@ -439,6 +443,16 @@ struct Catalog::Statements {
          "planned_object = ?3 WHERE delivery_stream_id = ?1"},
         {&Statements::delete_delivery_stream, "delete delivery stream",
          "DELETE FROM delivery_streams WHERE delivery_stream_id = ?1"},
+        {&Statements::insert_event_consumer, "insert in-process consumer",
+         "INSERT INTO event_consumers (name, account_id, region, definition, "
+         "paused, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+        {&Statements::list_event_consumers, "list in-process consumers",
+         "SELECT name, account_id, region, definition, paused, created_at "
+         "FROM event_consumers ORDER BY name"},
+        {&Statements::pause_event_consumer, "pause in-process consumer",
+         "UPDATE event_consumers SET paused = ?2 WHERE name = ?1"},
+        {&Statements::delete_event_consumer, "delete in-process consumer",
+         "DELETE FROM event_consumers WHERE name = ?1"},
         {&Statements::insert_gateway_key, "insert gateway key",
          "INSERT INTO gateway_keys (name, sha256, settings, created_at) "
          "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"},
@@ -1137,6 +1151,82 @@ Status Catalog::DeleteCheckpoints(std::string_view reader) {
   StatementUse remove(statements_->delete_reader_checkpoints);
   remove->BindText(1, reader);
   return remove->Run();
+}
+
+// --- In-process consumers ----------------------------------------------------
+
+namespace {
+
+Status EventConsumerNotFound(std::string_view name) {
+  return Status(ErrorCode::kResourceNotFound,
+                "Consumer " + std::string(name) + " not found.");
+}
+
+}  // namespace
+
+Status Catalog::CreateEventConsumer(const EventConsumerRecord& consumer) {
+  std::lock_guard lock(mu_);
+  StatementUse insert(statements_->insert_event_consumer);
+  insert->BindText(1, consumer.name);
+  insert->BindText(2, consumer.account_id);
+  insert->BindText(3, consumer.region);
+  insert->BindText(4, consumer.definition);
+  insert->BindInt(5, consumer.paused ? 1 : 0);
+  insert->BindInt(6, consumer.created_at);
+  Status ran = insert->Run();
+  if (!ran.ok() && IsUniqueViolation(insert->last_error())) {
+    return Status(ErrorCode::kResourceInUse,
+                  "Consumer " + consumer.name + " already exists.");
+  }
+  return ran;
+}
+
+Result<std::vector<EventConsumerRecord>> Catalog::ListEventConsumers() {
+  std::lock_guard lock(mu_);
+  StatementUse list(statements_->list_event_consumers);
+  std::vector<EventConsumerRecord> consumers;
+  while (true) {
+    Result<bool> row = list->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    EventConsumerRecord consumer;
+    consumer.name = list->ColumnText(0);
+    consumer.account_id = list->ColumnText(1);
+    consumer.region = list->ColumnText(2);
+    consumer.definition = list->ColumnText(3);
+    consumer.paused = list->ColumnInt(4) != 0;
+    consumer.created_at = list->ColumnInt(5);
+    consumers.push_back(std::move(consumer));
+  }
+  return consumers;
+}
+
+Status Catalog::SetEventConsumerPaused(std::string_view name, bool paused) {
+  std::lock_guard lock(mu_);
+  StatementUse update(statements_->pause_event_consumer);
+  update->BindText(1, name);
+  update->BindInt(2, paused ? 1 : 0);
+  if (Status ran = update->Run(); !ran.ok()) return ran;
+  return db_.Changes() > 0 ? Status::Ok() : EventConsumerNotFound(name);
+}
+
+Status Catalog::DeleteEventConsumer(std::string_view name,
+                                    std::string_view reader) {
+  std::lock_guard lock(mu_);
+  Result<Transaction> txn = Transaction::Begin(db_, "DeleteEventConsumer");
+  if (!txn.ok()) return txn.status();
+  {
+    StatementUse remove(statements_->delete_event_consumer);
+    remove->BindText(1, name);
+    if (Status ran = remove->Run(); !ran.ok()) return ran;
+    if (db_.Changes() == 0) return EventConsumerNotFound(name);
+  }
+  {
+    StatementUse remove(statements_->delete_reader_checkpoints);
+    remove->BindText(1, reader);
+    if (Status ran = remove->Run(); !ran.ok()) return ran;
+  }
+  return txn->Commit();
 }
 
 // --- Helpers; each runs with mu_ held ----------------------------------------

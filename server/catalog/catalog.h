@@ -135,6 +135,20 @@ struct DeliveryStreamRecord {
                          const DeliveryStreamRecord&) = default;
 };
 
+// An in-process consumer (server/consumers) as the catalog keeps it. The
+// definition is JSON owned by server/consumers, stored verbatim.
+struct EventConsumerRecord {
+  std::string name;  // unique per server
+  std::string account_id;
+  std::string region;
+  std::string definition;  // JSON: the CreateConsumer request
+  bool paused = false;
+  EpochMillis created_at = 0;
+
+  friend bool operator==(const EventConsumerRecord&,
+                         const EventConsumerRecord&) = default;
+};
+
 // Owned by the Server, open from startup to shutdown. Thread-safe: any thread
 // may call any method; calls run one at a time on a single SQLite connection
 // guarded by a mutex (catalog traffic is control-plane rate, far below what
@@ -318,6 +332,17 @@ class Catalog {
                                                     uint32_t shard_index);
   // Forgets every checkpoint of the reader (a deleted delivery stream).
   Status DeleteCheckpoints(std::string_view reader);
+
+  // --- In-process consumers -------------------------------------------------
+  // kResourceInUse "Consumer <name> already exists." if the name is taken.
+  Status CreateEventConsumer(const EventConsumerRecord& consumer);
+  // Every consumer, sorted by name.
+  Result<std::vector<EventConsumerRecord>> ListEventConsumers();
+  // kResourceNotFound "Consumer <name> not found." if there is none.
+  Status SetEventConsumerPaused(std::string_view name, bool paused);
+  // Deletes the consumer and every checkpoint of `reader` (its positions) in
+  // one transaction. kResourceNotFound as above.
+  Status DeleteEventConsumer(std::string_view name, std::string_view reader);
 
  private:
   struct Statements;  // the prepared statements; defined in catalog.cc

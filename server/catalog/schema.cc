@@ -143,10 +143,22 @@ CREATE UNIQUE INDEX delivery_streams_by_name
     ON delivery_streams (account_id, region, name);
 )sql";
 
-// Version 5 is the in-process consumers' (branch cons-runtime); this branch
-// holds its place with an empty script so that version 6 follows it.
-// TODO(lead): replace with the real kV5 at merge.
-constexpr std::string_view kV5Placeholder = "";
+// In-process consumers (server/consumers): one row per consumer declared by
+// the config file or created through SluiceAdmin.CreateConsumer, so they
+// survive a restart with their paused flag. The definition is the
+// CreateConsumer request as accepted (JSON), parsed again at each start; the
+// per-shard positions are reader checkpoints named "consumer/<name>". Names
+// are unique per server, not per account, because they name the reader.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE event_consumers (
+  name        TEXT PRIMARY KEY,
+  account_id  TEXT NOT NULL,
+  region      TEXT NOT NULL,
+  definition  TEXT NOT NULL,   -- JSON
+  paused      INTEGER NOT NULL CHECK (paused IN (0, 1)),
+  created_at  INTEGER NOT NULL -- epoch milliseconds
+) STRICT, WITHOUT ROWID;
+)sql";
 
 // Version 6: the ingestion gateway's API keys created at run time. The
 // secret itself is never stored, only its SHA-256 (hex); `settings` is the
@@ -166,7 +178,7 @@ constexpr std::array kMigrations = {
     Migration{2, "resource policies", kV2},
     Migration{3, "enhanced fan-out consumers", kV3},
     Migration{4, "firehose delivery streams", kV4},
-    Migration{5, "in-process consumers (placeholder)", kV5Placeholder},
+    Migration{5, "in-process consumers", kV5},
     Migration{6, "gateway API keys", kV6},
 };
 

@@ -76,6 +76,7 @@ class Statement {
   void BindInt(int index, int64_t value);
   void BindText(int index, std::string_view value);  // copied by SQLite
   void BindNull(int index);
+  void BindDouble(int index, double value);
   void BindOptionalInt(int index, const std::optional<int64_t>& value);
   void BindOptionalText(int index, const std::optional<std::string>& value);
 
@@ -90,6 +91,12 @@ class Statement {
   std::string ColumnText(int column) const;  // "" for NULL
   std::optional<int64_t> ColumnOptionalInt(int column) const;
   std::optional<std::string> ColumnOptionalText(int column) const;
+  double ColumnDouble(int column) const;
+  // For statements whose columns are not known in advance (a user's table).
+  enum class ColumnType { kInteger, kReal, kText, kBlob, kNull };
+  ColumnType TypeOf(int column) const;
+  int ColumnCount() const;
+  std::string ColumnName(int column) const;
 
   // Makes the statement ready for its next use and drops its bindings, which
   // also ends the read snapshot a half-stepped statement would hold open.

@@ -1,14 +1,21 @@
 // The handler types a consumer can name, one line each.
 #include <map>
 
+#include "server/consumers/alerts_handler.h"
+#include "server/consumers/exec_handler.h"
 #include "server/consumers/handler.h"
+#include "server/consumers/metrics_handler.h"
 
 namespace sluice::consumers {
 namespace {
 
 const std::map<std::string, HandlerFactory, std::less<>>& Types() {
   static const auto* types =
-      new std::map<std::string, HandlerFactory, std::less<>>{};
+      new std::map<std::string, HandlerFactory, std::less<>>{
+          {"alerts", CreateAlertsHandler},
+          {"exec", MakeExecHandler},
+          {"metrics", CreateMetricsHandler},
+      };
   return *types;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/json_codec.h"
+#include "common/kpl_aggregation.h"
 #include "common/uuid.h"
 #include "server/firehose/compression.h"
 #include "server/firehose/object_writer.h"
@@ -17,10 +18,9 @@ constexpr size_t kReadBytes = 16u << 20;
 
 }  // namespace
 
-Result<std::vector<storage::StoredRecord>> ReadLogRange(storage::ShardLog& log,
-                                                        uint64_t from,
-                                                        uint64_t to) {
-  std::vector<storage::StoredRecord> records;
+Result<DeliveryRange> ReadDeliveryRecords(storage::ShardLog& log, uint64_t from,
+                                          uint64_t to, bool deaggregate) {
+  DeliveryRange range;
   uint64_t at = from;
   while (at < to) {
     auto read =
@@ -34,10 +34,27 @@ Result<std::vector<storage::StoredRecord>> ReadLogRange(storage::ShardLog& log,
     for (storage::StoredRecord& record : read->records) {
       if (record.offset >= to) break;
       at = record.offset + 1;
-      records.push_back(std::move(record));
+      range.log_bytes += record.data.size();
+      auto users = deaggregate ? kpl::Deaggregate(record.data) : std::nullopt;
+      if (!users) {
+        range.records.push_back({record.offset,
+                                 record.arrival_millis,
+                                 std::move(record.partition_key),
+                                 std::move(record.data),
+                                 std::nullopt,
+                                 {}});
+        continue;
+      }
+      for (size_t i = 0; i < users->size(); ++i) {
+        kpl::UserRecord& user = (*users)[i];
+        range.records.push_back({record.offset, record.arrival_millis,
+                                 record.partition_key, std::move(user.data),
+                                 static_cast<uint32_t>(i),
+                                 std::move(user.partition_key)});
+      }
     }
   }
-  return records;
+  return range;
 }
 
 std::string ErrorRecordDocuments(std::span<const ErrorRecord> records) {

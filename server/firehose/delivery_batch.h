@@ -23,10 +23,31 @@
 
 namespace sluice::firehose {
 
-// Records [from, to) of `log`, in order. kInternalFailure when one is gone.
-Result<std::vector<storage::StoredRecord>> ReadLogRange(storage::ShardLog& log,
-                                                        uint64_t from,
-                                                        uint64_t to);
+// A record as Firehose delivers it: a record of the delivery stream's log
+// or, for a Kinesis source, one user record of a KPL aggregated record in it
+// (Firehose de-aggregates what it reads from Kinesis; aws-behaviour.md 5).
+struct DeliveryRecord {
+  uint64_t offset = 0;  // in the delivery stream's log
+  EpochMillis arrival_millis = 0;
+  // The log record's partition key: "<shard index>:<offset>" of the source
+  // record for a Kinesis source (kinesis_source.h).
+  std::string origin;
+  std::string data;
+  // A user record of an aggregate: its place in it and its own key.
+  std::optional<uint32_t> subsequence;
+  std::string user_partition_key;
+};
+
+struct DeliveryRange {
+  std::vector<DeliveryRecord> records;
+  uint64_t log_bytes = 0;  // data bytes of the log records (as buffered)
+};
+
+// Records [from, to) of `log`, in order; with `deaggregate`, a KPL
+// aggregated record becomes its user records (anything else stays as it
+// is). kInternalFailure when a record is gone.
+Result<DeliveryRange> ReadDeliveryRecords(storage::ShardLog& log, uint64_t from,
+                                          uint64_t to, bool deaggregate);
 
 // One record that failed, with why (AWS's error-record fields).
 struct ErrorRecord {

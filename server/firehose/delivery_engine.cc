@@ -137,17 +137,21 @@ struct BuiltObject {
   uint64_t data_bytes = 0;  // of the records as received
 };
 
-// The transform's view of a log record. A Kinesis source's copies carry
-// "<shard index>:<offset>" as partition key (kinesis_source.h); the source
-// record, while its shard still holds it, gives the partition key and
-// sequence number of kinesisRecordMetadata.
-TransformRecord ToTransformRecord(const storage::StoredRecord& record,
+// The transform's view of a record. A Kinesis source's copies carry
+// "<shard index>:<offset>" as their origin (kinesis_source.h); the source
+// record, while its shard still holds it, gives the sequence number of
+// kinesisRecordMetadata, and its partition key unless the record is a user
+// record of a KPL aggregate, which has its own.
+TransformRecord ToTransformRecord(const DeliveryRecord& record,
                                   kinesis::LiveStream* source) {
   TransformRecord out;
   out.record_id = std::to_string(record.offset);
+  if (record.subsequence) {
+    out.record_id += "." + std::to_string(*record.subsequence);
+  }
   out.arrival_millis = record.arrival_millis;
   out.data = record.data;
-  const std::string& origin = record.partition_key;
+  const std::string& origin = record.origin;
   const char* end = origin.data() + origin.size();
   uint32_t shard = 0;
   uint64_t offset = 0;
@@ -158,6 +162,7 @@ TransformRecord ToTransformRecord(const storage::StoredRecord& record,
   }
   KinesisRecordMetadata& metadata = out.kinesis.emplace();
   metadata.shard_id = catalog::ShardIdFor(shard);
+  metadata.subsequence_number = record.subsequence.value_or(0);
   if (source == nullptr) return out;
   storage::ShardLog* log = nullptr;
   {
@@ -170,52 +175,33 @@ TransformRecord ToTransformRecord(const storage::StoredRecord& record,
   auto read = log->Read(offset, 1, kReadBytes);
   if (read.ok() && !read->records.empty() &&
       read->records.front().offset == offset) {
-    metadata.partition_key = read->records.front().partition_key;
+    metadata.partition_key = record.subsequence
+                                 ? record.user_partition_key
+                                 : read->records.front().partition_key;
     metadata.sequence_number = read->records.front().sequence_number;
   }
   return out;
 }
 
 // The object's bytes: records [from, to) as received (plus a newline each
-// with AppendDelimiterToRecord), then compressed. With a Lambda processor the
+// with AppendDelimiterToRecord), then compressed; for a Kinesis source, KPL
+// aggregated records as their user records. With a Lambda processor the
 // records go through the transform first: Ok ones (as transformed) into the
 // object, failed ones into the error object, dropped ones nowhere.
 Result<BuiltObject> BuildObject(storage::ShardLog& log, const Plan& plan,
                                 const Transformer& transformer,
                                 const TransformContext& context,
-                                kinesis::LiveStream* source,
+                                kinesis::LiveStream* source, bool deaggregate,
                                 const Clock& clock) {
   BuiltObject built;
   std::string& body = built.body;
-  uint64_t& data_bytes = built.data_bytes;
-  std::vector<storage::StoredRecord> kept;  // with a transform
-  uint64_t at = plan.from;
-  while (at < plan.to) {
-    auto read = log.Read(at, std::min<uint64_t>(plan.to - at, kReadRecords),
-                         kReadBytes);
-    if (!read.ok()) return read.status();
-    if (read->records.empty() || read->records.front().offset != at) {
-      return Status(ErrorCode::kInternalFailure,
-                    "delivery stream log lost record " + std::to_string(at) +
-                        " before it was delivered");
-    }
-    for (storage::StoredRecord& record : read->records) {
-      if (record.offset >= plan.to) break;
-      data_bytes += record.data.size();
-      at = record.offset + 1;
-      if (plan.lambda) {
-        kept.push_back(std::move(record));
-        continue;
-      }
-      body += record.data;
-      if (plan.delimiter) body += '\n';
-      ++built.records;
-    }
-  }
+  auto range = ReadDeliveryRecords(log, plan.from, plan.to, deaggregate);
+  if (!range.ok()) return range.status();
+  built.data_bytes = range->log_bytes;
   if (plan.lambda) {
     std::vector<TransformRecord> inputs;
-    inputs.reserve(kept.size());
-    for (const storage::StoredRecord& record : kept) {
+    inputs.reserve(range->records.size());
+    for (const DeliveryRecord& record : range->records) {
       inputs.push_back(ToTransformRecord(record, source));
     }
     Result<TransformedObject> transformed =
@@ -225,6 +211,12 @@ Result<BuiltObject> BuildObject(storage::ShardLog& log, const Plan& plan,
     built.records = transformed->body_records;
     built.errors = std::move(transformed->errors);
     built.error_records = transformed->error_records;
+  } else {
+    for (const DeliveryRecord& record : range->records) {
+      body += record.data;
+      if (plan.delimiter) body += '\n';
+    }
+    built.records = range->records.size();
   }
   // A ZIP entry is named after its object's key.
   for (auto [bytes, key] : {std::pair{&body, &plan.key},
@@ -266,11 +258,12 @@ Result<HttpPlanOutcome> DeliverHttpPlanLocked(
   auto state = plan.http.empty() ? Result(HttpDeliveryState::New())
                                  : HttpDeliveryState::FromJson(plan.http);
   if (!state.ok()) return state.status();
-  auto records = ReadLogRange(*stream.log, plan.from, plan.to);
-  if (!records.ok()) return records.status();
+  auto range = ReadDeliveryRecords(*stream.log, plan.from, plan.to,
+                                   /*deaggregate=*/stream.source.has_value());
+  if (!range.ok()) return range.status();
   const std::string arn = record.Arn();
-  HttpBatch batch{destination, record.name, record.version_id, arn,
-                  *records,    bucket_dir,  plan.key};
+  HttpBatch batch{destination,    record.name, record.version_id, arn,
+                  range->records, bucket_dir,  plan.key};
   HttpDeliveryEnv env{clock, *options.file_ops, options.retry_delay,
                       kHttpEndpointTimeout,
                       [&](const HttpDeliveryState& progress) -> Status {
@@ -289,9 +282,7 @@ Result<HttpPlanOutcome> DeliverHttpPlanLocked(
   if (!step.ok()) return step.status();
   HttpPlanOutcome outcome;
   static_cast<HttpBatchOutcome&>(outcome) = std::move(*step);
-  for (const storage::StoredRecord& r : *records) {
-    outcome.data_bytes += r.data.size();
-  }
+  outcome.data_bytes = range->log_bytes;
   return outcome;
 }
 
@@ -503,7 +494,8 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
         }
       }
       auto object =
-          BuildObject(log, plan, transformer_, context, source.get(), clock_);
+          BuildObject(log, plan, transformer_, context, source.get(),
+                      /*deaggregate=*/stream.source.has_value(), clock_);
       if (!object.ok()) return object.status();
       // A key that gets no records (all dropped or failed, or none failed)
       // is not written, and a copy an earlier attempt left there is removed.

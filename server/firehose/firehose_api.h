@@ -32,6 +32,11 @@ inline constexpr std::string_view kAdminApiName = "SluiceAdmin";
 inline constexpr size_t kMaxBatchBytes = 4u << 20;  // PutRecordBatch request
 inline constexpr size_t kMaxTagsPerDeliveryStream = 50;
 
+// The RecordId PutRecord answers for the record at `offset` of the delivery
+// stream's log (also used by consumers' StreamWriter).
+std::string RecordIdFor(const catalog::DeliveryStreamRecord& record,
+                        uint64_t offset);
+
 // Owned by Server; handlers run on worker threads, concurrently.
 class FirehoseApi {
  public:

@@ -8,22 +8,6 @@
 namespace sluice::firehose {
 namespace {
 
-// Opaque and unique forever: the delivery stream's catalog id is never
-// reused and offsets in its log are never reused.
-std::string RecordIdFor(const catalog::DeliveryStreamRecord& record,
-                        uint64_t offset) {
-  std::string bytes;
-  auto append = [&bytes](uint64_t value) {
-    for (int shift = 56; shift >= 0; shift -= 8) {
-      bytes += static_cast<char>((value >> shift) & 0xFF);
-    }
-  };
-  append(static_cast<uint64_t>(record.delivery_stream_id));
-  append(static_cast<uint64_t>(record.created_at));
-  append(offset);
-  return Base64Encode(bytes);
-}
-
 // Records can be put only while the stream is ACTIVE; a stream still
 // CREATING, or already DELETING, is not found for the data plane.
 Result<catalog::DeliveryStreamRecord> Writable(const LiveDeliveryStream& stream,
@@ -48,6 +32,22 @@ bool IsEncrypted(const catalog::DeliveryStreamRecord& record) {
 }
 
 }  // namespace
+
+// Opaque and unique forever: the delivery stream's catalog id is never
+// reused and offsets in its log are never reused.
+std::string RecordIdFor(const catalog::DeliveryStreamRecord& record,
+                        uint64_t offset) {
+  std::string bytes;
+  auto append = [&bytes](uint64_t value) {
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      bytes += static_cast<char>((value >> shift) & 0xFF);
+    }
+  };
+  append(static_cast<uint64_t>(record.delivery_stream_id));
+  append(static_cast<uint64_t>(record.created_at));
+  append(offset);
+  return Base64Encode(bytes);
+}
 
 Status FirehoseApi::PutRecord(const Context& context, const json::Value& input,
                               Encoder& output) {

@@ -103,7 +103,7 @@ Result<HttpBatchOutcome> DeliverHttpBatch(const HttpBatch& batch,
   // The records as sent: with a newline each under AppendDelimiterToRecord.
   std::vector<std::string> sent;
   sent.reserve(batch.records.size());
-  for (const storage::StoredRecord& record : batch.records) {
+  for (const DeliveryRecord& record : batch.records) {
     sent.push_back(dest.append_delimiter ? record.data + '\n' : record.data);
   }
 
@@ -156,7 +156,7 @@ Result<HttpBatchOutcome> DeliverHttpBatch(const HttpBatch& batch,
   if (state.failure) {
     std::vector<ErrorRecord> failed;
     failed.reserve(batch.records.size());
-    for (const storage::StoredRecord& record : batch.records) {
+    for (const DeliveryRecord& record : batch.records) {
       failed.push_back({state.attempts, record.arrival_millis,
                         state.failure->error_code, state.failure->message,
                         state.attempt_ending, record.data, std::nullopt});

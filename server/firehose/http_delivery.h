@@ -24,6 +24,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "server/firehose/delivery_batch.h"
 #include "server/firehose/destination.h"
 #include "server/firehose/http_endpoint.h"
 #include "server/storage/file_ops.h"
@@ -61,10 +62,10 @@ struct HttpBatch {
   const S3Destination& destination;  // with http_endpoint set
   std::string_view stream_name;
   int64_t version_id = 0;
-  std::string_view stream_arn;                     // X-Amz-Firehose-Source-Arn
-  std::span<const storage::StoredRecord> records;  // not empty
-  std::filesystem::path bucket_dir;  // the backup bucket's directory
-  std::string_view all_data_key;     // the AllData copy's key
+  std::string_view stream_arn;              // X-Amz-Firehose-Source-Arn
+  std::span<const DeliveryRecord> records;  // not empty
+  std::filesystem::path bucket_dir;         // the backup bucket's directory
+  std::string_view all_data_key;            // the AllData copy's key
 };
 
 struct HttpDeliveryEnv {

@@ -95,6 +95,17 @@ Status RemoveObjectFile(const std::filesystem::path& path,
   return SyncDirectory(path.parent_path(), ops);
 }
 
+ArchiveRoot::~ArchiveRoot() {
+  std::lock_guard lock(mu_);
+  if (!temporary_) return;
+  std::error_code ec;
+  std::filesystem::remove_all(root_, ec);
+  if (ec) {
+    SLUICE_LOG(kWarn) << "cannot remove the temporary archive root " << root_
+                      << ": " << ec.message();
+  }
+}
+
 Result<std::filesystem::path> ArchiveRoot::Path() {
   std::lock_guard lock(mu_);
   if (root_.empty()) {
@@ -107,7 +118,10 @@ Result<std::filesystem::path> ArchiveRoot::Path() {
                     errno);
     }
     root_ = pattern;
-    SLUICE_LOG(kInfo) << "archive root (temporary, --in-memory): " << root_;
+    temporary_ = true;
+    SLUICE_LOG(kInfo) << "archive root (temporary, --in-memory; removed when "
+                         "the server stops): "
+                      << root_;
   }
   std::error_code ec;
   std::filesystem::create_directories(root_, ec);

@@ -34,15 +34,18 @@ Status RemoveObjectFile(const std::filesystem::path& path,
 class ArchiveRoot {
  public:
   // `root` empty: a new directory under the system temp dir, made on first
-  // use (for --in-memory, so nothing touches disk until a delivery does).
+  // use and removed with this object (for --in-memory, so nothing touches
+  // disk until a delivery does, and nothing is left once the server stops).
   explicit ArchiveRoot(std::string root) : root_(std::move(root)) {}
+  ~ArchiveRoot();
 
   // The root, creating it if needed.
   Result<std::filesystem::path> Path();
 
  private:
   std::mutex mu_;
-  std::string root_;  // guarded by mu_
+  std::string root_;        // guarded by mu_
+  bool temporary_ = false;  // guarded by mu_: made here, removed here
 };
 
 }  // namespace sluice::firehose

@@ -7,8 +7,8 @@
 #include <unordered_map>
 
 #include "common/base64.h"
-#include "common/child_process.h"
 #include "common/log.h"
+#include "common/subprocess.h"
 #include "common/uuid.h"
 #include "server/model/service_model.h"
 
@@ -218,10 +218,12 @@ RecordOutcome ApplyBuiltin(const LambdaProcessor& processor,
   return outcome;
 }
 
-// What the handler said on stderr, for the error message.
-std::string StderrSuffix(const ChildResult& run) {
-  if (run.err.empty()) return "";
-  return "; stderr: " + run.err;
+// What the handler said last on stderr, for the error message.
+std::string StderrSuffix(const ProcessResult& run) {
+  constexpr size_t kTail = 4096;
+  const std::string& err = run.stderr_bytes;
+  if (err.empty()) return "";
+  return "; stderr: " + err.substr(err.size() > kTail ? err.size() - kTail : 0);
 }
 
 }  // namespace
@@ -345,9 +347,8 @@ std::string BuildTransformEvent(std::string_view invocation_id,
       if (!metadata.sequence_number.empty()) {
         out.Key("sequenceNumber");
         WriteString(out, metadata.sequence_number);
-        // KPL records are not de-aggregated yet: every record is whole.
         out.Key("subsequenceNumber");
-        out.Int64(0);
+        out.Uint(metadata.subsequence_number);
       }
       out.EndObject();
     }
@@ -473,50 +474,47 @@ Invocation Transformer::RunHandler(
   // the directory.
   const std::string program =
       options_.handlers_dir + "/" + processor.function_name;
-  ChildOptions child;
+  ProcessOptions child;
   child.timeout = options_.timeout;
   child.max_output_bytes = kMaxResponseBytes;
   child.cancelled = &cancelled_;
-  Result<ChildResult> run = RunChild(
+  Result<ProcessResult> run = RunProcess(
       {program}, BuildTransformEvent(NewUuid(), context, records), child);
   if (!run.ok()) {
     return FailedInvocation(kResourceNotFound,
                             "Function not found: " + processor.lambda_arn +
                                 " (" + run.status().message() + ")");
   }
-  switch (run->ending) {
-    case ChildResult::Ending::kCancelled: {
-      Invocation invocation;
-      invocation.cancelled = true;
-      return invocation;
-    }
-    case ChildResult::Ending::kTimedOut: {
-      char seconds[32];
-      std::snprintf(seconds, sizeof seconds, "%.2f",
-                    static_cast<double>(options_.timeout.count()) / 1000);
-      return FailedInvocation(kFunctionError,
-                              std::string("Task timed out after ") + seconds +
-                                  " seconds" + StderrSuffix(*run));
-    }
-    case ChildResult::Ending::kTooMuchOutput:
-      return FailedInvocation(
-          kFunctionError,
-          "Response payload size exceeded maximum allowed payload size (" +
-              std::to_string(kMaxResponseBytes) + " bytes).");
-    case ChildResult::Ending::kSignalled:
-      return FailedInvocation(
-          kFunctionError, program + " was killed by signal " +
-                              std::to_string(run->signal) + StderrSuffix(*run));
-    case ChildResult::Ending::kExited:
-      if (run->exit_code != 0) {
-        return FailedInvocation(kFunctionError,
-                                program + " exited with status " +
-                                    std::to_string(run->exit_code) +
-                                    StderrSuffix(*run));
-      }
-      break;
+  if (run->cancelled) {
+    Invocation invocation;
+    invocation.cancelled = true;
+    return invocation;
   }
-  return ParseTransformResponse(run->out, records);
+  if (run->timed_out) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.2f",
+                  static_cast<double>(options_.timeout.count()) / 1000);
+    return FailedInvocation(kFunctionError,
+                            std::string("Task timed out after ") + seconds +
+                                " seconds" + StderrSuffix(*run));
+  }
+  if (run->output_too_large) {
+    return FailedInvocation(
+        kFunctionError,
+        "Response payload size exceeded maximum allowed payload size (" +
+            std::to_string(kMaxResponseBytes) + " bytes).");
+  }
+  if (run->signal != 0) {
+    return FailedInvocation(kFunctionError, program + " was killed by signal " +
+                                                std::to_string(run->signal) +
+                                                StderrSuffix(*run));
+  }
+  if (run->exit_code != 0) {
+    return FailedInvocation(kFunctionError, program + " exited with status " +
+                                                std::to_string(run->exit_code) +
+                                                StderrSuffix(*run));
+  }
+  return ParseTransformResponse(run->stdout_bytes, records);
 }
 
 Result<std::vector<TransformedRecord>> Transformer::Run(

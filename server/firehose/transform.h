@@ -88,6 +88,8 @@ struct KinesisRecordMetadata {
   // stream deleted): then only shardId and the arrival time are sent.
   std::string partition_key;
   std::string sequence_number;
+  // A user record's place in its KPL aggregate; 0 for a whole record.
+  uint32_t subsequence_number = 0;
 };
 
 // One record as the transform sees it.

@@ -5,6 +5,7 @@ prefixes that try to leave the bucket, and exactly-once delivery across a
 SIGKILL in the middle of delivery."""
 
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -563,6 +564,29 @@ def lines_of(archive, bucket, objects):
     return lines
 
 
+def kpl_aggregate(records):
+    """A KPL aggregated record of (partition key, data) pairs, encoded here
+    from the .proto in aws-behaviour.md section 5, independently of the
+    server's codec: magic, AggregatedRecord, MD5 of the protobuf bytes."""
+    def varint(n):
+        out = bytearray()
+        while n >= 0x80:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        out.append(n)
+        return bytes(out)
+
+    def field(number, payload):  # length-delimited
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    keys = list(dict.fromkeys(key for key, _ in records))
+    message = b"".join(field(1, key.encode()) for key in keys)
+    for key, data in records:
+        inner = varint(1 << 3) + varint(keys.index(key)) + field(3, data)
+        message += field(3, inner)
+    return b"\xf3\x89\x9a\xc2" + message + hashlib.md5(message).digest()
+
+
 class FirehoseKinesisSourceTest(ErrorAssertions, unittest.TestCase):
     """KinesisStreamAsSource: the delivery stream reads a Kinesis stream."""
 
@@ -637,6 +661,24 @@ class FirehoseKinesisSourceTest(ErrorAssertions, unittest.TestCase):
         kinesis.put_record(StreamName="source", Data=b"later", PartitionKey="k")
         self.assertEqual(lines_of(self.archive, "from-kinesis",
                                   flush(server, "from-kinesis")), ["later"])
+        self.assertEqual(server.stop(), 0)
+
+    def test_kpl_aggregated_records_are_delivered_as_their_user_records(self):
+        server, kinesis, firehose = self.start()
+        kinesis.create_stream(StreamName="kpl-source", ShardCount=1)
+        aggregate = kpl_aggregate([("user-1", b"first"), ("user-2", b"second"),
+                                   ("user-1", b"third")])
+        kinesis.put_record(StreamName="kpl-source", Data=aggregate,
+                           PartitionKey="kpl")
+        kinesis.put_record(StreamName="kpl-source", Data=b"plain", PartitionKey="p")
+        # Looks aggregated, but its digest is wrong: an ordinary record.
+        broken = aggregate[:-1] + bytes([aggregate[-1] ^ 1])
+        kinesis.put_record(StreamName="kpl-source", Data=broken, PartitionKey="b")
+        self.create(firehose, "from-kpl", "kpl-source")
+        [written] = flush(server, "from-kpl")
+        self.assertEqual(written["Records"], 5)
+        with open(os.path.join(self.archive, "from-kpl", written["Key"]), "rb") as f:
+            self.assertEqual(f.read(), b"first\nsecond\nthird\nplain\n" + broken + b"\n")
         self.assertEqual(server.stop(), 0)
 
     def test_a_new_incarnation_reads_from_trim_horizon_again(self):
@@ -891,6 +933,25 @@ class FirehoseDurabilityTest(unittest.TestCase):
             flush(server, "crash")
         except Exception:  # the server is killed mid-flush on purpose
             pass
+
+
+class InMemoryArchiveTest(unittest.TestCase):
+    def test_the_temporary_archive_is_removed_when_the_server_stops(self):
+        server = start_server(self)  # --in-memory, no --archive-root
+        firehose = firehose_client(server)
+        firehose.create_delivery_stream(DeliveryStreamName="ephemeral",
+                                        ExtendedS3DestinationConfiguration=s3_config("tmp"))
+        poll_until(lambda: firehose.describe_delivery_stream(
+            DeliveryStreamName="ephemeral")["DeliveryStreamDescription"][
+                "DeliveryStreamStatus"] == "ACTIVE", DEADLINE_S, "ACTIVE")
+        firehose.put_record(DeliveryStreamName="ephemeral", Record={"Data": b"x"})
+        [written] = flush(server, "ephemeral")
+        match = re.search(r"archive root \(temporary[^)]*\): (\S+)", server.stderr())
+        self.assertIsNotNone(match, server.stderr())
+        root = match.group(1)
+        self.assertTrue(os.path.isfile(os.path.join(root, "tmp", written["Key"])))
+        stop_cleanly(server)
+        self.assertFalse(os.path.exists(root))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import unittest
 from botocore.exceptions import ClientError
 
 from sluice_process import poll_until, start_server, stop_cleanly
-from test_firehose import (ROLE, ErrorAssertions, files_under,
+from test_firehose import (ROLE, kpl_aggregate, ErrorAssertions, files_under,
                            firehose_client, flush, kinesis_client, s3_config)
 
 ACCOUNT = "000000000000"
@@ -246,6 +246,11 @@ class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
         kinesis.create_stream(StreamName="transform-source", ShardCount=1)
         put = kinesis.put_record(StreamName="transform-source",
                                  Data=b'{"k":1}', PartitionKey="pk-1")
+        # A KPL aggregate: Firehose de-aggregates it, and each user record
+        # carries its own key and place in the aggregate.
+        aggregated = kinesis.put_record(
+            StreamName="transform-source", PartitionKey="outer",
+            Data=kpl_aggregate([("pk-2", b'{"k":2}'), ("pk-3", b'{"k":3}')]))
         self.firehose.create_delivery_stream(
             DeliveryStreamName="from-kinesis",
             DeliveryStreamType="KinesisStreamAsSource",
@@ -258,7 +263,8 @@ class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
                 ProcessingConfiguration=lambda_processing("transform")))
         [obj] = flush(self.server, "from-kinesis")
         self.assertEqual(self.read("from-kinesis", obj["Key"]),
-                         b'{"k":1,"processed":true}\n')
+                         b'{"k":1,"processed":true}\n{"k":2,"processed":true}\n'
+                         b'{"k":3,"processed":true}\n')
         with open(self.event_file) as f:
             event = json.load(f)
         self.assertEqual(list(event), ["invocationId", "deliveryStreamArn",
@@ -267,12 +273,21 @@ class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(event["sourceKinesisStreamArn"],
                          f"arn:aws:kinesis:us-east-1:{ACCOUNT}:"
                          "stream/transform-source")
-        [record] = event["records"]
+        record, *users = event["records"]
         self.assertEqual(record["kinesisRecordMetadata"], {
             "shardId": put["ShardId"], "partitionKey": "pk-1",
             "approximateArrivalTimestamp":
                 record["approximateArrivalTimestamp"],
             "sequenceNumber": put["SequenceNumber"], "subsequenceNumber": 0})
+        self.assertEqual(len(users), 2)
+        for i, user in enumerate(users):
+            self.assertEqual(user["kinesisRecordMetadata"], {
+                "shardId": put["ShardId"], "partitionKey": f"pk-{i + 2}",
+                "approximateArrivalTimestamp":
+                    user["approximateArrivalTimestamp"],
+                "sequenceNumber": aggregated["SequenceNumber"],
+                "subsequenceNumber": i})
+        self.assertEqual(len({r["recordId"] for r in event["records"]}), 3)
 
     # --- built-in transforms --------------------------------------------------
 
