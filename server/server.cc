@@ -17,6 +17,7 @@
 #include "server/firehose/delivery_stream_manager.h"
 #include "server/firehose/firehose_api.h"
 #include "server/firehose/object_writer.h"
+#include "server/gateway/gateway.h"
 #include "server/http/api_router.h"
 #include "server/http/http_server.h"
 #include "server/kinesis/kinesis_api.h"
@@ -218,6 +219,7 @@ struct Server::Parts {
   std::unique_ptr<kinesis::KinesisApi> kinesis;
   std::unique_ptr<firehose::FirehoseApi> firehose;
   std::unique_ptr<consumers::ConsumersApi> consumers_api;
+  std::unique_ptr<gateway::Gateway> gateway;  // when the config has routes
   std::unique_ptr<http::HttpServer> http;
 };
 
@@ -315,6 +317,16 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
       !s.ok()) {
     return s;
   }
+  if (!config.gateway.empty()) {
+    parts->gateway = std::make_unique<gateway::Gateway>(
+        config.gateway,
+        gateway::GatewayTargets{*parts->kinesis, *parts->streams,
+                                *parts->firehose, *parts->delivery_streams,
+                                *parts->catalog},
+        clock, config.account_id, config.region);
+    if (Status s = parts->gateway->Start(); !s.ok()) return s;
+    parts->gateway->RegisterWith(*parts->router);
+  }
   // Objects a crash left planned are rewritten first, by the first poll.
   parts->delivery->Start();
 
@@ -368,6 +380,7 @@ void Server::Shutdown() {
   // Finishes the object being written; what is still buffered stays in the
   // delivery streams' logs for the next start.
   parts_->delivery->Stop();
+  parts_->gateway.reset();
   parts_->firehose.reset();
   parts_->kinesis.reset();
   parts_->router.reset();

@@ -642,6 +642,12 @@ Result<ServerConfig> LoadConfigFile(const std::string& path,
         if (!problem.empty()) return problem;
         continue;
       }
+      if (!*section && key == "gateway") {
+        auto parsed = gateway::ParseGatewayConfig(member.value);
+        if (!parsed.ok()) return parsed.status().message();
+        base.gateway = std::move(*parsed);
+        continue;
+      }
       if (!*section && key == "consumers") {
         std::string problem =
             ParseDeclaredConsumers(member.value, base.consumers);

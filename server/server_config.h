@@ -15,6 +15,7 @@
 #include "common/status.h"
 #include "server/firehose/delivery_stream_manager.h"
 #include "server/firehose/transform.h"
+#include "server/gateway/gateway_config.h"
 #include "server/http/http_options.h"
 #include "server/kinesis/stream_manager.h"
 #include "server/kinesis/subscriptions.h"
@@ -91,6 +92,8 @@ struct ServerConfig {
   // Where consumers keep files. Empty: <data dir>/consumers, or none with
   // --in-memory.
   std::string consumer_root;
+  // The ingestion gateway's routes, keys and CORS origins ("gateway").
+  gateway::GatewayConfig gateway;
 
   friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };

@@ -308,6 +308,9 @@ struct Catalog::Statements {
   Statement list_event_consumers;
   Statement pause_event_consumer;
   Statement delete_event_consumer;
+  Statement insert_gateway_key;
+  Statement list_gateway_keys;
+  Statement delete_gateway_key;
 
   static Result<std::unique_ptr<Statements>> Prepare(Database& db) {
     struct Definition {
@@ -450,6 +453,14 @@ struct Catalog::Statements {
          "UPDATE event_consumers SET paused = ?2 WHERE name = ?1"},
         {&Statements::delete_event_consumer, "delete in-process consumer",
          "DELETE FROM event_consumers WHERE name = ?1"},
+        {&Statements::insert_gateway_key, "insert gateway key",
+         "INSERT INTO gateway_keys (name, sha256, settings, created_at) "
+         "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"},
+        {&Statements::list_gateway_keys, "list gateway keys",
+         "SELECT name, sha256, settings, created_at FROM gateway_keys "
+         "ORDER BY name"},
+        {&Statements::delete_gateway_key, "delete gateway key",
+         "DELETE FROM gateway_keys WHERE name = ?1"},
     };
     auto statements = std::make_unique<Statements>();
     for (const Definition& definition : kDefinitions) {
@@ -934,6 +945,47 @@ Result<bool> Catalog::DeleteResourcePolicy(std::string_view arn) {
   std::lock_guard lock(mu_);
   StatementUse remove(statements_->delete_policy);
   remove->BindText(1, arn);
+  Status ran = remove->Run();
+  if (!ran.ok()) return ran;
+  return db_.Changes() > 0;
+}
+
+// --- Gateway API keys -------------------------------------------------------
+
+Status Catalog::InsertGatewayKey(const GatewayKeyRecord& key) {
+  std::lock_guard lock(mu_);
+  StatementUse insert(statements_->insert_gateway_key);
+  insert->BindText(1, key.name);
+  insert->BindText(2, key.sha256_hex);
+  insert->BindText(3, key.settings);
+  insert->BindInt(4, key.created_at);
+  Status ran = insert->Run();
+  if (!ran.ok()) return ran;
+  if (db_.Changes() == 0) {
+    return Status(ErrorCode::kResourceInUse,
+                  "An API key named " + key.name + " already exists.");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<GatewayKeyRecord>> Catalog::ListGatewayKeys() {
+  std::lock_guard lock(mu_);
+  StatementUse select(statements_->list_gateway_keys);
+  std::vector<GatewayKeyRecord> keys;
+  while (true) {
+    Result<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    keys.push_back({select->ColumnText(0), select->ColumnText(1),
+                    select->ColumnText(2), select->ColumnInt(3)});
+  }
+  return keys;
+}
+
+Result<bool> Catalog::DeleteGatewayKey(std::string_view name) {
+  std::lock_guard lock(mu_);
+  StatementUse remove(statements_->delete_gateway_key);
+  remove->BindText(1, name);
   Status ran = remove->Run();
   if (!ran.ok()) return ran;
   return db_.Changes() > 0;

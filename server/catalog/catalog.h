@@ -154,6 +154,18 @@ struct EventConsumerRecord {
 // guarded by a mutex (catalog traffic is control-plane rate, far below what
 // one connection serves). Every call may block on disk, so callers run it off
 // the HTTP I/O threads.
+// An API key of the ingestion gateway created at run time. Only the SHA-256
+// of the secret is stored; `settings` is the gateway's own JSON (the routes
+// the key may use, its rate limit), opaque here.
+struct GatewayKeyRecord {
+  std::string name;
+  std::string sha256_hex;
+  std::string settings;
+  EpochMillis created_at = 0;
+  friend bool operator==(const GatewayKeyRecord&,
+                         const GatewayKeyRecord&) = default;
+};
+
 class Catalog {
  public:
   // ":memory:" for --in-memory: nothing touches disk. Otherwise a file, which
@@ -277,6 +289,15 @@ class Catalog {
   Result<std::optional<std::string>> GetResourcePolicy(std::string_view arn);
   // Whether there was one to delete.
   Result<bool> DeleteResourcePolicy(std::string_view arn);
+
+  // --- Gateway API keys ----------------------------------------------------
+
+  // kResourceInUse "An API key named <name> already exists." when taken.
+  Status InsertGatewayKey(const GatewayKeyRecord& key);
+  // Sorted by name.
+  Result<std::vector<GatewayKeyRecord>> ListGatewayKeys();
+  // Whether there was one to delete.
+  Result<bool> DeleteGatewayKey(std::string_view name);
 
   // --- Consumers (enhanced fan-out) ----------------------------------------
   // Limits (20 per stream, 5 CREATING) are the caller's to check.

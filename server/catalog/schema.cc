@@ -160,6 +160,18 @@ CREATE TABLE event_consumers (
 ) STRICT, WITHOUT ROWID;
 )sql";
 
+// Version 6: the ingestion gateway's API keys created at run time. The
+// secret itself is never stored, only its SHA-256 (hex); `settings` is the
+// gateway's JSON (routes the key may use, rate limit).
+constexpr std::string_view kV6 = R"sql(
+CREATE TABLE gateway_keys (
+  name        TEXT PRIMARY KEY,
+  sha256      TEXT NOT NULL UNIQUE,
+  settings    TEXT NOT NULL,     -- JSON
+  created_at  INTEGER NOT NULL   -- epoch milliseconds
+) STRICT;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "streams, shards, shard-level metrics, tags, checkpoints",
               kV1},
@@ -167,6 +179,7 @@ constexpr std::array kMigrations = {
     Migration{3, "enhanced fan-out consumers", kV3},
     Migration{4, "firehose delivery streams", kV4},
     Migration{5, "in-process consumers", kV5},
+    Migration{6, "gateway API keys", kV6},
 };
 
 Status Failed(std::string_view what, const Status& cause) {

@@ -12,6 +12,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/codec.h"
 #include "common/json.h"
@@ -79,6 +80,19 @@ class FirehoseApi {
                    Encoder& output);
   Status PutRecordBatch(const Context& context, const json::Value& input,
                         Encoder& output);
+  // What PutRecordBatch did with each record: its RecordId, or why it was
+  // not stored (over the Direct PUT quota: "Slow down.").
+  struct AppendOutcome {
+    Status status;
+    std::string record_id;
+  };
+  // PutRecordBatch's core, also used by the ingestion gateway: the stream
+  // must be an ACTIVE DirectPut one, the quota admits records one by one,
+  // and the admitted ones are appended in one write. A whole-request refusal
+  // (not found, quota on requests) is the returned Status.
+  Result<std::vector<AppendOutcome>> AppendRecords(
+      const DeliveryStreamKey& key, std::vector<std::string> data,
+      bool* encrypted = nullptr);
   // SluiceAdmin.FlushDeliveryStream {"DeliveryStreamName"}: delivers every
   // buffered record now and answers {"Objects": [{"Bucket", "Key",
   // "Records"}]} once they are durable in the archive.

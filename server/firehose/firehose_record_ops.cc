@@ -78,25 +78,14 @@ Status FirehoseApi::PutRecord(const Context& context, const json::Value& input,
   return Status::Ok();
 }
 
-Status FirehoseApi::PutRecordBatch(const Context& context,
-                                   const json::Value& input, Encoder& output) {
-  const DeliveryStreamKey key = KeyFor(context, input);
+Result<std::vector<FirehoseApi::AppendOutcome>> FirehoseApi::AppendRecords(
+    const DeliveryStreamKey& key, std::vector<std::string> data,
+    bool* encrypted) {
   auto stream = streams_.Find(key);
   if (!stream.ok()) return stream.status();
   auto record = Writable(**stream, key);
   if (!record.ok()) return record.status();
-  std::vector<std::string> data;
-  size_t total = 0;
-  for (const json::Value& entry : input["Records"].GetArray()) {
-    data.push_back(Base64Decode(model::GetString(entry, "Data").value_or(""))
-                       .value_or(""));
-    total += data.back().size();
-  }
-  if (total > kMaxBatchBytes) {
-    return Status(ErrorCode::kInvalidArgument,
-                  "Records size exceeds the 4 MiB limit of PutRecordBatch: " +
-                      std::to_string(total) + " bytes.");
-  }
+  if (encrypted != nullptr) *encrypted = IsEncrypted(*record);
   // Over the Direct PUT quota, a record fails on its own ("Slow down.")
   // and the others are stored.
   std::vector<bool> admitted(data.size(), true);
@@ -116,28 +105,60 @@ Status FirehoseApi::PutRecordBatch(const Context& context,
   // record it could not take.
   Result<std::vector<uint64_t>> offsets = std::vector<uint64_t>();
   if (!stored.empty()) offsets = streams_.Put(**stream, stored);
-  int64_t failed = 0;
+  std::vector<AppendOutcome> outcomes(admitted.size());
+  size_t next_stored = 0;
   for (size_t i = 0; i < admitted.size(); ++i) {
-    if (!admitted[i] || !offsets.ok()) ++failed;
+    if (admitted[i] && offsets.ok()) {
+      outcomes[i].record_id = RecordIdFor(*record, (*offsets)[next_stored++]);
+    } else {
+      outcomes[i].status = SlowDown();
+    }
   }
+  return outcomes;
+}
+
+Status FirehoseApi::PutRecordBatch(const Context& context,
+                                   const json::Value& input, Encoder& output) {
+  const DeliveryStreamKey key = KeyFor(context, input);
+  std::vector<std::string> data;
+  size_t total = 0;
+  for (const json::Value& entry : input["Records"].GetArray()) {
+    data.push_back(Base64Decode(model::GetString(entry, "Data").value_or(""))
+                       .value_or(""));
+    total += data.back().size();
+  }
+  // The stream's state is checked before the size, as before.
+  auto stream = streams_.Find(key);
+  if (!stream.ok()) return stream.status();
+  if (auto writable = Writable(**stream, key); !writable.ok())
+    return writable.status();
+  if (total > kMaxBatchBytes) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "Records size exceeds the 4 MiB limit of PutRecordBatch: " +
+                      std::to_string(total) + " bytes.");
+  }
+  bool encrypted = false;
+  auto outcomes = AppendRecords(key, std::move(data), &encrypted);
+  if (!outcomes.ok()) return outcomes.status();
+  int64_t failed = 0;
+  for (const AppendOutcome& outcome : *outcomes) failed += !outcome.status.ok();
   output.StartObject();
   output.Key("FailedPutCount");
   output.Int(failed);
   output.Key("Encrypted");
-  output.Bool(IsEncrypted(*record));
+  output.Bool(encrypted);
   output.Key("RequestResponses");
   output.StartArray();
-  size_t next_stored = 0;
-  for (size_t i = 0; i < admitted.size(); ++i) {
+  for (const AppendOutcome& outcome : *outcomes) {
     output.StartObject();
-    if (admitted[i] && offsets.ok()) {
+    if (outcome.status.ok()) {
       output.Key("RecordId");
-      output.String(RecordIdFor(*record, (*offsets)[next_stored++]));
+      output.String(outcome.record_id);
     } else {
       output.Key("ErrorCode");
       output.String("ServiceUnavailableException");
       output.Key("ErrorMessage");
-      output.String("Slow down.");
+      output.String(outcome.status.message());
     }
     output.EndObject();
   }

@@ -98,7 +98,23 @@ ApiResponse ErrorResponse(const WireCodec& codec, const Status& status) {
 
 }  // namespace
 
+std::string_view PathRequest::Header(std::string_view lowercase_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lowercase_name) return value;
+  }
+  return {};
+}
+
 ApiRouter::ApiRouter(RouterOptions options) : options_(std::move(options)) {}
+
+void ApiRouter::RegisterPath(std::string path, PathHandler handler) {
+  paths_[std::move(path)] = std::move(handler);
+}
+
+const PathHandler* ApiRouter::FindPath(std::string_view path) const {
+  auto it = paths_.find(path);
+  return it == paths_.end() ? nullptr : &it->second;
+}
 
 void ApiRouter::Register(std::string_view api, std::string_view operation,
                          ApiHandler handler) {

@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/codec.h"
 #include "common/json.h"
@@ -72,6 +74,29 @@ struct ApiResponse {
   std::shared_ptr<ResponseStream> stream;
 };
 
+// A request to a path served outside the AWS protocol (the ingestion
+// gateway's routes): the connection hands it over whole.
+struct PathRequest {
+  std::string method;  // "POST", "OPTIONS", ...
+  std::string path;    // the request target up to '?'
+  std::string query;
+  // Every header, names lowercased, in the order received.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string remote_address;  // the peer's IP address
+  std::string body;
+  // The first header named `lowercase_name`, or "".
+  std::string_view Header(std::string_view lowercase_name) const;
+};
+
+struct PathResponse {
+  unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+// Runs on a worker thread and may block.
+using PathHandler = std::function<PathResponse(PathRequest request)>;
+
 struct RouterOptions {
   // Used when a credential scope is not in the standard form.
   std::string default_region = "us-east-1";
@@ -94,6 +119,12 @@ class ApiRouter {
   void RegisterStreaming(std::string_view api, std::string_view operation,
                          StreamingApiHandler handler);
 
+  // Serves every method on `path` (exactly, no patterns) with `handler`,
+  // ahead of the AWS protocol checks. Only configured paths are taken over.
+  void RegisterPath(std::string path, PathHandler handler);
+  // The handler of `path`, or nullptr when the AWS protocol answers it.
+  const PathHandler* FindPath(std::string_view path) const;
+
   // Takes the request by value: the body is parsed in place, and the
   // handler's view of the input points into it.
   ApiResponse Handle(ApiRequest request) const;
@@ -111,6 +142,7 @@ class ApiRouter {
     StreamingApiHandler streaming;
   };
   std::map<std::string, Operation, std::less<>> handlers_;  // by full target
+  std::map<std::string, PathHandler, std::less<>> paths_;
 };
 
 }  // namespace sluice::http

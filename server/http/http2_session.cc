@@ -408,6 +408,8 @@ int Http2Session::OnRequestHeader(int32_t stream_id, std::string_view name,
   if (it == streams_.end()) return 0;
   Stream& stream = it->second;
   ApiRequest& request = stream.request;
+  if (name.empty() || name.front() != ':')
+    stream.headers.emplace_back(name, value);
   // HTTP/2 header names are lowercase on the wire; nghttp2 rejects others.
   if (name == ":method") {
     request.method = value;
@@ -483,6 +485,26 @@ void Http2Session::Dispatch(int32_t stream_id, Stream& stream) {
     return;
   }
   ++handlers_running_;
+  if (const PathHandler* handler = env_.router.FindPath(stream.path)) {
+    PathRequest request;
+    request.method = std::move(stream.request.method);
+    request.path = stream.path;
+    request.query = std::move(stream.request.query);
+    request.headers = std::move(stream.headers);
+    boost::system::error_code ec;
+    auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) request.remote_address = peer.address().to_string();
+    request.body = std::move(stream.request.body);
+    net::post(env_.workers, [self = shared_from_this(), stream_id, handler,
+                             request = std::move(request)]() mutable {
+      PathResponse answer = (*handler)(std::move(request));
+      net::post(self->stream_.get_executor(),
+                [self, stream_id, answer = std::move(answer)]() mutable {
+                  self->RespondPath(stream_id, std::move(answer));
+                });
+    });
+    return;
+  }
   // As Session::Dispatch: handlers may block, so they run on the worker pool
   // and the answer comes back to this connection's strand.
   net::post(env_.workers, [self = shared_from_this(), stream_id,
@@ -529,6 +551,23 @@ void Http2Session::Respond(int32_t stream_id, ApiResponse answer) {
     }
   } else if (answer.stream) {
     answer.stream->Cancel();  // the client reset the stream meanwhile
+  }  // else the client reset the stream while the handler ran
+  Flush();
+  DoRead();  // in case reads paused at the handler cap
+}
+
+void Http2Session::RespondPath(int32_t stream_id, PathResponse answer) {
+  --handlers_running_;
+  if (closed_) return;
+  if (auto it = streams_.find(stream_id); it != streams_.end()) {
+    // HTTP/2 header names must be lowercase.
+    for (auto& [name, value] : answer.headers) {
+      for (char& c : name) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      }
+    }
+    it->second.body = std::move(answer.body);
+    SubmitResponse(stream_id, it->second, answer.status, answer.headers);
   }  // else the client reset the stream while the handler ran
   Flush();
   DoRead();  // in case reads paused at the handler cap

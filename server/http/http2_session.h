@@ -60,7 +60,10 @@ class Http2Session : public Connection,
 
   struct Stream {
     ApiRequest request;
-    std::string path;         // :path without the query
+    std::string path;  // :path without the query
+    // Every regular header, for a path the router serves outside the AWS
+    // protocol (PathRequest); names are lowercase on HTTP/2.
+    std::vector<std::pair<std::string, std::string>> headers;
     bool over_limit = false;  // Content-Length is over the body cap
     bool refused = false;     // answered 413; its DATA is dropped unread
     bool dispatched = false;  // a handler owns the request
@@ -96,6 +99,8 @@ class Http2Session : public Connection,
   void OnPingAck();
 
   void Dispatch(int32_t stream_id, Stream& stream);
+  // The answer of a path served outside the AWS protocol (the gateway).
+  void RespondPath(int32_t stream_id, PathResponse answer);
   void Respond(int32_t stream_id, ApiResponse answer);
   void RefuseTooLarge(int32_t stream_id, Stream& stream);
   // Submits :status and headers; the body, if any, follows from

@@ -119,6 +119,10 @@ void Session::Dispatch() {
     return Respond(std::move(response));
   }
 
+  if (const PathHandler* handler = env_.router.FindPath(path)) {
+    return DispatchPath(*handler, std::move(request));
+  }
+
   ApiRequest api;
   api.method = std::string(request.method_string());
   if (size_t mark = target.find('?'); mark != std::string_view::npos) {
@@ -155,6 +159,46 @@ void Session::Dispatch() {
     if (!answer.error_type.empty()) {
       response.set("x-amzn-ErrorType", answer.error_type);
     }
+    response.body() = std::move(answer.body);
+    response.keep_alive(keep_alive);
+    net::post(self->stream_.get_executor(),
+              [self, response = std::move(response)]() mutable {
+                self->Respond(std::move(response));
+              });
+  });
+}
+
+void Session::DispatchPath(const PathHandler& handler,
+                           bhttp::request<bhttp::string_body> request) {
+  PathRequest path_request;
+  std::string_view target = request.target();
+  size_t mark = target.find('?');
+  path_request.method = std::string(request.method_string());
+  path_request.path = std::string(target.substr(0, mark));
+  if (mark != std::string_view::npos) {
+    path_request.query = std::string(target.substr(mark + 1));
+  }
+  for (const auto& field : request) {
+    std::string name(field.name_string());
+    for (char& c : name) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    path_request.headers.emplace_back(std::move(name),
+                                      std::string(field.value()));
+  }
+  beast::error_code ec;
+  tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+  if (!ec) path_request.remote_address = peer.address().to_string();
+  path_request.body = std::move(request.body());
+  unsigned version = request.version();
+  bool keep_alive = request.keep_alive();
+  // As for the AWS protocol: handlers may block on the log or SQLite.
+  net::post(env_.workers, [self = shared_from_this(), &handler,
+                           path_request = std::move(path_request), version,
+                           keep_alive]() mutable {
+    PathResponse answer = handler(std::move(path_request));
+    Response response{static_cast<bhttp::status>(answer.status), version};
+    for (auto& [name, value] : answer.headers) response.set(name, value);
     response.body() = std::move(answer.body);
     response.keep_alive(keep_alive);
     net::post(self->stream_.get_executor(),

@@ -49,6 +49,10 @@ class Session : public Connection,
   void DoReadBody();
   void OnReadBody(boost::beast::error_code ec, size_t bytes);
   void Dispatch();
+  // A path the router serves outside the AWS protocol (the gateway).
+  void DispatchPath(
+      const PathHandler& handler,
+      boost::beast::http::request<boost::beast::http::string_body> request);
   void Respond(Response response);
   void OnWrite(bool keep_alive, boost::beast::error_code ec, size_t bytes);
   // A streamed answer: the headers, then each batch of bytes the producer

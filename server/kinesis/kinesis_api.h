@@ -15,8 +15,10 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/codec.h"
 #include "common/json.h"
@@ -75,6 +77,13 @@ class KinesisApi {
                    Encoder& output);
   Status PutRecords(const Context& context, const json::Value& input,
                     Encoder& output);
+  // Appends records that come from inside the server (the ingestion
+  // gateway) under PutRecord's rules: the stream must exist and take
+  // writes, and each record must fit the stream's record size, else that
+  // record alone fails. Outcomes in order.
+  // REQUIRES: each partition key is 1..256 characters.
+  Result<std::vector<PutOutcome>> AppendRecords(
+      const StreamKey& key, std::span<const storage::RecordToAppend> records);
   Status GetShardIterator(const Context& context, const json::Value& input,
                           Encoder& output);
   Status GetRecords(const Context& context, const json::Value& input,

@@ -59,20 +59,26 @@ storage::RecordToAppend ToAppend(const IncomingRecord& record) {
 }
 
 // Data plus partition key may not exceed the stream's maximum record size.
-Status CheckRecordSize(const IncomingRecord& record,
+Status CheckRecordSize(size_t data_bytes, size_t key_bytes,
                        const catalog::StreamRecord& stream,
                        std::string_view path) {
   size_t limit = static_cast<size_t>(stream.max_record_size_kib) * 1024;
-  size_t size = record.data.size() + record.partition_key.size();
-  if (size <= limit) return Status::Ok();
+  if (data_bytes + key_bytes <= limit) return Status::Ok();
   return Status(
       ErrorCode::kValidation,
       "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=" +
-          std::to_string(record.data.size()) + " cap=" +
-          std::to_string(record.data.size()) + "]' at '" + std::string(path) +
+          std::to_string(data_bytes) + " cap=" + std::to_string(data_bytes) +
+          "]' at '" + std::string(path) +
           "' failed to satisfy constraint: Member must have length less than "
           "or equal to " +
-          std::to_string(limit - record.partition_key.size()));
+          std::to_string(limit - key_bytes));
+}
+
+Status CheckRecordSize(const IncomingRecord& record,
+                       const catalog::StreamRecord& stream,
+                       std::string_view path) {
+  return CheckRecordSize(record.data.size(), record.partition_key.size(),
+                         stream, path);
 }
 
 void WriteEncryptionType(Encoder& out, const catalog::StreamRecord& stream) {
@@ -266,6 +272,36 @@ Status KinesisApi::PutRecord(const Context& context, const json::Value& input,
   WriteEncryptionType(output, record_of_stream);
   output.EndObject();
   return Status::Ok();
+}
+
+Result<std::vector<PutOutcome>> KinesisApi::AppendRecords(
+    const StreamKey& key, std::span<const storage::RecordToAppend> records) {
+  auto stream = streams_.Find(key);
+  if (!stream.ok()) return stream.status();
+  catalog::StreamRecord record_of_stream;
+  {
+    std::shared_lock lock((*stream)->mu);
+    record_of_stream = (*stream)->record;
+  }
+  if (Status s = CheckReadable(record_of_stream); !s.ok()) return s;
+
+  std::vector<PutOutcome> outcomes(records.size());
+  std::vector<storage::RecordToAppend> fitting;
+  std::vector<size_t> fitting_index;
+  for (size_t i = 0; i < records.size(); ++i) {
+    outcomes[i].status =
+        CheckRecordSize(records[i].data.size(), records[i].partition_key.size(),
+                        record_of_stream, "data");
+    if (!outcomes[i].status.ok()) continue;
+    fitting.push_back(records[i]);
+    fitting_index.push_back(i);
+  }
+  if (fitting.empty()) return outcomes;
+  std::vector<PutOutcome> stored = streams_.Put(**stream, fitting);
+  for (size_t i = 0; i < stored.size(); ++i) {
+    outcomes[fitting_index[i]] = std::move(stored[i]);
+  }
+  return outcomes;
 }
 
 Status KinesisApi::PutRecords(const Context& context, const json::Value& input,

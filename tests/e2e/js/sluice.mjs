@@ -33,12 +33,14 @@ export function withDeadline(promise, ms, what) {
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
-// Starts `sluice serve` in memory on a free loopback port.
+// Starts `sluice serve` in memory on a free loopback port, with `extraArgs`
+// (e.g. ['--config', path]) after the defaults.
 // Resolves to { child, port, exited, stderr() }.
-export async function startSluice() {
+export async function startSluice(extraArgs = []) {
   const bin = process.env.SLUICE_BIN;
   assert.ok(bin, 'SLUICE_BIN must name the sluice binary (ctest sets it)');
-  const child = spawn(bin, ['serve', '--host', '127.0.0.1', '--port', '0', '--in-memory'], {
+  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--in-memory', ...extraArgs];
+  const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -518,6 +518,42 @@ TEST_F(CatalogTest, TagsBelongToOneArn) {
   EXPECT_THAT(*tags, IsEmpty());
 }
 
+// --- Gateway API keys -----------------------------------------------------
+
+TEST_F(CatalogTest, GatewayKeysAreKeptByNameAndListedInOrder) {
+  GatewayKeyRecord web{"web", std::string(64, 'a'), R"({"routes":["*"]})", 5};
+  GatewayKeyRecord app{"app", std::string(64, 'b'), "{}", 7};
+  ASSERT_THAT(catalog_->InsertGatewayKey(web), IsOk());
+  ASSERT_THAT(catalog_->InsertGatewayKey(app), IsOk());
+  Result<std::vector<GatewayKeyRecord>> keys = catalog_->ListGatewayKeys();
+  ASSERT_THAT(keys, IsOk());
+  EXPECT_THAT(*keys, ElementsAre(app, web));
+}
+
+TEST_F(CatalogTest, GatewayKeyNameTakenIsResourceInUse) {
+  GatewayKeyRecord web{"web", std::string(64, 'a'), "{}", 5};
+  ASSERT_THAT(catalog_->InsertGatewayKey(web), IsOk());
+  web.sha256_hex = std::string(64, 'c');
+  EXPECT_THAT(catalog_->InsertGatewayKey(web),
+              HasError(ErrorCode::kResourceInUse,
+                       "An API key named web already exists."));
+}
+
+TEST_F(CatalogTest, DeleteGatewayKeySaysWhetherThereWasOne) {
+  ASSERT_THAT(
+      catalog_->InsertGatewayKey({"web", std::string(64, 'a'), "{}", 5}),
+      IsOk());
+  Result<bool> deleted = catalog_->DeleteGatewayKey("web");
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_TRUE(*deleted);
+  deleted = catalog_->DeleteGatewayKey("web");
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_FALSE(*deleted);
+  Result<std::vector<GatewayKeyRecord>> keys = catalog_->ListGatewayKeys();
+  ASSERT_THAT(keys, IsOk());
+  EXPECT_THAT(*keys, IsEmpty());
+}
+
 // --- Resource policies ----------------------------------------------------
 
 TEST_F(CatalogTest, ResourcePolicyIsStoredVerbatimAndReplaced) {

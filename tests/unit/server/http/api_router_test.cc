@@ -225,3 +225,30 @@ TEST_F(ApiRouterTest, EveryAnswerHasItsOwnRequestId) {
 
 }  // namespace
 }  // namespace sluice::http
+
+namespace sluice::http {
+namespace {
+
+TEST(ApiRouterPathTest, ServesRegisteredPathsOnlyAndExactly) {
+  ApiRouter router(RouterOptions{});
+  router.RegisterPath("/api/events", [](PathRequest request) {
+    PathResponse response;
+    response.status = 201;
+    response.body = request.method + " " + std::string(request.Header("x-k"));
+    return response;
+  });
+  EXPECT_EQ(router.FindPath("/"), nullptr);
+  EXPECT_EQ(router.FindPath("/api/events/"), nullptr);
+  EXPECT_EQ(router.FindPath("/api"), nullptr);
+  const PathHandler* handler = router.FindPath("/api/events");
+  ASSERT_NE(handler, nullptr);
+  PathRequest request;
+  request.method = "POST";
+  request.headers = {{"x-k", "v"}, {"x-k", "second"}};
+  PathResponse response = (*handler)(request);
+  EXPECT_EQ(response.status, 201u);
+  EXPECT_EQ(response.body, "POST v");  // the first of repeated headers
+}
+
+}  // namespace
+}  // namespace sluice::http
