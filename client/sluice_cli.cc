@@ -898,128 +898,126 @@ int Metrics(ApiClient& client, const std::vector<std::string>& raw) {
     body += ",\"Limit\":" + std::to_string(limit);
   }
   return PrintCall(client, Api::kSluiceAdmin, "QueryMetrics", body + "}");
+}
 
-  int GatewayKeys(ApiClient & client, const std::vector<std::string>& raw) {
-    Arguments args;
-    if (auto error = Parse(raw, {"--routes", "--rate", "--burst"}, {}, args)) {
-      return UsageError("gateway-keys", *error);
-    }
-    if (args.help) {
-      std::cout << CommandHelp().at("gateway-keys");
-      return kExitOk;
-    }
-    if (args.positional.empty())
-      return UsageError("gateway-keys", "what to do?");
-    const std::string verb = args.positional[0];
-    if (verb == "list" && args.positional.size() == 1) {
-      return PrintCall(client, Api::kSluiceAdmin, "ListGatewayKeys", "{}");
-    }
-    if (args.positional.size() != 2) {
-      return UsageError("gateway-keys", verb + " takes one NAME");
-    }
-    const std::string& name = args.positional[1];
-    if (verb == "delete") {
-      return PrintCall(client, Api::kSluiceAdmin, "DeleteGatewayKey",
-                       NameBody("Name", name));
-    }
-    if (verb != "create") {
-      return UsageError("gateway-keys", "unknown gateway-keys command " + verb);
-    }
-    auto routes = args.flags.find("--routes");
-    if (routes == args.flags.end()) {
-      return UsageError("gateway-keys", "create needs --routes");
-    }
-    std::string body = "{\"Name\":" + json::Quote(name) + ",\"Routes\":[";
-    std::string_view list = routes->second;
-    for (bool first = true; !list.empty(); first = false) {
-      std::string_view route = list.substr(0, list.find(','));
-      list.remove_prefix(std::min(list.size(), route.size() + 1));
-      body += (first ? "" : ",") + json::Quote(route);
-    }
-    body += "]";
-    if (auto rate = args.flags.find("--rate"); rate != args.flags.end()) {
-      // Numbers are checked by the server; here they only must be numbers.
-      char* end = nullptr;
-      double value = std::strtod(rate->second.c_str(), &end);
-      if (*end != '\0')
-        return UsageError("gateway-keys", "--rate needs a number");
-      body += ",\"RateLimit\":{\"RequestsPerSecond\":" + std::to_string(value);
-      if (auto burst = args.flags.find("--burst"); burst != args.flags.end()) {
-        double b = std::strtod(burst->second.c_str(), &end);
-        if (*end != '\0') {
-          return UsageError("gateway-keys", "--burst needs a number");
-        }
-        body += ",\"Burst\":" + std::to_string(b);
+int GatewayKeys(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error = Parse(raw, {"--routes", "--rate", "--burst"}, {}, args)) {
+    return UsageError("gateway-keys", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("gateway-keys");
+    return kExitOk;
+  }
+  if (args.positional.empty()) return UsageError("gateway-keys", "what to do?");
+  const std::string verb = args.positional[0];
+  if (verb == "list" && args.positional.size() == 1) {
+    return PrintCall(client, Api::kSluiceAdmin, "ListGatewayKeys", "{}");
+  }
+  if (args.positional.size() != 2) {
+    return UsageError("gateway-keys", verb + " takes one NAME");
+  }
+  const std::string& name = args.positional[1];
+  if (verb == "delete") {
+    return PrintCall(client, Api::kSluiceAdmin, "DeleteGatewayKey",
+                     NameBody("Name", name));
+  }
+  if (verb != "create") {
+    return UsageError("gateway-keys", "unknown gateway-keys command " + verb);
+  }
+  auto routes = args.flags.find("--routes");
+  if (routes == args.flags.end()) {
+    return UsageError("gateway-keys", "create needs --routes");
+  }
+  std::string body = "{\"Name\":" + json::Quote(name) + ",\"Routes\":[";
+  std::string_view list = routes->second;
+  for (bool first = true; !list.empty(); first = false) {
+    std::string_view route = list.substr(0, list.find(','));
+    list.remove_prefix(std::min(list.size(), route.size() + 1));
+    body += (first ? "" : ",") + json::Quote(route);
+  }
+  body += "]";
+  if (auto rate = args.flags.find("--rate"); rate != args.flags.end()) {
+    // Numbers are checked by the server; here they only must be numbers.
+    char* end = nullptr;
+    double value = std::strtod(rate->second.c_str(), &end);
+    if (*end != '\0')
+      return UsageError("gateway-keys", "--rate needs a number");
+    body += ",\"RateLimit\":{\"RequestsPerSecond\":" + std::to_string(value);
+    if (auto burst = args.flags.find("--burst"); burst != args.flags.end()) {
+      double b = std::strtod(burst->second.c_str(), &end);
+      if (*end != '\0') {
+        return UsageError("gateway-keys", "--burst needs a number");
       }
-      body += "}";
+      body += ",\"Burst\":" + std::to_string(b);
     }
     body += "}";
-    return PrintCall(client, Api::kSluiceAdmin, "CreateGatewayKey", body);
   }
+  body += "}";
+  return PrintCall(client, Api::kSluiceAdmin, "CreateGatewayKey", body);
+}
 
-  int Call(ApiClient & client, const std::vector<std::string>& raw) {
-    Arguments args;
-    if (auto error = Parse(raw, {}, {}, args))
-      return UsageError("call", *error);
-    if (args.help) {
-      std::cout << CommandHelp().at("call");
+int Call(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error = Parse(raw, {}, {}, args)) return UsageError("call", *error);
+  if (args.help) {
+    std::cout << CommandHelp().at("call");
+    return kExitOk;
+  }
+  if (args.positional.size() < 2 || args.positional.size() > 3) {
+    return UsageError("call", "needs an API and an OPERATION");
+  }
+  static const std::map<std::string, Api, std::less<>> kApis{
+      {"kinesis", Api::kKinesis},
+      {"firehose", Api::kFirehose},
+      {"admin", Api::kSluiceAdmin}};
+  auto api = kApis.find(args.positional[0]);
+  if (api == kApis.end()) {
+    return UsageError("call", "unknown API " + args.positional[0]);
+  }
+  return PrintCall(client, api->second, args.positional[1],
+                   args.positional.size() == 3 ? args.positional[2] : "{}");
+}
+
+int Main(std::vector<std::string> args) {
+  ClientOptions options = ClientOptions::FromEnvironment();
+  // Global options come before the command.
+  while (!args.empty() && args.front().rfind("--", 0) == 0) {
+    const std::string flag = args.front();
+    args.erase(args.begin());
+    if (flag == "--help") {
+      std::cout << kUsage;
       return kExitOk;
     }
-    if (args.positional.size() < 2 || args.positional.size() > 3) {
-      return UsageError("call", "needs an API and an OPERATION");
-    }
-    static const std::map<std::string, Api, std::less<>> kApis{
-        {"kinesis", Api::kKinesis},
-        {"firehose", Api::kFirehose},
-        {"admin", Api::kSluiceAdmin}};
-    auto api = kApis.find(args.positional[0]);
-    if (api == kApis.end()) {
-      return UsageError("call", "unknown API " + args.positional[0]);
-    }
-    return PrintCall(client, api->second, args.positional[1],
-                     args.positional.size() == 3 ? args.positional[2] : "{}");
-  }
-
-  int Main(std::vector<std::string> args) {
-    ClientOptions options = ClientOptions::FromEnvironment();
-    // Global options come before the command.
-    while (!args.empty() && args.front().rfind("--", 0) == 0) {
-      const std::string flag = args.front();
+    if ((flag == "--endpoint" || flag == "--region") && !args.empty()) {
+      (flag == "--endpoint" ? options.endpoint : options.region) = args.front();
       args.erase(args.begin());
-      if (flag == "--help") {
-        std::cout << kUsage;
-        return kExitOk;
-      }
-      if ((flag == "--endpoint" || flag == "--region") && !args.empty()) {
-        (flag == "--endpoint" ? options.endpoint : options.region) =
-            args.front();
-        args.erase(args.begin());
-        continue;
-      }
-      return UsageError("", "unknown option or missing value: " + flag);
+      continue;
     }
-    if (args.empty()) return UsageError("", "no command given");
-    const std::string command = args.front();
-    args.erase(args.begin());
-
-    using Command = int (*)(ApiClient&, const std::vector<std::string>&);
-    static const std::map<std::string, Command, std::less<>> kCommands{
-        {"streams", Streams},   {"put", Put},
-        {"tail", Tail},         {"load", Load},
-        {"firehose", Firehose}, {"consumers", Consumers},
-        {"metrics", Metrics},   {"gateway-keys", GatewayKeys},
-        {"call", Call}};
-    auto found = kCommands.find(command);
-    if (found == kCommands.end()) {
-      return UsageError("", "unknown command " + command);
-    }
-    auto client = ApiClient::Create(options);
-    if (!client.ok()) {
-      std::cerr << "sluice-cli: " << client.status().message() << "\n";
-      return kExitUsage;
-    }
-    return found->second(**client, args);
+    return UsageError("", "unknown option or missing value: " + flag);
   }
+  if (args.empty()) return UsageError("", "no command given");
+  const std::string command = args.front();
+  args.erase(args.begin());
+
+  using Command = int (*)(ApiClient&, const std::vector<std::string>&);
+  static const std::map<std::string, Command, std::less<>> kCommands{
+      {"streams", Streams},   {"put", Put},
+      {"tail", Tail},         {"load", Load},
+      {"firehose", Firehose}, {"consumers", Consumers},
+      {"metrics", Metrics},   {"gateway-keys", GatewayKeys},
+      {"call", Call}};
+  auto found = kCommands.find(command);
+  if (found == kCommands.end()) {
+    return UsageError("", "unknown command " + command);
+  }
+  auto client = ApiClient::Create(options);
+  if (!client.ok()) {
+    std::cerr << "sluice-cli: " << client.status().message() << "\n";
+    return kExitUsage;
+  }
+  return found->second(**client, args);
+}
 
 }  // namespace
 }  // namespace sluice::client
