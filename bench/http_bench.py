@@ -494,25 +494,15 @@ def bench_server(name, args, logdir):
         create_stream(c, DRAIN_STREAM, 4)
         c.close()
 
-        res["load_before"] = loadavg()
-        for key, title, conns, per, size in WRK_SCENARIOS:
-            if args.warmup > 0:
-                run_wrk(server, conns, per, size, args.warmup, args.wrk_threads)
-            log(f"{name}: {title}, {conns} connections, {args.duration} s")
-            r = run_wrk(server, conns, per, size, args.duration, args.wrk_threads)
-            r["load"] = loadavg()
-            res[key] = r
-            log(f"{name}:   {r['req_per_s']:.0f} req/s, {r['records_per_s']:.0f} records/s, "
-                f"{r['mb_per_s']:.1f} MB/s, p50 {r['lat_p50_us'] / 1000:.2f} ms, "
-                f"p99 {r['lat_p99_us'] / 1000:.2f} ms, errors {r['errors']}, "
-                f"failed records {r['failed_records']}, server CPU {r['server_cpu'] * 100:.0f}%, "
-                f"wrk CPU {r['driver_cpu'] * 100:.0f}%")
-
         log(f"{name}: filling {DRAIN_STREAM} with {args.records} records (at most {args.fill_timeout} s)")
         filled, fill_s, fill_err = fill(server, args.records, args.fill_timeout)
         res["fill"] = {"records": filled, "seconds": fill_s, "records_per_s": filled / fill_s,
                        "err": fill_err}
         log(f"{name}:   {filled} records in {fill_s:.1f} s" + (f" ({fill_err})" if fill_err else ""))
+        # Memory with exactly the filled records in it, before anything else
+        # runs: comparable across servers, whatever their speed.
+        res["rss_after_fill"] = proc_status(server.proc.pid, "VmRSS")
+        log(f"{name}:   resident memory {res['rss_after_fill'] / 2**20:.0f} MiB holding {filled} records")
         if filled < args.records:
             res["notes"].append(f"filled only {filled} of {args.records} records within "
                                 f"{args.fill_timeout} s" + (f" ({fill_err})" if fill_err else ""))
@@ -528,6 +518,20 @@ def bench_server(name, args, logdir):
             res["notes"].append(f"drain read {d['records']} of {filled} records"
                                 + ("" if d["complete"] else f", incomplete within {args.drain_timeout} s")
                                 + (f" ({'; '.join(d['errors'])})" if d["errors"] else ""))
+
+        res["load_before"] = loadavg()
+        for key, title, conns, per, size in WRK_SCENARIOS:
+            if args.warmup > 0:
+                run_wrk(server, conns, per, size, args.warmup, args.wrk_threads)
+            log(f"{name}: {title}, {conns} connections, {args.duration} s")
+            r = run_wrk(server, conns, per, size, args.duration, args.wrk_threads)
+            r["load"] = loadavg()
+            res[key] = r
+            log(f"{name}:   {r['req_per_s']:.0f} req/s, {r['records_per_s']:.0f} records/s, "
+                f"{r['mb_per_s']:.1f} MB/s, p50 {r['lat_p50_us'] / 1000:.2f} ms, "
+                f"p99 {r['lat_p99_us'] / 1000:.2f} ms, errors {r['errors']}, "
+                f"failed records {r['failed_records']}, server CPU {r['server_cpu'] * 100:.0f}%, "
+                f"wrk CPU {r['driver_cpu'] * 100:.0f}%")
 
         res["hwm"] = proc_status(server.proc.pid, "VmHWM")
         res["rss"] = proc_status(server.proc.pid, "VmRSS")
@@ -600,7 +604,10 @@ def rows_for(results):
                  lambda n: g(n, "drain", "records")))
     rows.append(("GetRecords drain, 4 shards, Limit 10000: records/s", "int",
                  lambda n: g(n, "drain", "records_per_s")))
-    rows.append(("Peak resident memory (VmHWM), MiB (lower is better)", "mb", mib))
+    rows.append(("Resident memory after the drain stream's fill (VmRSS), MiB (lower is better)",
+                 "mb", lambda n: None if g(n, "rss_after_fill") is None
+                 else g(n, "rss_after_fill") / 2**20))
+    rows.append(("Peak resident memory at the end (VmHWM), MiB (lower is better)", "mb", mib))
     rows.append(("Records held at the end (excluding warm-ups)", "int",
                  lambda n: (g(n, "held") or [None])[0]))
     rows.append(("Time to first answer (spawn to ListStreams 200), ms (lower is better)", "ms",
@@ -625,6 +632,83 @@ def get_path(r, path):
             return None
         v = v[p]
     return v
+
+
+# --------------------------------------------------------------------------
+# Chart: the throughput rows as grouped horizontal bars, one group per
+# scenario, each bar's length its server's share of the group's best. Written
+# as SVG (text, readable anywhere) and turned into PNG by headless Chromium
+# when it is installed (Debian package chromium; scripts/install-deps --test).
+
+CHART_ROWS = [
+    ("PutRecord 100 B, 32 conns: requests/s", ("putrecord", "req_per_s")),
+    ("PutRecords 500 x 100 B: records/s", ("putrecords_small", "records_per_s")),
+    ("PutRecords 100 x 10 KiB: records/s", ("putrecords_large", "records_per_s")),
+    ("GetRecords drain: records/s", ("drain", "records_per_s")),
+]
+CHART_COLORS = {"sluice": "#1f77b4", "sluice-disk": "#6baed6",
+                "kinesalite": "#ff7f0e", "kinesis-local": "#2ca02c"}
+
+
+def chart_svg(results, title):
+    from xml.sax.saxutils import escape
+    servers = [n for n in CHART_COLORS if n in results]
+    bar, gap, label_w, plot_w = 18, 4, 220, 520
+    group_h = len(servers) * (bar + gap) + 34
+    height = 60 + group_h * len(CHART_ROWS) + 20
+    width = label_w + plot_w + 140
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="DejaVu Sans, Arial, sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="10" y="24" font-size="16" font-weight="bold">{escape(title)}</text>',
+           '<text x="10" y="44" fill="#555">bar length: share of the best server in each '
+           'scenario (higher is better)</text>']
+    y = 60
+    for label, path in CHART_ROWS:
+        values = {n: get_path(results.get(n), path) for n in servers}
+        best = max((v for v in values.values() if v), default=0)
+        out.append(f'<text x="10" y="{y + 14}" font-weight="bold">{escape(label)}</text>')
+        y += 22
+        for n in servers:
+            v = values[n]
+            length = 0 if not v or not best else max(1, round(plot_w * v / best))
+            out.append(f'<text x="20" y="{y + 13}">{escape(n)}</text>')
+            out.append(f'<rect x="{label_w}" y="{y}" width="{length}" height="{bar}" '
+                       f'fill="{CHART_COLORS[n]}"/>')
+            text = "not run / n/a" if v is None else f"{v:,.0f}"
+            out.append(f'<text x="{label_w + length + 6}" y="{y + 13}">{text}</text>')
+            y += bar + gap
+        y += 12
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def write_chart(results, title, base_path):
+    """Writes <base>.svg and, if Chromium is at hand, <base>.png; returns
+    the paths written."""
+    svg_path = base_path + ".svg"
+    svg = chart_svg(results, title)
+    with open(svg_path, "w") as f:
+        f.write(svg)
+    written = [svg_path]
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        log("chart: no chromium on PATH; wrote the SVG only")
+        return written
+    size = re.search(r'width="(\d+)" height="(\d+)"', svg)
+    png_path = base_path + ".png"
+    with tempfile.TemporaryDirectory() as profile:
+        try:
+            subprocess.run(
+                [browser, "--headless", "--no-sandbox", "--disable-gpu",
+                 "--hide-scrollbars", f"--user-data-dir={profile}",
+                 f"--window-size={size.group(1)},{size.group(2)}",
+                 f"--screenshot={png_path}", "file://" + os.path.abspath(svg_path)],
+                stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=True)
+            written.append(png_path)
+        except (subprocess.SubprocessError, OSError) as e:
+            log(f"chart: chromium could not render the PNG ({e}); wrote the SVG only")
+    return written
 
 
 def report(results, args, names):
@@ -749,7 +833,7 @@ def main():
                     help="comma-separated, any of: " + ", ".join(SERVERS))
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk scenario")
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured seconds before each wrk scenario")
-    ap.add_argument("--records", type=int, default=200_000, help="records to fill the drain stream with")
+    ap.add_argument("--records", type=int, default=1_000_000, help="records to fill the drain stream with")
     ap.add_argument("--fill-timeout", type=int, default=120)
     ap.add_argument("--drain-timeout", type=int, default=120)
     ap.add_argument("--start-timeout", type=int, default=90)
@@ -806,9 +890,16 @@ def main():
     print(text)
     os.makedirs(args.results_dir, exist_ok=True)
     path = os.path.join(args.results_dir, f"{started.strftime('%Y-%m-%d')}-{args.commit}.md")
+    charts = write_chart(results, f"Sluice vs kinesalite vs kinesis-local, "
+                         f"{started.strftime('%Y-%m-%d')}, commit {args.commit}",
+                         path[:-len(".md")])
     with open(path, "w") as f:
         f.write(text)
-    print(f"written to {os.path.relpath(path, os.path.dirname(BENCH_DIR))}", file=sys.stderr)
+        for chart in charts:
+            if chart.endswith(".png"):
+                f.write(f"\n![throughput chart]({os.path.basename(chart)})\n")
+    for written in [path] + charts:
+        print(f"written to {os.path.relpath(written, os.path.dirname(BENCH_DIR))}", file=sys.stderr)
     ok = any("error" not in r for r in results.values())
     return 0 if ok else 1
 

@@ -36,6 +36,11 @@ class BenchSmokeTest(unittest.TestCase):
             timeout=DEADLINE_S)
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         [report] = [f for f in os.listdir(self.work) if f.endswith(".md")]
+        chart = report[:-len(".md")]
+        self.assertTrue(os.path.isfile(os.path.join(self.work, chart + ".svg")))
+        if shutil.which("chromium"):
+            with open(os.path.join(self.work, chart + ".png"), "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         with open(os.path.join(self.work, report)) as f:
             table = f.read()
         # The main table: from its header to the first blank line.
