@@ -35,6 +35,16 @@ inline std::string_view AsView(const Value& v) {
   return std::string_view(v.GetString(), v.GetStringLength());
 }
 
+// The member `name` of `object`, or nullptr when `object` is not an object,
+// or has no such member, or it is null (AWS's decoders read null as absent).
+inline const Value* Member(const Value& object, std::string_view name) {
+  if (!object.IsObject()) return nullptr;
+  auto it = object.FindMember(Value(rapidjson::StringRef(
+      name.data(), static_cast<rapidjson::SizeType>(name.size()))));
+  if (it == object.MemberEnd() || it->value.IsNull()) return nullptr;
+  return &it->value;
+}
+
 // `text` as a JSON string literal, quotes and escapes included.
 inline std::string Quote(std::string_view text) {
   rapidjson::StringBuffer buffer;

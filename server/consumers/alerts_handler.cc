@@ -34,11 +34,7 @@ Status Internal(std::string message) {
   return Status(ErrorCode::kInternalFailure, std::move(message));
 }
 
-const json::Value* Member(const json::Value& object, std::string_view name) {
-  auto it = object.FindMember(
-      json::Value(rapidjson::StringRef(name.data(), name.size())));
-  return it == object.MemberEnd() ? nullptr : &it->value;
-}
+using json::Member;
 
 Status CheckKnownMembers(const json::Value& object,
                          std::initializer_list<std::string_view> known,

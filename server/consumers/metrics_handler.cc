@@ -33,12 +33,7 @@ std::string Quoted(std::string_view identifier) {
   return quoted;
 }
 
-// The settings member `name` of `object`, or nullptr.
-const json::Value* Member(const json::Value& object, std::string_view name) {
-  auto it = object.FindMember(
-      json::Value(rapidjson::StringRef(name.data(), name.size())));
-  return it == object.MemberEnd() ? nullptr : &it->value;
-}
+using json::Member;
 
 Status CheckKnownMembers(const json::Value& object,
                          std::initializer_list<std::string_view> known,

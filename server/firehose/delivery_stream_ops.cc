@@ -49,12 +49,7 @@ constexpr std::string_view kOtherUpdates[] = {
     "IcebergDestinationUpdate",
 };
 
-const json::Value* Member(const json::Value& object, std::string_view name) {
-  auto it = object.FindMember(json::Value(rapidjson::StringRef(
-      name.data(), static_cast<rapidjson::SizeType>(name.size()))));
-  if (it == object.MemberEnd() || it->value.IsNull()) return nullptr;
-  return &it->value;
-}
+using json::Member;
 
 Status InvalidArgument(std::string message) {
   return Status(ErrorCode::kInvalidArgument, std::move(message));

@@ -16,12 +16,7 @@ Status Unsupported(std::string message) {
   return Status(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-const json::Value* Member(const json::Value& object, const char* name) {
-  if (!object.IsObject()) return nullptr;
-  auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || it->value.IsNull()) return nullptr;
-  return &it->value;
-}
+using json::Member;
 
 // Whether an optional {"Enabled": bool} configuration is switched on; AWS
 // takes a configuration without Enabled as enabled.

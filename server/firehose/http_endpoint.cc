@@ -15,12 +15,7 @@ Status Invalid(std::string message) {
   return Status(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-const json::Value* Member(const json::Value& object, const char* name) {
-  if (!object.IsObject()) return nullptr;
-  auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || it->value.IsNull()) return nullptr;
-  return &it->value;
-}
+using json::Member;
 
 // Copies `from`'s members into `into`, replacing those of the same name;
 // the members named in `deep` that are objects on both sides merge member
