@@ -81,6 +81,18 @@ const ErrorInfo& InfoFor(ErrorCode code) {
   return kInternalFailure;  // unreachable with a valid enum value
 }
 
+ErrorCode ErrorCodeNamed(std::string_view aws_type, ErrorCode otherwise) {
+  if (size_t hash = aws_type.rfind('#'); hash != std::string_view::npos) {
+    aws_type.remove_prefix(hash + 1);
+  }
+  for (int i = static_cast<int>(ErrorCode::kOk) + 1;
+       i <= static_cast<int>(ErrorCode::kServiceUnavailable); ++i) {
+    const auto code = static_cast<ErrorCode>(i);
+    if (InfoFor(code).aws_type == aws_type) return code;
+  }
+  return otherwise;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "OK";
   std::string out(InfoFor(code_).aws_type);

@@ -18,6 +18,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <string>
 #include <string_view>
 
 namespace sluice::json {
@@ -32,6 +33,14 @@ inline constexpr unsigned kParseFlags =
 
 inline std::string_view AsView(const Value& v) {
   return std::string_view(v.GetString(), v.GetStringLength());
+}
+
+// `text` as a JSON string literal, quotes and escapes included.
+inline std::string Quote(std::string_view text) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 }  // namespace sluice::json

@@ -35,7 +35,7 @@ enum class ErrorCode {
   kInvalidSource,
   kInvalidKmsResource,
   kInternalFailure,
-  kServiceUnavailable,
+  kServiceUnavailable,  // keep last: ErrorCodeNamed() walks up to it
 };
 
 // How an ErrorCode appears on the wire.
@@ -46,6 +46,10 @@ struct ErrorInfo {
 
 // The one mapping from code to wire shape (common/error_code.cc).
 const ErrorInfo& InfoFor(ErrorCode code);
+// The reverse, for clients reading an answer: the code whose aws_type is
+// `aws_type` ("ns#Name" or "Name"), or `otherwise` for a type Sluice does
+// not know.
+ErrorCode ErrorCodeNamed(std::string_view aws_type, ErrorCode otherwise);
 
 class [[nodiscard]] Status {
  public:

@@ -147,24 +147,35 @@ Status CreateDeclaredDeliveryStreams(const ServerConfig& config,
     }
     json::Document input(rapidjson::kObjectType);
     auto& allocator = input.GetAllocator();
+    const bool http = !declared.http_endpoint.empty();
+    const std::string& text =
+        http ? declared.http_endpoint : declared.extended_s3;
     json::Document destination(&allocator);
-    destination.Parse(declared.extended_s3.data(), declared.extended_s3.size());
+    destination.Parse(text.data(), text.size());
     if (destination.HasParseError() || !destination.IsObject()) {
       return Status(ErrorCode::kInvalidArgument,
                     "delivery stream '" + declared.name +
-                        "' declared in the config file has a malformed "
-                        "extended_s3");
+                        "' declared in the config file has a malformed " +
+                        (http ? "http_endpoint" : "extended_s3"));
     }
-    if (!destination.HasMember("RoleARN")) {
-      // IAM is not emulated; a declared stream need not invent a role.
+    // IAM is not emulated; a declared stream need not invent a role (for an
+    // HTTP endpoint: its backup bucket's).
+    json::Value* needs_role = &destination;
+    if (http && destination.HasMember("S3Configuration") &&
+        destination["S3Configuration"].IsObject()) {
+      needs_role = &destination["S3Configuration"];
+    }
+    if (!needs_role->HasMember("RoleARN")) {
       std::string role = "arn:aws:iam::" + context.account_id + ":role/sluice";
-      destination.AddMember("RoleARN", json::Value(role.c_str(), allocator),
+      needs_role->AddMember("RoleARN", json::Value(role.c_str(), allocator),
                             allocator);
     }
     input.AddMember("DeliveryStreamName",
                     json::Value(declared.name.c_str(), allocator), allocator);
-    input.AddMember("ExtendedS3DestinationConfiguration",
-                    json::Value(destination, allocator), allocator);
+    input.AddMember(
+        rapidjson::StringRef(http ? "HttpEndpointDestinationConfiguration"
+                                  : "ExtendedS3DestinationConfiguration"),
+        json::Value(destination, allocator), allocator);
     if (!declared.tags.empty()) {
       json::Value tags(rapidjson::kArrayType);
       for (const auto& [key, value] : declared.tags) {
@@ -279,9 +290,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     archive_root = config.data_dir + "/archive";
   }
   parts->archive = std::make_unique<firehose::ArchiveRoot>(archive_root);
+  firehose::DeliveryEngineOptions delivery_options;
+  delivery_options.lambda = config.lambda;
   parts->delivery = std::make_unique<firehose::DeliveryEngine>(
       *parts->delivery_streams, *parts->catalog, parts->streams.get(),
-      *parts->archive, clock);
+      *parts->archive, clock, delivery_options);
   firehose::DeliveryEngine* engine = parts->delivery.get();
   parts->delivery_streams->SetOnBufferFull([engine] { engine->Wake(); });
 
@@ -343,6 +356,9 @@ const ServerConfig& Server::config() const { return parts_->config; }
 
 void Server::Shutdown() {
   if (!parts_->http) return;
+  // A Firehose flush waiting on a transform handler must not hold up the
+  // wait for in-flight requests.
+  parts_->delivery->CancelTransforms();
   parts_->http->Shutdown();
   parts_->http.reset();
   // Consumers first: their handlers may still write to streams and delivery

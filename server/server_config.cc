@@ -261,6 +261,21 @@ const Setting kSettings[] = {
        c.firehose.put_bytes_per_second = v.number;
        return std::string();
      }},
+    {"--lambda-handlers-dir", "firehose", "lambda_handlers_dir", "DIR",
+     "directory of Lambda handler programs: a Firehose Lambda processor "
+     "whose LambdaArn names function F runs the executable DIR/F",
+     Kind::kString, 0, 0,
+     [](ServerConfig& c, const Value& v) {
+       c.lambda.handlers_dir = v.text;
+       return std::string();
+     }},
+    {"--lambda-timeout-seconds", "firehose", "lambda_timeout_seconds", "S",
+     "how long a Lambda handler program may run before it is killed",
+     Kind::kInteger, 1, 900,
+     [](ServerConfig& c, const Value& v) {
+       c.lambda.timeout = std::chrono::seconds(v.number);
+       return std::string();
+     }},
     {"--region", "aws", "region", "R",
      "region when a request's credential scope names none", Kind::kString, 0, 0,
      StoreRegion},
@@ -487,15 +502,17 @@ std::string ParseDeclaredDeliveryStream(const json::Value& item, size_t index,
         return where + "must be 1 to 64 letters, digits, '_', '.' or '-'";
       }
       has_name = true;
-    } else if (key == "extended_s3") {
+    } else if (key == "extended_s3" || key == "http_endpoint") {
       if (!value.IsObject()) {
-        return where +
-               "must be an object: an ExtendedS3DestinationConfiguration";
+        return where + "must be an object: an " +
+               (key == "extended_s3" ? "ExtendedS3" : "HttpEndpoint") +
+               "DestinationConfiguration";
       }
       rapidjson::StringBuffer buffer;
       rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
       value.Accept(writer);
-      out.extended_s3.assign(buffer.GetString(), buffer.GetSize());
+      (key == "extended_s3" ? out.extended_s3 : out.http_endpoint)
+          .assign(buffer.GetString(), buffer.GetSize());
     } else if (key == "tags") {
       if (!value.IsObject()) return where + "must be an object of strings";
       for (auto& tag : value.GetObject()) {
@@ -522,7 +539,9 @@ std::string ParseDeclaredDeliveryStream(const json::Value& item, size_t index,
     }
   }
   if (!has_name) return "'" + path + ".name' is missing";
-  if (out.extended_s3.empty()) return "'" + path + ".extended_s3' is missing";
+  if (out.extended_s3.empty() == out.http_endpoint.empty()) {
+    return "'" + path + "' needs exactly one of extended_s3 and http_endpoint";
+  }
   return "";
 }
 

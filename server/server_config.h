@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "server/firehose/delivery_stream_manager.h"
+#include "server/firehose/transform.h"
 #include "server/http/http_options.h"
 #include "server/kinesis/stream_manager.h"
 #include "server/kinesis/subscriptions.h"
@@ -45,8 +46,10 @@ struct DeclaredStream {
 // is when present.
 struct DeclaredDeliveryStream {
   std::string name;
-  // The ExtendedS3DestinationConfiguration, as JSON text in AWS's shape.
+  // The ExtendedS3DestinationConfiguration or (exactly one of the two) the
+  // HttpEndpointDestinationConfiguration, as JSON text in AWS's shape.
   std::string extended_s3;
+  std::string http_endpoint;
   std::map<std::string, std::string> tags;
   std::optional<std::string> region;
   std::optional<std::string> account_id;
@@ -66,6 +69,8 @@ struct ServerConfig {
   std::string archive_root;
   // Delivery-stream state-transition delays and limit.
   firehose::DeliveryStreamOptions firehose;
+  // Handler programs of Firehose Lambda processors.
+  firehose::LambdaOptions lambda;
   // State-transition delays, shard limit, maintenance interval.
   kinesis::StreamManagerOptions kinesis;
   // SubscribeToShard: lifetime, idle events, takeover, live limit.

@@ -16,6 +16,10 @@ observed in AWS responses (recorded by kinesalite's tests against AWS):
   - ENUM_ORDER: the order AWS lists an enum's values in its message.
 The generator fails if either names something the model no longer has, so a
 model update cannot leave them silently stale.
+
+One pattern is Sluice's own, not AWS's (PATTERN_OVERRIDES): Firehose's
+HttpEndpointUrl accepts http:// as well as https://, because a local receiver
+usually speaks plain HTTP (docs/firehose.md).
 """
 
 import argparse
@@ -34,6 +38,10 @@ SERVICES = [
     ("firehose", "2015-08-04", "firehose_model.cc", "FirehoseModel",
      "com.amazonaws.firehose.v20150804"),
 ]
+
+PATTERN_OVERRIDES = {
+    "firehose": {"HttpEndpointUrl": ("https://.*", "https?://.*")},
+}
 
 CHECK_ORDER = {
     "kinesis": {
@@ -151,6 +159,11 @@ def generate(service, version, function, java_package):
     shape_rows = []
     orders = CHECK_ORDER[service]
     enum_orders = ENUM_ORDER[service]
+    pattern_overrides = PATTERN_OVERRIDES.get(service, {})
+    for name in pattern_overrides:
+        if name not in index:
+            fail("PATTERN_OVERRIDES names %s, which %s no longer has"
+                 % (name, service))
     for name in orders:
         if name not in index:
             fail("CHECK_ORDER names %s, which %s no longer has" % (name, service))
@@ -196,6 +209,11 @@ def generate(service, version, function, java_package):
         pattern = -1
         if "pattern" in shape:
             text = shape["pattern"]
+            if name in pattern_overrides:
+                aws_pattern, text = pattern_overrides[name]
+                if shape["pattern"] != aws_pattern:
+                    fail("PATTERN_OVERRIDES for %s no longer matches the model"
+                         % name)
             if text not in pattern_index:
                 pattern_index[text] = len(patterns)
                 patterns.append(text)

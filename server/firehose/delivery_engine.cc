@@ -1,10 +1,15 @@
 #include "server/firehose/delivery_engine.h"
 
 #include <algorithm>
+#include <charconv>
+#include <shared_mutex>
 
 #include "common/json.h"
 #include "common/log.h"
 #include "common/uuid.h"
+#include "server/firehose/compression.h"
+#include "server/firehose/delivery_batch.h"
+#include "server/firehose/http_delivery.h"
 #include "server/firehose/kinesis_source.h"
 #include "server/firehose/s3_key.h"
 
@@ -24,6 +29,14 @@ struct Plan {
   std::string key;
   std::string compression;
   bool delimiter = false;
+  // With a Lambda processor: the transform, and the key of the error object
+  // that gets the records it fails (same bucket and compression). Plans
+  // stored before transforms existed have no "lambda" member.
+  std::optional<LambdaProcessor> lambda;
+  std::string error_key;
+  // HttpEndpoint destinations: the batch's progress (http_delivery.h), and
+  // `key` is its AllData copy's.
+  std::string http;
 };
 
 std::string PlanToJson(const Plan& plan) {
@@ -45,6 +58,27 @@ std::string PlanToJson(const Plan& plan) {
              static_cast<rapidjson::SizeType>(plan.compression.size()));
   out.Key("delimiter");
   out.Bool(plan.delimiter);
+  if (plan.lambda) {
+    out.Key("lambda");
+    out.StartObject();
+    out.Key("arn");
+    out.String(
+        plan.lambda->lambda_arn.data(),
+        static_cast<rapidjson::SizeType>(plan.lambda->lambda_arn.size()));
+    out.Key("retries");
+    out.Int64(plan.lambda->number_of_retries);
+    out.Key("buffer_bytes");
+    out.Uint64(plan.lambda->buffer_bytes);
+    out.Key("error_key");
+    out.String(plan.error_key.data(),
+               static_cast<rapidjson::SizeType>(plan.error_key.size()));
+    out.EndObject();
+  }
+  if (!plan.http.empty()) {
+    out.Key("http");
+    out.String(plan.http.data(),
+               static_cast<rapidjson::SizeType>(plan.http.size()));
+  }
   out.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -71,17 +105,90 @@ Result<Plan> PlanFromJson(const std::string& text) {
   plan.key = json::AsView(doc["key"]);
   plan.compression = json::AsView(doc["compression"]);
   plan.delimiter = doc["delimiter"].GetBool();
+  if (doc.HasMember("http")) {
+    if (!doc["http"].IsString()) return bad();
+    plan.http = json::AsView(doc["http"]);
+  }
   if (plan.to <= plan.from) return bad();
+  if (auto lambda = doc.FindMember("lambda"); lambda != doc.MemberEnd()) {
+    const json::Value& l = lambda->value;
+    if (!l.IsObject() || !l.HasMember("arn") || !l["arn"].IsString() ||
+        !l.HasMember("retries") || !l["retries"].IsInt64() ||
+        !l.HasMember("buffer_bytes") || !l["buffer_bytes"].IsUint64() ||
+        !l.HasMember("error_key") || !l["error_key"].IsString()) {
+      return bad();
+    }
+    auto processor =
+        LambdaProcessorFromArn(json::AsView(l["arn"]), l["retries"].GetInt64(),
+                               l["buffer_bytes"].GetUint64());
+    if (!processor.ok()) return bad();
+    plan.lambda = std::move(*processor);
+    plan.error_key = json::AsView(l["error_key"]);
+  }
   return plan;
 }
 
+// What a plan's records become.
+struct BuiltObject {
+  std::string body;  // compressed
+  uint64_t records = 0;
+  std::string errors;  // compressed; with a Lambda processor only
+  uint64_t error_records = 0;
+  uint64_t data_bytes = 0;  // of the records as received
+};
+
+// The transform's view of a log record. A Kinesis source's copies carry
+// "<shard index>:<offset>" as partition key (kinesis_source.h); the source
+// record, while its shard still holds it, gives the partition key and
+// sequence number of kinesisRecordMetadata.
+TransformRecord ToTransformRecord(const storage::StoredRecord& record,
+                                  kinesis::LiveStream* source) {
+  TransformRecord out;
+  out.record_id = std::to_string(record.offset);
+  out.arrival_millis = record.arrival_millis;
+  out.data = record.data;
+  const std::string& origin = record.partition_key;
+  const char* end = origin.data() + origin.size();
+  uint32_t shard = 0;
+  uint64_t offset = 0;
+  auto parsed = std::from_chars(origin.data(), end, shard);
+  if (parsed.ec != std::errc() || parsed.ptr == end || *parsed.ptr != ':' ||
+      std::from_chars(parsed.ptr + 1, end, offset).ec != std::errc()) {
+    return out;
+  }
+  KinesisRecordMetadata& metadata = out.kinesis.emplace();
+  metadata.shard_id = catalog::ShardIdFor(shard);
+  if (source == nullptr) return out;
+  storage::ShardLog* log = nullptr;
+  {
+    std::shared_lock lock(source->mu);
+    for (const kinesis::LiveShard& live : source->shards) {
+      if (live.record.shard_index == shard) log = live.log.get();
+    }
+  }
+  if (log == nullptr) return out;
+  auto read = log->Read(offset, 1, kReadBytes);
+  if (read.ok() && !read->records.empty() &&
+      read->records.front().offset == offset) {
+    metadata.partition_key = read->records.front().partition_key;
+    metadata.sequence_number = read->records.front().sequence_number;
+  }
+  return out;
+}
+
 // The object's bytes: records [from, to) as received (plus a newline each
-// with AppendDelimiterToRecord), then compressed. Returns the bytes and the
-// data size of the records.
-Result<std::pair<std::string, uint64_t>> BuildObject(storage::ShardLog& log,
-                                                     const Plan& plan) {
-  std::string body;
-  uint64_t data_bytes = 0;
+// with AppendDelimiterToRecord), then compressed. With a Lambda processor the
+// records go through the transform first: Ok ones (as transformed) into the
+// object, failed ones into the error object, dropped ones nowhere.
+Result<BuiltObject> BuildObject(storage::ShardLog& log, const Plan& plan,
+                                const Transformer& transformer,
+                                const TransformContext& context,
+                                kinesis::LiveStream* source,
+                                const Clock& clock) {
+  BuiltObject built;
+  std::string& body = built.body;
+  uint64_t& data_bytes = built.data_bytes;
+  std::vector<storage::StoredRecord> kept;  // with a transform
   uint64_t at = plan.from;
   while (at < plan.to) {
     auto read = log.Read(at, std::min<uint64_t>(plan.to - at, kReadRecords),
@@ -92,20 +199,43 @@ Result<std::pair<std::string, uint64_t>> BuildObject(storage::ShardLog& log,
                     "delivery stream log lost record " + std::to_string(at) +
                         " before it was delivered");
     }
-    for (const storage::StoredRecord& record : read->records) {
+    for (storage::StoredRecord& record : read->records) {
       if (record.offset >= plan.to) break;
-      body += record.data;
-      if (plan.delimiter) body += '\n';
       data_bytes += record.data.size();
       at = record.offset + 1;
+      if (plan.lambda) {
+        kept.push_back(std::move(record));
+        continue;
+      }
+      body += record.data;
+      if (plan.delimiter) body += '\n';
+      ++built.records;
     }
   }
-  if (plan.compression == "GZIP") {
-    Result<std::string> gzipped = GzipCompress(body);
-    if (!gzipped.ok()) return gzipped.status();
-    body = std::move(*gzipped);
+  if (plan.lambda) {
+    std::vector<TransformRecord> inputs;
+    inputs.reserve(kept.size());
+    for (const storage::StoredRecord& record : kept) {
+      inputs.push_back(ToTransformRecord(record, source));
+    }
+    Result<TransformedObject> transformed =
+        transformer.Apply(*plan.lambda, context, inputs, plan.delimiter, clock);
+    if (!transformed.ok()) return transformed.status();
+    body = std::move(transformed->body);
+    built.records = transformed->body_records;
+    built.errors = std::move(transformed->errors);
+    built.error_records = transformed->error_records;
   }
-  return std::pair{std::move(body), data_bytes};
+  // A ZIP entry is named after its object's key.
+  for (auto [bytes, key] : {std::pair{&body, &plan.key},
+                            std::pair{&built.errors, &plan.error_key}}) {
+    if (bytes->empty()) continue;
+    Result<std::string> compressed =
+        CompressObject(plan.compression, *key, std::move(*bytes));
+    if (!compressed.ok()) return compressed.status();
+    *bytes = std::move(*compressed);
+  }
+  return built;
 }
 
 Result<EpochMillis> ArrivalOf(storage::ShardLog& log, uint64_t offset) {
@@ -117,6 +247,52 @@ Result<EpochMillis> ArrivalOf(storage::ShardLog& log, uint64_t offset) {
         "delivery stream log has no record " + std::to_string(offset));
   }
   return read->records.front().arrival_millis;
+}
+
+struct HttpPlanOutcome : HttpBatchOutcome {
+  uint64_t data_bytes = 0;  // of the batch's records
+};
+
+// One step of a planned batch to an HTTP endpoint (http_delivery.h); its
+// progress is saved in the plan. REQUIRES: stream.delivery_mu held.
+Result<HttpPlanOutcome> DeliverHttpPlanLocked(
+    catalog::Catalog& catalog, const Clock& clock,
+    const DeliveryEngineOptions& options, LiveDeliveryStream& stream,
+    const catalog::DeliveryStreamRecord& record,
+    const S3Destination& destination, Plan& plan,
+    const std::filesystem::path& bucket_dir) {
+  // A plan made before UpdateDestination switched to an HTTP endpoint has no
+  // HTTP progress yet.
+  auto state = plan.http.empty() ? Result(HttpDeliveryState::New())
+                                 : HttpDeliveryState::FromJson(plan.http);
+  if (!state.ok()) return state.status();
+  auto records = ReadLogRange(*stream.log, plan.from, plan.to);
+  if (!records.ok()) return records.status();
+  const std::string arn = record.Arn();
+  HttpBatch batch{destination, record.name, record.version_id, arn,
+                  *records,    bucket_dir,  plan.key};
+  HttpDeliveryEnv env{clock, *options.file_ops, options.retry_delay,
+                      kHttpEndpointTimeout,
+                      [&](const HttpDeliveryState& progress) -> Status {
+                        plan.http = progress.ToJson();
+                        std::string json = PlanToJson(plan);
+                        if (Status s = catalog.SaveDeliveryCheckpoint(
+                                record.delivery_stream_id, plan.from, json);
+                            !s.ok()) {
+                          return s;
+                        }
+                        std::lock_guard lock(stream.mu);
+                        stream.record.planned_object = std::move(json);
+                        return Status::Ok();
+                      }};
+  auto step = DeliverHttpBatch(batch, env, *state);
+  if (!step.ok()) return step.status();
+  HttpPlanOutcome outcome;
+  static_cast<HttpBatchOutcome&>(outcome) = std::move(*step);
+  for (const storage::StoredRecord& r : *records) {
+    outcome.data_bytes += r.data.size();
+  }
+  return outcome;
 }
 
 }  // namespace
@@ -131,13 +307,15 @@ DeliveryEngine::DeliveryEngine(DeliveryStreamManager& streams,
       kinesis_(kinesis),
       archive_(archive),
       clock_(clock),
-      options_(options) {}
+      options_(options),
+      transformer_(options.lambda) {}
 
 DeliveryEngine::~DeliveryEngine() { Stop(); }
 
 void DeliveryEngine::Start() {
   std::lock_guard lock(mu_);
   if (worker_.joinable()) return;
+  transformer_.Resume();
   stopping_ = false;
   worker_ = std::thread([this] { Run(); });
 }
@@ -147,9 +325,14 @@ void DeliveryEngine::Stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  // A handler program in the middle of an object is killed: the object
+  // stays planned and is redone at the next start.
+  transformer_.Cancel();
   wake_.notify_all();
   if (worker_.joinable()) worker_.join();
 }
+
+void DeliveryEngine::CancelTransforms() { transformer_.Cancel(); }
 
 void DeliveryEngine::Wake() {
   {
@@ -181,7 +364,9 @@ void DeliveryEngine::RunOnce() {
     auto delivered = pumped.ok() ? DeliverLocked(*stream, std::nullopt)
                                  : Result<std::vector<DeliveredObject>>(pumped);
     if (!delivered.ok()) {
-      stream->retry_at = now + options_.retry_delay.count();
+      // An HTTP endpoint's retry may already be set later (its backoff).
+      stream->retry_at =
+          std::max(stream->retry_at, now + options_.retry_delay.count());
       std::lock_guard lock(stream->mu);
       SLUICE_LOG(kError) << "delivery stream " << stream->record.name
                          << ": delivery failed, will retry: "
@@ -267,6 +452,21 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
                                NewUuid(), destination.Extension());
       plan.compression = destination.compression;
       plan.delimiter = destination.append_delimiter;
+      if (destination.lambda) {
+        plan.lambda = destination.lambda;
+        auto error_prefix =
+            EvaluateErrorPrefix(destination.prefix.value_or(""),
+                                destination.error_output_prefix.value_or(""),
+                                kProcessingFailedOutputType, context);
+        if (!error_prefix.ok()) return error_prefix.status();
+        plan.error_key =
+            *error_prefix + ObjectName(record.name, record.version_id,
+                                       *first_arrival, NewUuid(),
+                                       destination.Extension());
+      }
+      if (destination.http_endpoint) {
+        plan.http = HttpDeliveryState::New().ToJson();
+      }
       std::string plan_json = PlanToJson(plan);
       if (Status s = catalog_.SaveDeliveryCheckpoint(record.delivery_stream_id,
                                                      from, plan_json);
@@ -277,15 +477,60 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
       stream.record.planned_object = std::move(plan_json);
     }
 
-    auto object = BuildObject(log, plan);
-    if (!object.ok()) return object.status();
     auto root = archive_.Path();
     if (!root.ok()) return root.status();
-    const std::filesystem::path path =
-        ObjectPath(*root / plan.bucket, plan.key);
-    if (Status s = WriteObjectFile(path, object->first, *options_.file_ops);
-        !s.ok()) {
-      return s;
+    uint64_t data_bytes = 0;
+    if (destination.http_endpoint) {
+      auto sent =
+          DeliverHttpPlanLocked(catalog_, clock_, options_, stream, record,
+                                destination, plan, *root / plan.bucket);
+      if (!sent.ok()) return sent.status();
+      for (std::string& key : sent->backup_keys) {
+        delivered.push_back({plan.bucket, std::move(key), plan.to - plan.from});
+      }
+      if (!sent->finished) {
+        stream.retry_at = sent->retry_at;
+        return sent->failure;
+      }
+      data_bytes = sent->data_bytes;
+    } else {
+      TransformContext context{record.Arn(), record.region, std::nullopt};
+      std::shared_ptr<kinesis::LiveStream> source;
+      if (stream.source) {
+        context.source_stream_arn = stream.source->stream_arn;
+        if (plan.lambda && kinesis_ != nullptr) {
+          source = kinesis_->FindById(stream.source->stream_id);
+        }
+      }
+      auto object =
+          BuildObject(log, plan, transformer_, context, source.get(), clock_);
+      if (!object.ok()) return object.status();
+      // A key that gets no records (all dropped or failed, or none failed)
+      // is not written, and a copy an earlier attempt left there is removed.
+      auto write = [&](const std::string& key, const std::string& bytes,
+                       uint64_t records) {
+        const std::filesystem::path path = ObjectPath(*root / plan.bucket, key);
+        if (records == 0) return RemoveObjectFile(path, *options_.file_ops);
+        return WriteObjectFile(path, bytes, *options_.file_ops);
+      };
+      if (Status s = write(plan.key, object->body, object->records); !s.ok()) {
+        return s;
+      }
+      if (plan.lambda) {
+        if (Status s =
+                write(plan.error_key, object->errors, object->error_records);
+            !s.ok()) {
+          return s;
+        }
+      }
+      data_bytes = object->data_bytes;
+      if (object->records > 0) {
+        delivered.push_back({plan.bucket, plan.key, object->records, false});
+      }
+      if (object->error_records > 0) {
+        delivered.push_back(
+            {plan.bucket, plan.error_key, object->error_records, true});
+      }
     }
     if (Status s = catalog_.SaveDeliveryCheckpoint(record.delivery_stream_id,
                                                    plan.to, std::nullopt);
@@ -297,8 +542,7 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
       stream.record.delivered_offset = plan.to;
       stream.record.planned_object.reset();
     }
-    stream.buffered_bytes.fetch_sub(object->second);
-    delivered.push_back({plan.bucket, plan.key, plan.to - plan.from});
+    stream.buffered_bytes.fetch_sub(data_bytes);
 
     // Delivered records are no longer needed: drop those that arrived before
     // the oldest undelivered one (arrival times never decrease in a log).

@@ -8,7 +8,10 @@
 // range, key, bucket, compression) is saved as the stream's planned_object;
 // the object is written durably (object_writer.h); then the checkpoint moves
 // past the range and the plan is cleared, in one catalog update. A restart
-// finds the plan and rewrites the same key from the same records.
+// finds the plan and rewrites the same key from the same records. With a
+// Lambda processor the plan fixes two keys, the object's and its error
+// object's; a redo runs the transform again and rewrites both (removing one
+// that now gets no records), so each record lands in exactly one, once.
 #pragma once
 
 #include <chrono>
@@ -26,6 +29,7 @@
 #include "server/catalog/catalog.h"
 #include "server/firehose/delivery_stream_manager.h"
 #include "server/firehose/object_writer.h"
+#include "server/firehose/transform.h"
 #include "server/kinesis/stream_manager.h"
 #include "server/storage/file_ops.h"
 
@@ -37,6 +41,8 @@ struct DeliveryEngineOptions {
   // How long a stream whose delivery failed waits before the next attempt.
   std::chrono::milliseconds retry_delay{1000};
   storage::FileOps* file_ops = &storage::FileOps::Posix();  // outlives us
+  // Handler programs of Lambda processors (transform.h).
+  LambdaOptions lambda;
 };
 
 // One object written to the archive.
@@ -44,6 +50,8 @@ struct DeliveredObject {
   std::string bucket;
   std::string key;
   uint64_t records = 0;
+  // An error object of records a transform failed (processing-failed).
+  bool error_output = false;
 };
 
 // Owned by Server. One worker thread (Start/Stop) delivers due objects of
@@ -59,8 +67,15 @@ class DeliveryEngine {
   ~DeliveryEngine();  // Stop()
 
   void Start();
-  // Finishes the object in progress, then joins the worker. Idempotent.
+  // Finishes the object in progress (killing a transform's handler program,
+  // whose object is then redone at the next start), then joins the worker.
+  // Idempotent.
   void Stop();
+  // Kills the transform handler programs running now (a flush's or the
+  // worker's) and starts no more until Start(): the objects they were for
+  // stay planned and are redone at the next start. The first step of a
+  // shutdown, so an in-flight flush does not hold it up.
+  void CancelTransforms();
   // Makes the worker look now (a buffer reached its size).
   void Wake();
 
@@ -89,6 +104,7 @@ class DeliveryEngine {
   ArchiveRoot& archive_;
   const Clock& clock_;
   const DeliveryEngineOptions options_;
+  Transformer transformer_;
 
   std::mutex mu_;
   std::condition_variable wake_;

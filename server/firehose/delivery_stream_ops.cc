@@ -5,6 +5,7 @@
 
 #include "common/json_codec.h"
 #include "server/firehose/firehose_api.h"
+#include "server/firehose/http_endpoint.h"
 #include "server/model/service_model.h"
 #include "server/model/validated_operations.h"
 
@@ -34,7 +35,6 @@ constexpr std::string_view kOtherDestinations[] = {
     "ElasticsearchDestinationConfiguration",
     "AmazonopensearchserviceDestinationConfiguration",
     "SplunkDestinationConfiguration",
-    "HttpEndpointDestinationConfiguration",
     "AmazonOpenSearchServerlessDestinationConfiguration",
     "SnowflakeDestinationConfiguration",
     "IcebergDestinationConfiguration",
@@ -44,7 +44,6 @@ constexpr std::string_view kOtherUpdates[] = {
     "ElasticsearchDestinationUpdate",
     "AmazonopensearchserviceDestinationUpdate",
     "SplunkDestinationUpdate",
-    "HttpEndpointDestinationUpdate",
     "AmazonOpenSearchServerlessDestinationUpdate",
     "SnowflakeDestinationUpdate",
     "IcebergDestinationUpdate",
@@ -172,10 +171,13 @@ Status FirehoseApi::CreateDeliveryStream(const Context& context,
   const json::Value* s3 = Member(input, "S3DestinationConfiguration");
   const json::Value* extended =
       Member(input, "ExtendedS3DestinationConfiguration");
-  int destinations = (s3 != nullptr) + (extended != nullptr);
+  const json::Value* http =
+      Member(input, "HttpEndpointDestinationConfiguration");
+  int destinations =
+      (s3 != nullptr) + (extended != nullptr) + (http != nullptr);
   for (std::string_view other : kOtherDestinations) {
     if (Member(input, other) == nullptr) continue;
-    if (s3 == nullptr && extended == nullptr) {
+    if (destinations == 0) {
       std::string kind(other.substr(0, other.find("DestinationConfiguration")));
       return InvalidArgument(
           "Sluice does not deliver to " + kind +
@@ -188,8 +190,11 @@ Status FirehoseApi::CreateDeliveryStream(const Context& context,
     return InvalidArgument(
         "Exactly one destination configuration must be specified.");
   }
-  const json::Value& config = extended != nullptr ? *extended : *s3;
-  auto parsed = ParseS3Destination(config, extended != nullptr);
+  const json::Value& config =
+      http != nullptr ? *http : (extended != nullptr ? *extended : *s3);
+  auto parsed = http != nullptr
+                    ? ParseHttpEndpointDestination(config)
+                    : ParseS3Destination(config, extended != nullptr);
   if (!parsed.ok()) return parsed.status();
 
   std::string encryption(kEncryptionDisabled);
@@ -205,7 +210,9 @@ Status FirehoseApi::CreateDeliveryStream(const Context& context,
   DeliveryStreamManager::NewDeliveryStream request;
   request.key = key;
   request.type = type;
-  request.destination = StoreDestination(config, extended != nullptr);
+  request.destination = http != nullptr
+                            ? StoreHttpEndpointDestination(config)
+                            : StoreDestination(config, extended != nullptr);
   request.parsed = std::move(*parsed);
   request.encryption = std::move(encryption);
   request.source = std::move(source);
@@ -382,6 +389,7 @@ Status FirehoseApi::UpdateDestination(const Context& context,
       model::GetString(input, "DestinationId").value_or(""));
   const json::Value* s3 = Member(input, "S3DestinationUpdate");
   const json::Value* extended = Member(input, "ExtendedS3DestinationUpdate");
+  const json::Value* http = Member(input, "HttpEndpointDestinationUpdate");
   Status status = streams_.Update(
       key,
       [&](catalog::DeliveryStreamRecord& record,
@@ -405,18 +413,31 @@ Status FirehoseApi::UpdateDestination(const Context& context,
         for (std::string_view other : kOtherUpdates) {
           if (Member(input, other) != nullptr) {
             return InvalidArgument(
-                std::string(other) + " does not apply: the destination of " +
-                Describe(key) +
-                " is ExtendedS3, and Sluice delivers to no other type.");
+                std::string(other) +
+                " does not apply: Sluice delivers to "
+                "S3 (the local archive) and HTTP endpoints only.");
           }
         }
-        if ((s3 == nullptr) == (extended == nullptr)) {
+        if ((s3 != nullptr) + (extended != nullptr) + (http != nullptr) != 1) {
           return InvalidArgument(
               "Exactly one destination update must be specified.");
         }
-        auto merged =
-            MergeDestination(record.destination, extended ? *extended : *s3,
-                             extended != nullptr);
+        Result<std::pair<std::string, S3Destination>> merged =
+            Status(ErrorCode::kInternalFailure, "no update");
+        if (http != nullptr) {
+          merged = MergeHttpEndpointDestination(record.destination, *http);
+        } else if (destination.http_endpoint) {
+          // Another destination type replaces the whole destination.
+          const json::Value& update = extended ? *extended : *s3;
+          auto parsed = ParseS3Destination(update, extended != nullptr);
+          if (!parsed.ok()) return parsed.status();
+          merged = std::pair{StoreDestination(update, extended != nullptr),
+                             std::move(*parsed)};
+        } else {
+          merged =
+              MergeDestination(record.destination, extended ? *extended : *s3,
+                               extended != nullptr);
+        }
         if (!merged.ok()) return merged.status();
         record.destination = std::move(merged->first);
         destination = std::move(merged->second);

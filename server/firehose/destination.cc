@@ -1,5 +1,7 @@
 #include "server/firehose/destination.h"
 
+#include "server/firehose/compression.h"
+#include "server/firehose/http_endpoint.h"
 #include "server/firehose/s3_key.h"
 #include "server/model/service_model.h"
 
@@ -43,7 +45,10 @@ Result<std::string> BucketOf(std::string_view arn) {
   return bucket;
 }
 
-Status ReadProcessing(const json::Value& processing, S3Destination& dest) {
+}  // namespace
+
+Status ParseProcessingConfiguration(const json::Value& processing,
+                                    S3Destination& dest) {
   dest.processing_json = SerializeJson(processing);
   if (!IsEnabled(&processing)) return Status::Ok();
   const json::Value* processors = Member(processing, "Processors");
@@ -54,19 +59,27 @@ Status ReadProcessing(const json::Value& processing, S3Destination& dest) {
       dest.append_delimiter = true;
       continue;
     }
+    if (type == "Lambda") {
+      if (dest.lambda) {
+        return Unsupported(
+            "ProcessingConfiguration may hold only one processor of type "
+            "Lambda.");
+      }
+      Result<LambdaProcessor> lambda = ParseLambdaProcessor(processor);
+      if (!lambda.ok()) return lambda.status();
+      dest.lambda = std::move(*lambda);
+      continue;
+    }
     return Unsupported("ProcessingConfiguration processor type " + type +
-                       " is not supported by Sluice yet; only "
-                       "AppendDelimiterToRecord is.");
+                       " is not supported by Sluice yet; only Lambda and "
+                       "AppendDelimiterToRecord are.");
   }
   return Status::Ok();
 }
 
-}  // namespace
-
 std::string S3Destination::Extension() const {
   if (file_extension && !file_extension->empty()) return *file_extension;
-  if (compression == "GZIP") return ".gz";
-  return "";
+  return std::string(CompressionExtension(compression));
 }
 
 Result<S3Destination> ParseS3Destination(const json::Value& config,
@@ -93,10 +106,10 @@ Result<S3Destination> ParseS3Destination(const json::Value& config,
   }
   dest.compression = std::string(
       model::GetString(config, "CompressionFormat").value_or("UNCOMPRESSED"));
-  if (dest.compression != "UNCOMPRESSED" && dest.compression != "GZIP") {
+  if (!IsSupportedCompression(dest.compression)) {
     return Unsupported("CompressionFormat " + dest.compression +
-                       " is not supported by Sluice yet; use UNCOMPRESSED or "
-                       "GZIP.");
+                       " is not supported by Sluice; use UNCOMPRESSED, GZIP, "
+                       "ZIP, Snappy or HADOOP_SNAPPY.");
   }
   const json::Value* encryption = Member(config, "EncryptionConfiguration");
   dest.encryption_json =
@@ -106,7 +119,9 @@ Result<S3Destination> ParseS3Destination(const json::Value& config,
       logging ? SerializeJson(*logging) : std::string(kLoggingDisabled);
   if (const json::Value* processing =
           Member(config, "ProcessingConfiguration")) {
-    if (Status s = ReadProcessing(*processing, dest); !s.ok()) return s;
+    if (Status s = ParseProcessingConfiguration(*processing, dest); !s.ok()) {
+      return s;
+    }
   }
   dest.s3_backup_mode = std::string(
       model::GetString(config, "S3BackupMode").value_or("Disabled"));
@@ -150,6 +165,9 @@ Result<S3Destination> LoadDestination(std::string_view stored) {
   json::Document doc;
   doc.Parse(stored.data(), stored.size());
   const json::Value* config = Member(doc, "Configuration");
+  if (!doc.HasParseError() && config != nullptr && IsHttpEndpointStored(doc)) {
+    return ParseHttpEndpointDestination(*config);
+  }
   const json::Value* extended = Member(doc, "Extended");
   if (doc.HasParseError() || config == nullptr || extended == nullptr ||
       !extended->IsBool()) {
@@ -202,61 +220,67 @@ Result<std::pair<std::string, S3Destination>> MergeDestination(
   return std::pair{StoreDestination(config, extended), std::move(*parsed)};
 }
 
-void WriteDestinationDescription(Encoder& out, const S3Destination& dest) {
+void WriteS3DescriptionMembers(Encoder& out, const S3Destination& dest,
+                               bool extended) {
   auto write_raw = [&out](const std::string& text) {
     json::Document doc;
     doc.Parse(text.data(), text.size());
     WriteJson(out, doc);
   };
-  auto write_common = [&](bool extended) {
-    out.Key("RoleARN");
-    out.String(dest.role_arn);
-    out.Key("BucketARN");
-    out.String(dest.bucket_arn);
-    if (dest.prefix) {
-      out.Key("Prefix");
-      out.String(*dest.prefix);
-    }
-    if (dest.error_output_prefix) {
-      out.Key("ErrorOutputPrefix");
-      out.String(*dest.error_output_prefix);
-    }
-    out.Key("BufferingHints");
-    out.StartObject();
-    out.Key("SizeInMBs");
-    out.Int(dest.size_mb);
-    out.Key("IntervalInSeconds");
-    out.Int(dest.interval_seconds);
-    out.EndObject();
-    out.Key("CompressionFormat");
-    out.String(dest.compression);
-    out.Key("EncryptionConfiguration");
-    write_raw(dest.encryption_json);
-    out.Key("CloudWatchLoggingOptions");
-    write_raw(dest.cloudwatch_json);
-    if (!extended) return;
-    if (dest.processing_json) {
-      out.Key("ProcessingConfiguration");
-      write_raw(*dest.processing_json);
-    }
-    out.Key("S3BackupMode");
-    out.String(dest.s3_backup_mode);
-    if (dest.file_extension) {
-      out.Key("FileExtension");
-      out.String(*dest.file_extension);
-    }
-    if (dest.custom_time_zone) {
-      out.Key("CustomTimeZone");
-      out.String(*dest.custom_time_zone);
-    }
-  };
+  out.Key("RoleARN");
+  out.String(dest.role_arn);
+  out.Key("BucketARN");
+  out.String(dest.bucket_arn);
+  if (dest.prefix) {
+    out.Key("Prefix");
+    out.String(*dest.prefix);
+  }
+  if (dest.error_output_prefix) {
+    out.Key("ErrorOutputPrefix");
+    out.String(*dest.error_output_prefix);
+  }
+  out.Key("BufferingHints");
+  out.StartObject();
+  out.Key("SizeInMBs");
+  out.Int(dest.size_mb);
+  out.Key("IntervalInSeconds");
+  out.Int(dest.interval_seconds);
+  out.EndObject();
+  out.Key("CompressionFormat");
+  out.String(dest.compression);
+  out.Key("EncryptionConfiguration");
+  write_raw(dest.encryption_json);
+  out.Key("CloudWatchLoggingOptions");
+  write_raw(dest.cloudwatch_json);
+  if (!extended) return;
+  if (dest.processing_json) {
+    out.Key("ProcessingConfiguration");
+    write_raw(*dest.processing_json);
+  }
+  out.Key("S3BackupMode");
+  out.String(dest.s3_backup_mode);
+  if (dest.file_extension) {
+    out.Key("FileExtension");
+    out.String(*dest.file_extension);
+  }
+  if (dest.custom_time_zone) {
+    out.Key("CustomTimeZone");
+    out.String(*dest.custom_time_zone);
+  }
+}
+
+void WriteDestinationDescription(Encoder& out, const S3Destination& dest) {
+  if (dest.http_endpoint) {
+    WriteHttpEndpointDescription(out, dest);
+    return;
+  }
   out.Key("S3DestinationDescription");
   out.StartObject();
-  write_common(false);
+  WriteS3DescriptionMembers(out, dest, false);
   out.EndObject();
   out.Key("ExtendedS3DestinationDescription");
   out.StartObject();
-  write_common(true);
+  WriteS3DescriptionMembers(out, dest, true);
   out.EndObject();
 }
 

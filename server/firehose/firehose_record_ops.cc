@@ -169,6 +169,10 @@ Status FirehoseApi::FlushDeliveryStream(const Context& context,
     output.String(object.key);
     output.Key("Records");
     output.Int(static_cast<int64_t>(object.records));
+    if (object.error_output) {
+      output.Key("ErrorOutputType");
+      output.String(kProcessingFailedOutputType);
+    }
     output.EndObject();
   }
   output.EndArray();

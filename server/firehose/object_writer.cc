@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -56,32 +55,6 @@ Status CreateDirectories(const std::filesystem::path& dir,
 
 }  // namespace
 
-Result<std::string> GzipCompress(std::string_view bytes) {
-  z_stream stream{};
-  // 15 window bits + 16: a gzip header and trailer instead of zlib's.
-  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                   Z_DEFAULT_STRATEGY) != Z_OK) {
-    return Status(ErrorCode::kInternalFailure, "deflateInit2 failed");
-  }
-  std::string out(deflateBound(&stream, static_cast<uLong>(bytes.size())) + 32,
-                  '\0');
-  stream.next_in =
-      reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));  // NOLINT
-  stream.avail_in = static_cast<uInt>(bytes.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  int result = deflate(&stream, Z_FINISH);
-  size_t written = stream.total_out;
-  deflateEnd(&stream);
-  if (result != Z_STREAM_END) {
-    return Status(
-        ErrorCode::kInternalFailure,
-        "gzip compression failed with zlib code " + std::to_string(result));
-  }
-  out.resize(written);
-  return out;
-}
-
 Status WriteObjectFile(const std::filesystem::path& path,
                        std::string_view bytes, storage::FileOps& ops) {
   const std::filesystem::path dir = path.parent_path();
@@ -111,6 +84,15 @@ Status WriteObjectFile(const std::filesystem::path& path,
     return Failed("cannot rename to", path, errno);
   }
   return SyncDirectory(dir, ops);
+}
+
+Status RemoveObjectFile(const std::filesystem::path& path,
+                        storage::FileOps& ops) {
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
+    return Failed("cannot remove", path, errno);
+  }
+  return SyncDirectory(path.parent_path(), ops);
 }
 
 Result<std::filesystem::path> ArchiveRoot::Path() {

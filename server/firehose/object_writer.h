@@ -1,6 +1,6 @@
-// Writes delivered objects into the archive: compression (GZIP via zlib) and
-// the durable write of one object file (temp name, fsync, rename, fsync the
-// directory), so an object is either whole under its final name or absent.
+// Writes delivered objects into the archive (compression.h makes their
+// bytes): the durable write of one object file (temp name, fsync, rename, fsync
+// the directory), so an object is either whole under its final name or absent.
 // The archive root itself, which --in-memory resolves lazily to a temporary
 // directory, lives here too.
 #pragma once
@@ -16,10 +16,6 @@
 
 namespace sluice::firehose {
 
-// A gzip member (RFC 1952) of `bytes`, with no file name and mtime 0, so the
-// same input always gives the same bytes; `zcat` reads it.
-Result<std::string> GzipCompress(std::string_view bytes);
-
 // Writes `bytes` to `path` durably: creates missing directories (fsyncing
 // each new directory's parent), writes "<path>.sluice-tmp", fsyncs it,
 // renames it over `path` and fsyncs the directory. Rewriting an object that
@@ -27,6 +23,12 @@ Result<std::string> GzipCompress(std::string_view bytes);
 Status WriteObjectFile(const std::filesystem::path& path,
                        std::string_view bytes,
                        storage::FileOps& ops = storage::FileOps::Posix());
+
+// Removes the object at `path` durably if it exists (unlink, fsync the
+// directory): a redo whose object now gets no records must not leave an
+// earlier attempt's copy behind.
+Status RemoveObjectFile(const std::filesystem::path& path,
+                        storage::FileOps& ops = storage::FileOps::Posix());
 
 // Where buckets live: <root>/<bucket>/<key>. Thread-safe.
 class ArchiveRoot {

@@ -842,7 +842,7 @@ constexpr std::string_view kPatterns[] = {
     "[a-zA-Z0-9-]+",
     "^$|\\.[0-9a-z!\\-_.*'()]+",
     "arn:.*:glue:.*:\\d{12}:catalog(?:(/[a-z0-9_-]+){1,2})?",
-    "https://.*",
+    "https?://.*",
     "arn:.*:kinesis:[a-zA-Z0-9\\-]+:\\d{12}:stream/[a-zA-Z0-9_.-]+",
     "[\\.\\-_/#A-Za-z0-9]*",
     "[^:*]*",

@@ -204,22 +204,18 @@ class FirehoseApiTest(ErrorAssertions, unittest.TestCase):
              "Sluice does not deliver to Redshift destinations; use "
              "ExtendedS3DestinationConfiguration, which writes to the local "
              "archive."),
-            ({"ExtendedS3DestinationConfiguration":
-              s3_config("x", CompressionFormat="Snappy")},
-             "CompressionFormat Snappy is not supported by Sluice yet; use "
-             "UNCOMPRESSED or GZIP."),
             ({"ExtendedS3DestinationConfiguration": s3_config(
                 "x", DataFormatConversionConfiguration={"Enabled": True})},
              "DataFormatConversionConfiguration (Parquet/ORC conversion) is "
              "not supported by Sluice yet."),
             ({"ExtendedS3DestinationConfiguration": s3_config(
                 "x", ProcessingConfiguration={"Enabled": True, "Processors": [
-                    {"Type": "Lambda", "Parameters": [
-                        {"ParameterName": "LambdaArn",
-                         "ParameterValue": "arn:aws:lambda:us-east-1:"
-                                           "000000000000:function:f"}]}]})},
-             "ProcessingConfiguration processor type Lambda is not supported "
-             "by Sluice yet; only AppendDelimiterToRecord is."),
+                    {"Type": "RecordDeAggregation", "Parameters": [
+                        {"ParameterName": "SubRecordType",
+                         "ParameterValue": "JSON"}]}]})},
+             "ProcessingConfiguration processor type RecordDeAggregation is "
+             "not supported by Sluice yet; only Lambda and "
+             "AppendDelimiterToRecord are."),
             ({"DeliveryStreamType": "MSKAsSource",
               "ExtendedS3DestinationConfiguration": s3_config("x")},
              "DeliveryStreamType MSKAsSource is not supported by Sluice yet; "
@@ -453,11 +449,12 @@ class FirehoseApiTest(ErrorAssertions, unittest.TestCase):
             ExtendedS3DestinationUpdate={"Prefix": "v2/"})
         self.assertError(
             self.firehose.update_destination, "InvalidArgumentException",
-            "CompressionFormat ZIP is not supported by Sluice yet; use "
-            "UNCOMPRESSED or GZIP.",
+            "DataFormatConversionConfiguration (Parquet/ORC conversion) is "
+            "not supported by Sluice yet.",
             DeliveryStreamName="updated", CurrentDeliveryStreamVersionId="1",
             DestinationId="destinationId-000000000001",
-            ExtendedS3DestinationUpdate={"CompressionFormat": "ZIP"})
+            ExtendedS3DestinationUpdate={
+                "DataFormatConversionConfiguration": {"Enabled": True}})
         self.firehose.update_destination(
             DeliveryStreamName="updated", CurrentDeliveryStreamVersionId="1",
             DestinationId="destinationId-000000000001",
@@ -870,15 +867,17 @@ class FirehoseDurabilityTest(unittest.TestCase):
 
     def test_a_declared_delivery_stream_sluice_cannot_honour_stops_startup(self):
         path = self.write_config([{
-            "name": "snappy",
+            "name": "parquet",
             "extended_s3": {"BucketARN": "arn:aws:s3:::b",
-                            "CompressionFormat": "Snappy"}}])
+                            "DataFormatConversionConfiguration": {
+                                "Enabled": True}}}])
         result = run_sluice("serve", "--config", path, "--in-memory",
                             "--port", "0")
         self.assertEqual(result.returncode, 1)
         self.assertIn(
-            "cannot create delivery stream 'snappy' declared in the config "
-            "file: CompressionFormat Snappy is not supported by Sluice yet",
+            "cannot create delivery stream 'parquet' declared in the config "
+            "file: DataFormatConversionConfiguration (Parquet/ORC conversion) "
+            "is not supported by Sluice yet",
             result.stderr)
         path = self.write_config([{"name": "x", "extended_s3": {}, "oops": 1}])
         result = run_sluice("serve", "--config", path, "--in-memory",

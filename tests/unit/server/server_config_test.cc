@@ -236,6 +236,14 @@ TEST_F(ConfigFileTest, ReadsDeclaredDeliveryStreams) {
   expected.region = "eu-west-1";
   EXPECT_EQ(loaded->delivery_streams[0], expected);
   EXPECT_EQ(loaded->archive_root, "/srv/archive");
+  auto pushed = LoadConfigFile(Write(R"({"delivery_streams": [
+    {"name": "pushed", "http_endpoint": {"EndpointConfiguration":
+                                         {"Url": "http://127.0.0.1:9/"}}}]})"),
+                               ServerConfig());
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  EXPECT_EQ(pushed->delivery_streams[0].http_endpoint,
+            R"({"EndpointConfiguration":{"Url":"http://127.0.0.1:9/"}})");
+  EXPECT_EQ(pushed->delivery_streams[0].extended_s3, "");
   EXPECT_EQ(loaded->firehose.create_delay, std::chrono::milliseconds(500));
 }
 
@@ -249,7 +257,17 @@ TEST_F(ConfigFileTest, DeliveryStreamErrorsNameThePathAndTheProblem) {
   EXPECT_EQ(error(R"([{"extended_s3": {}}])"),
             prefix + "'delivery_streams[0].name' is missing");
   EXPECT_EQ(error(R"([{"name": "a"}])"),
-            prefix + "'delivery_streams[0].extended_s3' is missing");
+            prefix +
+                "'delivery_streams[0]' needs exactly one of extended_s3 and "
+                "http_endpoint");
+  EXPECT_EQ(error(R"([{"name": "a", "extended_s3": {}, "http_endpoint": {}}])"),
+            prefix +
+                "'delivery_streams[0]' needs exactly one of extended_s3 and "
+                "http_endpoint");
+  EXPECT_EQ(error(R"([{"name": "a", "http_endpoint": 1}])"),
+            prefix +
+                "'delivery_streams[0].http_endpoint' must be an object: an "
+                "HttpEndpointDestinationConfiguration");
   EXPECT_EQ(error(R"([{"name": "a", "extended_s3": []}])"),
             prefix +
                 "'delivery_streams[0].extended_s3' must be an object: an "
@@ -321,6 +339,20 @@ TEST(ServeCommandLineTest, RejectsUnknownFlagsMissingValuesAndBadValues) {
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(ApplyFlags(*parsed, config).message(),
             "--account-id 'abc': must be 12 digits");
+}
+
+TEST(ServeCommandLineTest, SetsTheLambdaHandlerDirectoryAndTimeout) {
+  ServerConfig config;
+  auto parsed = ParseServeCommandLine(
+      {"--lambda-handlers-dir", "/srv/handlers", "--lambda-timeout-seconds=5"});
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_TRUE(ApplyFlags(*parsed, config).ok());
+  EXPECT_EQ(config.lambda.handlers_dir, "/srv/handlers");
+  EXPECT_EQ(config.lambda.timeout, std::chrono::seconds(5));
+  parsed = ParseServeCommandLine({"--lambda-timeout-seconds", "901"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(ApplyFlags(*parsed, config).message(),
+            "--lambda-timeout-seconds '901': must be an integer from 1 to 900");
 }
 
 TEST(ServeCommandLineTest, HelpDocumentsEveryFlag) {

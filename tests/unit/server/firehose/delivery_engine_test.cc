@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cerrno>
 #include <fstream>
 #include <set>
@@ -9,6 +11,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "server/firehose/http_endpoint.h"
 #include "tests/unit/catalog/test_util.h"
 
 namespace sluice::firehose {
@@ -270,6 +273,141 @@ TEST_F(DeliveryEngineTest, ConcurrentPutsFlushesAndTheWorkerDeliverEachOnce) {
   EXPECT_EQ(Stream()->buffered_bytes.load(), 0u);
 }
 
+// ExtendedS3 configuration with a Lambda processor running the built-in
+// `function` and the delimiter processor after it.
+std::string WithTransform(std::string_view function, std::string_view extra) {
+  return R"({"RoleARN": "arn:aws:iam::000000000000:role/r",
+             "BucketARN": "arn:aws:s3:::b", "Prefix": "p/", )" +
+         std::string(extra) +
+         R"("ProcessingConfiguration": {"Enabled": true, "Processors": [
+               {"Type": "Lambda", "Parameters": [{"ParameterName": "LambdaArn",
+                "ParameterValue": "arn:aws:lambda:us-east-1:000000000000:function:)" +
+         std::string(function) + R"("}]},
+               {"Type": "AppendDelimiterToRecord"}]}})";
+}
+
+// The planned object's JSON, parsed.
+json::Document PlanOf(LiveDeliveryStream& stream) {
+  std::lock_guard lock(stream.mu);
+  json::Document plan;
+  const std::string& text = stream.record.planned_object.value();
+  plan.Parse(text.data(), text.size());
+  return plan;
+}
+
+TEST_F(DeliveryEngineTest,
+       TransformedRecordsGoToTheObjectAndFailedOnesToErrors) {
+  Open();
+  Create(WithTransform(
+      "sluice-builtin-drop-if:level=debug",
+      R"("ErrorOutputPrefix": "err/!{firehose:error-output-type}/",)"));
+  Put({R"({"level":"debug"})", R"({"level":"info"})", "not json"});
+  auto delivered = engine_->Flush(*Stream());
+  ASSERT_THAT(delivered, IsOk());
+  ASSERT_EQ(delivered->size(), 2u);
+  const DeliveredObject& object = (*delivered)[0];
+  EXPECT_FALSE(object.error_output);
+  EXPECT_EQ(object.records, 1u);
+  EXPECT_EQ(ReadFile(Bucket() / object.key), "{\"level\":\"info\"}\n");
+  const DeliveredObject& errors = (*delivered)[1];
+  EXPECT_TRUE(errors.error_output);
+  EXPECT_EQ(errors.records, 1u);
+  EXPECT_TRUE(errors.key.starts_with(
+      "err/processing-failed/2023/11/14/22/orders-1-2023-11-14-22-13-20-"))
+      << errors.key;
+  EXPECT_EQ(ReadFile(Bucket() / errors.key),
+            R"({"attemptsMade":1,"arrivalTimestamp":1700000000000,)"
+            R"("errorCode":"Lambda.ProcessingFailed","errorMessage":)"
+            R"("sluice-builtin-drop-if: the record is not a JSON object",)"
+            R"("attemptEndingTimestamp":1700000000000,)"
+            R"("rawData":"bm90IGpzb24=","lambdaArn":)"
+            R"("arn:aws:lambda:us-east-1:000000000000:function:)"
+            R"(sluice-builtin-drop-if:level=debug"})"
+            "\n");
+  EXPECT_EQ(Objects(Bucket()).size(), 2u);
+  EXPECT_EQ(Stream()->buffered_bytes.load(), 0u);
+}
+
+TEST_F(DeliveryEngineTest, ErrorsGoUnderTheDefaultErrorPrefixWithoutOne) {
+  Open();
+  Create(WithTransform("sluice-builtin-add-field:x=y", ""));
+  Put({"[]"});
+  auto delivered = engine_->Flush(*Stream());
+  ASSERT_THAT(delivered, IsOk());
+  ASSERT_EQ(delivered->size(), 1u);  // nothing was Ok: no main object
+  EXPECT_TRUE((*delivered)[0].error_output);
+  EXPECT_TRUE((*delivered)[0].key.starts_with(
+      "p/processing-failed/2023/11/14/22/orders-1-2023-11-14-22-13-20-"))
+      << (*delivered)[0].key;
+  EXPECT_EQ(Objects(Bucket()).size(), 1u);
+}
+
+TEST_F(DeliveryEngineTest, ARedoRewritesBothPlannedKeysExactlyOnce) {
+  Open(/*file_logs=*/true);
+  Create(WithTransform("sluice-builtin-add-field:x=y",
+                       R"("CompressionFormat": "GZIP",)"));
+  Put({R"({"k":1})", "bad"});
+  ops_.failing = true;
+  EXPECT_FALSE(engine_->Flush(*Stream()).ok());
+  json::Document plan = PlanOf(*Stream());
+  ASSERT_TRUE(plan.HasMember("lambda"));
+  const std::string key = plan["key"].GetString();
+  const std::string error_key = plan["lambda"]["error_key"].GetString();
+  EXPECT_TRUE(key.ends_with(".gz"));
+  EXPECT_TRUE(error_key.starts_with("p/processing-failed/"));
+  EXPECT_TRUE(error_key.ends_with(".gz"));
+  // The "crash": a new manager and engine over the same catalog and logs.
+  ops_.failing = false;
+  Open(/*file_logs=*/true);
+  auto delivered = engine_->Flush(*Stream());
+  ASSERT_THAT(delivered, IsOk());
+  ASSERT_EQ(delivered->size(), 2u);
+  EXPECT_EQ((*delivered)[0].key, key);
+  EXPECT_EQ((*delivered)[1].key, error_key);
+  EXPECT_EQ(Objects(Bucket()), (std::vector<std::string>{key, error_key}));
+  Open(/*file_logs=*/true);
+  EXPECT_TRUE(engine_->Flush(*Stream())->empty());
+}
+
+TEST_F(DeliveryEngineTest, ARedoRemovesAPlannedKeyThatNowGetsNoRecords) {
+  Open(/*file_logs=*/true);
+  Create(WithTransform("sluice-builtin-add-field:x=y", ""));
+  Put({R"({"k":1})"});
+  ops_.failing = true;
+  EXPECT_FALSE(engine_->Flush(*Stream()).ok());
+  json::Document plan = PlanOf(*Stream());
+  const std::string error_key = plan["lambda"]["error_key"].GetString();
+  // What an earlier run of a transform that failed the record left behind.
+  std::filesystem::create_directories((Bucket() / error_key).parent_path());
+  std::ofstream(Bucket() / error_key) << "stale";
+  ops_.failing = false;
+  Open(/*file_logs=*/true);
+  auto delivered = engine_->Flush(*Stream());
+  ASSERT_THAT(delivered, IsOk());
+  ASSERT_EQ(delivered->size(), 1u);
+  EXPECT_EQ(ReadFile(Bucket() / (*delivered)[0].key),
+            "{\"k\":1,\"x\":\"y\"}\n");
+  EXPECT_EQ(Objects(Bucket()), (std::vector<std::string>{(*delivered)[0].key}));
+}
+
+TEST_F(DeliveryEngineTest, APlanStoredBeforeTransformsExistedIsRedoneAsIs) {
+  Open(/*file_logs=*/true);
+  Create(WithTransform("sluice-builtin-add-field:x=y", ""));
+  Put({"x", "y"});
+  // The plan's JSON as Sluice wrote it before Lambda processors.
+  ASSERT_THAT(catalog_->SaveDeliveryCheckpoint(
+                  Stream()->record.delivery_stream_id, 0,
+                  R"({"from":0,"to":2,"bucket":"b","key":"old/key",)"
+                  R"("compression":"UNCOMPRESSED","delimiter":false})"),
+              IsOk());
+  Open(/*file_logs=*/true);
+  auto delivered = engine_->Flush(*Stream());
+  ASSERT_THAT(delivered, IsOk());
+  ASSERT_EQ(delivered->size(), 1u);
+  EXPECT_EQ((*delivered)[0].key, "old/key");
+  EXPECT_EQ(ReadFile(Bucket() / "old/key"), "xy");
+}
+
 TEST_F(DeliveryEngineTest, ADeletedStreamDeliversNothingMore) {
   Open();
   Create(kMinuteBuffer);
@@ -279,6 +417,91 @@ TEST_F(DeliveryEngineTest, ADeletedStreamDeliversNothingMore) {
   EXPECT_TRUE(engine_->Flush(*stream)->empty());
   engine_->RunOnce();
   EXPECT_TRUE(Objects(Bucket()).empty());
+}
+
+// An HttpEndpoint stream whose endpoint refuses connections (a port just
+// closed), retrying for a minute; its backup bucket is "b".
+void CreateUnreachableHttpStream(DeliveryStreamManager& streams) {
+  uint16_t port = 0;
+  {
+    boost::asio::io_context context;
+    boost::asio::ip::tcp::acceptor acceptor(
+        context, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = acceptor.local_endpoint().port();
+  }
+  const std::string text =
+      R"({"EndpointConfiguration": {"Url": "http://127.0.0.1:)" +
+      std::to_string(port) + R"(/"},
+          "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+          "RetryOptions": {"DurationInSeconds": 60},
+          "S3Configuration": {"RoleARN": "r", "BucketARN": "arn:aws:s3:::b"}})";
+  json::Document config;
+  config.Parse(text.data(), text.size());
+  ASSERT_FALSE(config.HasParseError());
+  DeliveryStreamManager::NewDeliveryStream request;
+  request.key = kKey;
+  request.destination = StoreHttpEndpointDestination(config);
+  auto parsed = ParseHttpEndpointDestination(config);
+  ASSERT_THAT(parsed, IsOk());
+  request.parsed = *parsed;
+  request.encryption = R"({"Status":"DISABLED"})";
+  ASSERT_THAT(streams.Create(request), IsOk());
+}
+
+// The request id the stream's saved plan holds.
+std::string PlannedRequestId(LiveDeliveryStream& stream) {
+  std::lock_guard lock(stream.mu);
+  if (!stream.record.planned_object) return "";
+  json::Document plan;
+  plan.Parse(stream.record.planned_object->c_str());
+  json::Document http;
+  http.Parse(plan["http"].GetString());
+  return http["requestId"].GetString();
+}
+
+TEST_F(DeliveryEngineTest, HttpEndpointRetriesByTheClockThenBacksUpErrors) {
+  Open(/*file_logs=*/true);
+  CreateUnreachableHttpStream(*streams_);
+  Put({"one", "two"});
+  engine_->RunOnce();
+  const std::string request_id = PlannedRequestId(*Stream());
+  EXPECT_EQ(request_id.size(), 36u);
+  engine_->RunOnce();  // retry_delay 0: a second attempt at once
+  EXPECT_TRUE(Objects(Bucket()).empty());
+
+  // A restart resumes the same batch with the same request id.
+  Open(/*file_logs=*/true);
+  EXPECT_EQ(PlannedRequestId(*Stream()), request_id);
+  engine_->RunOnce();
+  EXPECT_TRUE(Objects(Bucket()).empty());
+
+  clock_.Advance(59'999);
+  engine_->RunOnce();
+  EXPECT_TRUE(Objects(Bucket()).empty());
+  clock_.Advance(1);  // a minute since the first attempt
+  engine_->RunOnce();
+  std::vector<std::string> objects = Objects(Bucket());
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_EQ(objects[0].substr(0, 60),
+            "http-endpoint-failed/2023/11/14/22/orders-1-2023-11-14-22-13");
+  std::istringstream lines(ReadFile(Bucket() / objects[0]));
+  std::vector<std::string> raw;
+  for (std::string line; std::getline(lines, line);) {
+    json::Document error;
+    error.Parse(line.c_str());
+    ASSERT_FALSE(error.HasParseError()) << line;
+    EXPECT_EQ(error["attemptsMade"].GetInt64(), 5);
+    EXPECT_STREQ(error["errorCode"].GetString(),
+                 "HttpEndpoint.ConnectionFailed");
+    EXPECT_EQ(error["arrivalTimestamp"].GetInt64(), kStart);
+    EXPECT_EQ(error["attemptEndingTimestamp"].GetInt64(), kStart + 60'000);
+    raw.push_back(error["rawData"].GetString());
+  }
+  EXPECT_EQ(raw, (std::vector<std::string>{"b25l", "dHdv"}));  // base64
+  auto stream = Stream();
+  std::lock_guard lock(stream->mu);
+  EXPECT_EQ(stream->record.delivered_offset, 2u);
+  EXPECT_FALSE(stream->record.planned_object.has_value());
 }
 
 }  // namespace

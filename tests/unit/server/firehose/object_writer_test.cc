@@ -1,7 +1,6 @@
 #include "server/firehose/object_writer.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <cerrno>
@@ -16,21 +15,6 @@ namespace {
 using catalog::test::HasError;
 using catalog::test::IsOk;
 using catalog::test::TempDir;
-
-std::string Gunzip(const std::string& compressed) {
-  z_stream stream{};
-  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);
-  std::string out(1 << 20, '\0');
-  stream.next_in =
-      reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  stream.avail_in = static_cast<uInt>(compressed.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(inflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  inflateEnd(&stream);
-  return out;
-}
 
 std::string ReadFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -65,18 +49,6 @@ class FaultyOps final : public storage::FileOps {
   std::atomic<int> writes_{0};
   std::atomic<int> syncs_{0};
 };
-
-TEST(GzipTest, RoundTripsAndIsDeterministic) {
-  std::string input;
-  for (int i = 0; i < 10000; ++i) input += "record " + std::to_string(i) + "\n";
-  Result<std::string> first = GzipCompress(input);
-  ASSERT_THAT(first, IsOk());
-  EXPECT_EQ(first->substr(0, 2), "\x1f\x8b");  // the gzip magic
-  EXPECT_LT(first->size(), input.size());
-  EXPECT_EQ(Gunzip(*first), input);
-  EXPECT_EQ(GzipCompress(input).value(), *first);
-  EXPECT_EQ(Gunzip(GzipCompress("").value()), "");
-}
 
 TEST(WriteObjectFileTest, CreatesDirectoriesAndReplacesWhole) {
   TempDir dir;

@@ -64,7 +64,8 @@ const PatternSample kSamples[] = {
     {"^$|\\.[0-9a-z!\\-_.*'()]+", ".", 'a', ""},
     {"arn:.*:glue:.*:\\d{12}:catalog(?:(/[a-z0-9_-]+){1,2})?",
      "arn:aws:glue:us-east-1:123456789012:catalog/", 'g', ""},
-    {"https://.*", "https://", 'h', ""},
+    // Sluice accepts http:// too (PATTERN_OVERRIDES in gen_service_model.py).
+    {"https?://.*", "https://", 'h', ""},
     {"arn:.*:kinesis:[a-zA-Z0-9\\-]+:\\d{12}:stream/[a-zA-Z0-9_.-]+",
      "arn:aws:kinesis:us-east-1:123456789012:stream/", 's', ""},
     {"[\\.\\-_/#A-Za-z0-9]*", "", 'a', ""},

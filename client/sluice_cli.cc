@@ -1,0 +1,810 @@
+// sluice-cli: drives a Sluice server (or anything speaking the Kinesis and
+// Firehose JSON APIs) from the shell. One binary, subcommands, --help
+// everywhere; the endpoint, region and credentials come from flags or the
+// usual AWS environment variables.
+//
+// Exit codes: 0 done, 1 the server refused or failed, 2 bad usage.
+#include <rapidjson/prettywriter.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "client/api_client.h"
+#include "client/batch_calls.h"
+#include "client/load_generator.h"
+#include "common/base64.h"
+#include "common/uuid.h"
+
+namespace sluice::client {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+// PutRecords and PutRecordBatch limits: records per call, bytes per call.
+constexpr size_t kKinesisBatchRecords = 500;
+constexpr size_t kKinesisBatchBytes = 5u << 20;
+constexpr size_t kFirehoseBatchRecords = 500;
+constexpr size_t kFirehoseBatchBytes = 4u << 20;
+// How often a batch's failed entries are sent again before giving up.
+constexpr int kEntryAttempts = 10;
+// How long `tail --follow` waits at the tip of every shard before asking
+// again (GetRecords allows 5 calls per second per shard).
+constexpr std::chrono::milliseconds kTailPollInterval{250};
+
+constexpr std::string_view kUsage = R"(usage: sluice-cli [options] COMMAND ...
+
+Commands:
+  streams list                          names of the Kinesis streams
+  streams create NAME [--shards N]      a stream (on demand without --shards)
+  streams describe NAME                 DescribeStreamSummary, as JSON
+  streams delete NAME
+  put STREAM [--partition-key K] [RECORD...]
+                                        records, or one per line of stdin
+  tail STREAM [--from trim-horizon|latest] [--follow] [--count N] [--json]
+                                        print records of every shard
+  firehose list                         names of the delivery streams
+  firehose describe NAME                DescribeDeliveryStream, as JSON
+  firehose put NAME [--raw] [RECORD...] records, or one per line of stdin
+  firehose flush NAME                   deliver everything buffered now
+  load ecommerce|telemetry (--stream S | --delivery-stream D)
+       [--records N | --duration SECONDS] [--rate R] ...
+                                        generated load; rate and latencies
+  call kinesis|firehose|admin OPERATION [JSON]
+                                        any operation, answer as JSON
+
+Options (before the command):
+  --endpoint URL   http://host:port (default $AWS_ENDPOINT_URL_KINESIS,
+                   $AWS_ENDPOINT_URL, else http://127.0.0.1:4567)
+  --region R       default $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1
+  --help           this text; `sluice-cli COMMAND --help` for one command
+Credentials: $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY, $AWS_SESSION_TOKEN
+(any values do for Sluice).
+)";
+
+const std::map<std::string, std::string, std::less<>>& CommandHelp() {
+  static const auto* help = new std::map<std::string, std::string, std::less<>>{
+      {"streams",
+       "usage: sluice-cli streams list\n"
+       "       sluice-cli streams create NAME [--shards N]\n"
+       "       sluice-cli streams describe NAME\n"
+       "       sluice-cli streams delete NAME\n"
+       "create makes an ON_DEMAND stream, or a PROVISIONED one of N shards.\n"},
+      {"put",
+       "usage: sluice-cli put STREAM [--partition-key K] [RECORD...]\n"
+       "Puts each RECORD (or, with none, each line of stdin, without its\n"
+       "newline) with PutRecords, 500 at a time; entries a partial failure\n"
+       "refused are sent again. Without --partition-key each record gets a\n"
+       "random key, spreading records over the shards. Prints one line per\n"
+       "record: its shard id and sequence number.\n"},
+      {"firehose",
+       "usage: sluice-cli firehose list\n"
+       "       sluice-cli firehose describe NAME\n"
+       "       sluice-cli firehose put NAME [--raw] [RECORD...]\n"
+       "       sluice-cli firehose flush NAME\n"
+       "put sends each RECORD (or each line of stdin) with PutRecordBatch,\n"
+       "with a newline appended unless --raw, since Firehose writes records\n"
+       "back to back. flush is Sluice's SluiceAdmin.FlushDeliveryStream: it\n"
+       "writes every buffered record to the archive now and prints each\n"
+       "object as bucket/key and its record count.\n"},
+      {"tail",
+       "usage: sluice-cli tail STREAM [--from trim-horizon|latest] [--follow]\n"
+       "                            [--count N] [--json]\n"
+       "Prints the records of every shard, one per line (the data as put;\n"
+       "--json: a JSON object per record with shardId, sequenceNumber,\n"
+       "partitionKey, approximateArrivalTimestamp and base64 data). It\n"
+       "follows resharding: a shard is read only once its parents are read\n"
+       "to their end, so records of one key come out in order. Reads from\n"
+       "the oldest record (default) or the tip; stops at the tip unless\n"
+       "--follow; --count stops after N records.\n"},
+      {"load",
+       "usage: sluice-cli load ecommerce|telemetry\n"
+       "           (--stream S | --delivery-stream D)\n"
+       "           [--records N] [--duration SECONDS] [--rate R]\n"
+       "           [--keys K] [--seed N] [--connections C]\n"
+       "Sends generated records: e-commerce events (page views, add to cart,\n"
+       "purchases, errors; partition key = user) or vehicle telemetry\n"
+       "(partition key = car), as pipelines.md describes them. To a stream\n"
+       "through the batching producer (order per key kept), to a delivery\n"
+       "stream with PutRecordBatch (a newline after each record). At R\n"
+       "records/s, or as fast as the server takes them without --rate;\n"
+       "until N records or SECONDS pass (at least one of the two). K users\n"
+       "or cars (default 1000), C connections (default 4). Prints progress\n"
+       "each second on stderr, then the achieved rate and the latency from\n"
+       "handing a record over to its being stored (p50, p90, p99, max).\n"
+       "Exits 1 if any record was not stored.\n"},
+      {"call",
+       "usage: sluice-cli call kinesis|firehose|admin OPERATION [JSON]\n"
+       "Calls OPERATION with the JSON body (default {}) and prints the\n"
+       "answer as JSON, e.g.\n"
+       "  sluice-cli call kinesis ListShards '{\"StreamName\":\"orders\"}'\n"},
+  };
+  return *help;
+}
+
+// A usage error: what was wrong, then the command's usage.
+int UsageError(std::string_view command, std::string_view what) {
+  std::cerr << "sluice-cli: " << what << "\n";
+  auto help = CommandHelp().find(command);
+  std::cerr << (help != CommandHelp().end() ? help->second
+                                            : std::string(kUsage));
+  return kExitUsage;
+}
+
+int Failed(const Status& status) {
+  std::cerr << "sluice-cli: " << InfoFor(status.code()).aws_type << ": "
+            << status.message() << "\n";
+  return kExitFailed;
+}
+
+std::string Pretty(const json::Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+  writer.SetIndent(' ', 2);
+  value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string NameBody(std::string_view member, std::string_view name) {
+  return "{" + json::Quote(member) + ":" + json::Quote(name) + "}";
+}
+
+// Arguments after the command: positional ones, and --flag [value] pairs.
+struct Arguments {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string, std::less<>> flags;
+  bool help = false;
+};
+
+// Reads `args`; `valued` names the flags that take a value, `switches` the
+// ones that do not. Returns an error text for anything else.
+std::optional<std::string> Parse(const std::vector<std::string>& args,
+                                 const std::vector<std::string>& valued,
+                                 const std::vector<std::string>& switches,
+                                 Arguments& out) {
+  auto is = [](const std::vector<std::string>& names, const std::string& arg) {
+    return std::find(names.begin(), names.end(), arg) != names.end();
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      out.help = true;
+    } else if (is(valued, arg)) {
+      if (i + 1 >= args.size()) return arg + " needs a value";
+      out.flags[arg] = args[++i];
+    } else if (is(switches, arg)) {
+      out.flags[arg] = "";
+    } else if (arg.size() > 2 && arg.rfind("--", 0) == 0) {
+      return "unknown option " + arg;
+    } else {
+      out.positional.push_back(arg);
+    }
+  }
+  return std::nullopt;
+}
+
+// The records to put: the positional arguments after the first, else the
+// lines of stdin.
+std::vector<std::string> RecordsFrom(const Arguments& args) {
+  std::vector<std::string> records(args.positional.begin() + 1,
+                                   args.positional.end());
+  if (records.empty()) {
+    for (std::string line; std::getline(std::cin, line);) {
+      records.push_back(std::move(line));
+    }
+  }
+  return records;
+}
+
+// Sends `records` in batches of at most `max_records` and `max_bytes`;
+// `send` puts the records of the indexes given and returns the indexes of
+// those refused for now, which go again, after a backoff. Prints progress
+// on a terminal. Returns the first error that retrying cannot cure.
+template <class Send>
+Status SendInBatches(const ClientOptions& options,
+                     const std::vector<std::string>& records,
+                     size_t max_records, size_t max_bytes, Send send) {
+  const bool progress = isatty(STDERR_FILENO) && records.size() > 10000;
+  size_t sent = 0;
+  while (sent < records.size()) {
+    size_t end = sent;
+    size_t bytes = 0;
+    while (end < records.size() && end - sent < max_records &&
+           (end == sent || bytes + records[end].size() <= max_bytes)) {
+      bytes += records[end].size();
+      ++end;
+    }
+    std::vector<size_t> pending(end - sent);
+    for (size_t i = 0; i < pending.size(); ++i) pending[i] = sent + i;
+    for (int attempt = 1; !pending.empty(); ++attempt) {
+      if (attempt > kEntryAttempts) {
+        return Status(ErrorCode::kProvisionedThroughputExceeded,
+                      std::to_string(pending.size()) +
+                          " records were still refused after " +
+                          std::to_string(kEntryAttempts) + " attempts");
+      }
+      if (attempt > 1) {
+        std::this_thread::sleep_for(JitteredBackoff(options, attempt - 1));
+      }
+      auto failed = send(pending);
+      if (!failed.ok()) return failed.status();
+      pending = std::move(*failed);
+    }
+    sent = end;
+    if (progress) std::cerr << "\rput " << sent << " of " << records.size();
+  }
+  if (progress) std::cerr << "\n";
+  return Status::Ok();
+}
+
+// The records of `which` whose outcome is a refusal; prints the others'
+// results with `print` (when given).
+template <class Print>
+Result<std::vector<size_t>> Refused(Result<std::vector<EntryOutcome>> outcomes,
+                                    const std::vector<size_t>& which,
+                                    Print print) {
+  if (!outcomes.ok()) return outcomes.status();
+  std::vector<size_t> refused;
+  for (size_t i = 0; i < which.size(); ++i) {
+    const EntryOutcome& outcome = (*outcomes)[i];
+    if (outcome.status.ok()) {
+      print(outcome);
+    } else if (IsTransient(outcome.status.code())) {
+      refused.push_back(which[i]);
+    } else {
+      return outcome.status;
+    }
+  }
+  return refused;
+}
+
+int PutToStream(ApiClient& client, const Arguments& args) {
+  if (args.positional.empty()) return UsageError("put", "STREAM is missing");
+  const std::string& stream = args.positional.front();
+  const std::vector<std::string> records = RecordsFrom(args);
+  std::vector<std::string> keys;
+  if (auto it = args.flags.find("--partition-key"); it != args.flags.end()) {
+    keys.assign(records.size(), it->second);
+  } else {
+    for (size_t i = 0; i < records.size(); ++i) keys.push_back(NewUuid());
+  }
+  Status status =
+      SendInBatches(client.options(), records, kKinesisBatchRecords,
+                    kKinesisBatchBytes, [&](const std::vector<size_t>& which) {
+                      std::vector<KinesisEntry> entries;
+                      for (size_t i : which)
+                        entries.push_back({keys[i], records[i]});
+                      return Refused(PutRecords(client, stream, entries), which,
+                                     [](const EntryOutcome& stored) {
+                                       std::cout << stored.shard_id << " "
+                                                 << stored.id << "\n";
+                                     });
+                    });
+  if (!status.ok()) return Failed(status);
+  std::cerr << "put " << records.size() << " records to " << stream << "\n";
+  return kExitOk;
+}
+
+int PutToDeliveryStream(ApiClient& client, const Arguments& args) {
+  const std::string& name = args.positional.front();
+  std::vector<std::string> records = RecordsFrom(args);
+  if (!args.flags.count("--raw")) {
+    for (std::string& record : records) record += '\n';
+  }
+  Status status =
+      SendInBatches(client.options(), records, kFirehoseBatchRecords,
+                    kFirehoseBatchBytes, [&](const std::vector<size_t>& which) {
+                      std::vector<std::string_view> batch;
+                      for (size_t i : which) batch.push_back(records[i]);
+                      return Refused(PutRecordBatch(client, name, batch), which,
+                                     [](const EntryOutcome&) {});
+                    });
+  if (!status.ok()) return Failed(status);
+  std::cerr << "put " << records.size() << " records to " << name << "\n";
+  return kExitOk;
+}
+
+// Prints each string of the answer's array `member`, following the
+// `has_more` flag with `start_member` set to the last name.
+int ListNames(ApiClient& client, Api api, std::string_view operation,
+              const char* member, const char* has_more,
+              std::string_view start_member) {
+  std::string body = "{}";
+  while (true) {
+    auto answer = client.Call(api, operation, body);
+    if (!answer.ok()) return Failed(answer.status());
+    auto names = answer->FindMember(member);
+    if (names == answer->MemberEnd() || !names->value.IsArray()) {
+      return Failed(Status(ErrorCode::kInternalFailure,
+                           std::string("the answer has no ") + member));
+    }
+    std::string last;
+    for (const json::Value& name : names->value.GetArray()) {
+      if (!name.IsString()) continue;
+      last = json::AsView(name);
+      std::cout << last << "\n";
+    }
+    auto more = answer->FindMember(has_more);
+    if (last.empty() || more == answer->MemberEnd() || !more->value.IsBool() ||
+        !more->value.GetBool()) {
+      return kExitOk;
+    }
+    body = NameBody(start_member, last);
+  }
+}
+
+int PrintCall(ApiClient& client, Api api, std::string_view operation,
+              const std::string& body) {
+  auto answer = client.Call(api, operation, body);
+  if (!answer.ok()) return Failed(answer.status());
+  std::cout << Pretty(*answer) << "\n";
+  return kExitOk;
+}
+
+int Streams(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error = Parse(raw, {"--shards"}, {}, args)) {
+    return UsageError("streams", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("streams");
+    return kExitOk;
+  }
+  if (args.positional.empty()) return UsageError("streams", "what to do?");
+  const std::string& verb = args.positional[0];
+  if (verb == "list") {
+    return ListNames(client, Api::kKinesis, "ListStreams", "StreamNames",
+                     "HasMoreStreams", "ExclusiveStartStreamName");
+  }
+  if (args.positional.size() != 2) {
+    return UsageError("streams", verb + " takes one NAME");
+  }
+  const std::string body = NameBody("StreamName", args.positional[1]);
+  if (verb == "create") {
+    std::string create = body.substr(0, body.size() - 1);
+    if (auto shards = args.flags.find("--shards"); shards != args.flags.end()) {
+      if (shards->second.empty() ||
+          shards->second.find_first_not_of("0123456789") != std::string::npos) {
+        return UsageError("streams", "--shards needs a whole number");
+      }
+      create += ",\"ShardCount\":" + shards->second;
+    } else {
+      create += ",\"StreamModeDetails\":{\"StreamMode\":\"ON_DEMAND\"}";
+    }
+    auto answer = client.Call(Api::kKinesis, "CreateStream", create + "}");
+    if (!answer.ok()) return Failed(answer.status());
+    return kExitOk;
+  }
+  if (verb == "describe") {
+    return PrintCall(client, Api::kKinesis, "DescribeStreamSummary", body);
+  }
+  if (verb == "delete") {
+    auto answer = client.Call(Api::kKinesis, "DeleteStream", body);
+    if (!answer.ok()) return Failed(answer.status());
+    return kExitOk;
+  }
+  return UsageError("streams", "unknown streams command " + verb);
+}
+
+int Put(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error = Parse(raw, {"--partition-key"}, {}, args)) {
+    return UsageError("put", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("put");
+    return kExitOk;
+  }
+  return PutToStream(client, args);
+}
+
+int Firehose(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error = Parse(raw, {}, {"--raw"}, args)) {
+    return UsageError("firehose", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("firehose");
+    return kExitOk;
+  }
+  if (args.positional.empty()) return UsageError("firehose", "what to do?");
+  const std::string verb = args.positional[0];
+  if (verb == "list") {
+    return ListNames(client, Api::kFirehose, "ListDeliveryStreams",
+                     "DeliveryStreamNames", "HasMoreDeliveryStreams",
+                     "ExclusiveStartDeliveryStreamName");
+  }
+  if (args.positional.size() < 2) {
+    return UsageError("firehose", verb + " needs a NAME");
+  }
+  const std::string body = NameBody("DeliveryStreamName", args.positional[1]);
+  if (verb == "put") {
+    Arguments rest = args;
+    rest.positional.erase(rest.positional.begin());
+    return PutToDeliveryStream(client, rest);
+  }
+  if (args.positional.size() != 2) {
+    return UsageError("firehose", verb + " takes one NAME");
+  }
+  if (verb == "describe") {
+    return PrintCall(client, Api::kFirehose, "DescribeDeliveryStream", body);
+  }
+  if (verb == "flush") {
+    auto answer = client.Call(Api::kSluiceAdmin, "FlushDeliveryStream", body);
+    if (!answer.ok()) return Failed(answer.status());
+    auto objects = answer->FindMember("Objects");
+    if (objects == answer->MemberEnd() || !objects->value.IsArray()) {
+      return Failed(
+          Status(ErrorCode::kInternalFailure, "the answer has no Objects"));
+    }
+    for (const json::Value& object : objects->value.GetArray()) {
+      std::cout << json::AsView(object["Bucket"]) << "/"
+                << json::AsView(object["Key"]) << " ("
+                << object["Records"].GetInt64() << " records)\n";
+    }
+    std::cerr << "flushed " << args.positional[1] << ": "
+              << objects->value.Size() << " objects\n";
+    return kExitOk;
+  }
+  return UsageError("firehose", "unknown firehose command " + verb);
+}
+
+// One shard as `tail` sees it.
+struct TailShard {
+  std::vector<std::string> parents;    // shard ids, those in the stream only
+  bool closed = false;                 // when listed
+  std::string start = "TRIM_HORIZON";  // the iterator type it starts with
+  std::string iterator;                // empty until started
+  bool started = false;
+  bool drained = false;  // a closed shard read to its end
+};
+
+// The stream's shards (ListShards, every page) merged into `shards`: new
+// ones are added, known ones kept as they are.
+Status ListShardsInto(ApiClient& client, const std::string& stream,
+                      std::map<std::string, TailShard>& shards) {
+  std::string body = NameBody("StreamName", stream);
+  struct Listed {
+    std::string id;
+    std::vector<std::string> parents;
+    bool closed;
+  };
+  std::vector<Listed> listed;
+  while (true) {
+    auto answer = client.Call(Api::kKinesis, "ListShards", body);
+    if (!answer.ok()) return answer.status();
+    auto list = answer->FindMember("Shards");
+    if (list == answer->MemberEnd() || !list->value.IsArray()) {
+      return Status(ErrorCode::kInternalFailure, "ListShards has no Shards");
+    }
+    for (const json::Value& shard : list->value.GetArray()) {
+      std::vector<std::string> parents;
+      for (const char* member : {"ParentShardId", "AdjacentParentShardId"}) {
+        if (shard.HasMember(member) && shard[member].IsString()) {
+          parents.emplace_back(json::AsView(shard[member]));
+        }
+      }
+      const json::Value& range = shard["SequenceNumberRange"];
+      listed.push_back(
+          {std::string(json::AsView(shard["ShardId"])), std::move(parents),
+           range.IsObject() && range.HasMember("EndingSequenceNumber")});
+    }
+    auto token = answer->FindMember("NextToken");
+    if (token == answer->MemberEnd() || !token->value.IsString()) break;
+    body = NameBody("NextToken", json::AsView(token->value));
+  }
+  for (Listed& entry : listed) {
+    if (shards.count(entry.id)) continue;
+    TailShard& shard = shards[entry.id];
+    shard.closed = entry.closed;
+    for (std::string& parent : entry.parents) {
+      // A parent past the retention period is gone: nothing to wait for.
+      if (std::any_of(listed.begin(), listed.end(), [&](const Listed& other) {
+            return other.id == parent;
+          })) {
+        shard.parents.push_back(std::move(parent));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+void PrintRecord(const std::string& shard_id, const json::Value& record,
+                 bool as_json) {
+  const std::string_view data64 = json::AsView(record["Data"]);
+  if (as_json) {
+    std::cout << "{\"shardId\":" << json::Quote(shard_id)
+              << ",\"sequenceNumber\":"
+              << json::Quote(json::AsView(record["SequenceNumber"]))
+              << ",\"partitionKey\":"
+              << json::Quote(json::AsView(record["PartitionKey"]))
+              << ",\"approximateArrivalTimestamp\":"
+              << record["ApproximateArrivalTimestamp"].GetDouble()
+              << ",\"data\":" << json::Quote(data64) << "}\n";
+    return;
+  }
+  std::cout << Base64Decode(data64).value_or("") << "\n";
+}
+
+int Tail(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error = Parse(raw, {"--from", "--count"},
+                         {"--follow", "-f", "--json"}, args)) {
+    return UsageError("tail", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("tail");
+    return kExitOk;
+  }
+  if (args.positional.size() != 1) return UsageError("tail", "needs a STREAM");
+  const std::string& stream = args.positional[0];
+  const std::string from =
+      args.flags.count("--from") ? args.flags.at("--from") : "trim-horizon";
+  if (from != "trim-horizon" && from != "latest") {
+    return UsageError("tail", "--from is trim-horizon or latest");
+  }
+  const bool follow = args.flags.count("--follow") || args.flags.count("-f");
+  const bool as_json = args.flags.count("--json") > 0;
+  uint64_t limit = std::numeric_limits<uint64_t>::max();
+  if (auto count = args.flags.find("--count"); count != args.flags.end()) {
+    if (count->second.empty() ||
+        count->second.find_first_not_of("0123456789") != std::string::npos) {
+      return UsageError("tail", "--count needs a whole number");
+    }
+    limit = std::stoull(count->second);
+  }
+
+  std::map<std::string, TailShard> shards;
+  if (Status s = ListShardsInto(client, stream, shards); !s.ok()) {
+    return Failed(s);
+  }
+  // From the tip: the open shards start at their tip and closed ones, which
+  // hold only the past, are skipped. Shards made later start at their first
+  // record either way.
+  if (from == "latest") {
+    for (auto& [id, shard] : shards) {
+      shard.start = "LATEST";
+      shard.started = shard.drained = shard.closed;
+    }
+  }
+  uint64_t printed = 0;
+  while (printed < limit) {
+    bool all_at_tip = true;
+    bool new_shards = false;
+    for (auto& [id, shard] : shards) {
+      if (shard.drained && shard.started) continue;
+      if (!shard.started) {
+        const bool ready = std::all_of(
+            shard.parents.begin(), shard.parents.end(), [&](const auto& p) {
+              auto parent = shards.find(p);
+              return parent == shards.end() || parent->second.drained;
+            });
+        if (!ready) continue;
+        auto answer =
+            client.Call(Api::kKinesis, "GetShardIterator",
+                        "{\"StreamName\":" + json::Quote(stream) +
+                            ",\"ShardId\":" + json::Quote(id) +
+                            ",\"ShardIteratorType\":\"" + shard.start + "\"}");
+        if (!answer.ok()) return Failed(answer.status());
+        shard.iterator = json::AsView((*answer)["ShardIterator"]);
+        shard.started = true;
+      }
+      auto answer =
+          client.Call(Api::kKinesis, "GetRecords",
+                      "{\"ShardIterator\":" + json::Quote(shard.iterator) +
+                          ",\"Limit\":10000}");
+      if (!answer.ok()) return Failed(answer.status());
+      const json::Value& records = (*answer)["Records"];
+      for (const json::Value& record : records.GetArray()) {
+        if (printed == limit) break;
+        PrintRecord(id, record, as_json);
+        ++printed;
+      }
+      auto next = answer->FindMember("NextShardIterator");
+      if (next == answer->MemberEnd() || !next->value.IsString()) {
+        shard.drained = true;  // closed and read to its end: children next
+        new_shards = true;
+        continue;
+      }
+      shard.iterator = json::AsView(next->value);
+      auto behind = answer->FindMember("MillisBehindLatest");
+      if (!records.Empty() ||
+          (behind != answer->MemberEnd() && behind->value.GetInt64() > 0)) {
+        all_at_tip = false;
+      }
+    }
+    std::cout.flush();
+    if (new_shards || follow) {
+      // Resharding makes shards; a drained parent lets its children start.
+      if (Status s = ListShardsInto(client, stream, shards); !s.ok()) {
+        return Failed(s);
+      }
+    }
+    if (new_shards) continue;
+    if (all_at_tip) {
+      if (!follow) break;
+      std::this_thread::sleep_for(kTailPollInterval);
+    }
+  }
+  return kExitOk;
+}
+
+// A whole number (or, with `fraction`, a decimal) flag, into `out`.
+template <class T>
+bool ParseNumber(const std::string& text, T& out) {
+  try {
+    size_t used = 0;
+    if constexpr (std::is_floating_point_v<T>) {
+      out = static_cast<T>(std::stod(text, &used));
+    } else {
+      out = static_cast<T>(std::stoull(text, &used));
+    }
+    return used == text.size() && !text.empty() && text[0] != '-';
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+int Load(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error =
+          Parse(raw,
+                {"--stream", "--delivery-stream", "--records", "--duration",
+                 "--rate", "--keys", "--seed", "--connections"},
+                {}, args)) {
+    return UsageError("load", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("load");
+    return kExitOk;
+  }
+  if (args.positional.size() != 1) {
+    return UsageError("load", "name one workload: ecommerce or telemetry");
+  }
+  LoadOptions options;
+  options.workload = args.positional[0];
+  auto flag = [&](const char* name) -> const std::string* {
+    auto it = args.flags.find(name);
+    return it == args.flags.end() ? nullptr : &it->second;
+  };
+  if (const std::string* stream = flag("--stream")) options.stream = *stream;
+  if (const std::string* name = flag("--delivery-stream")) {
+    options.delivery_stream = *name;
+  }
+  bool numbers_ok = true;
+  if (const std::string* text = flag("--records")) {
+    uint64_t records = 0;
+    numbers_ok &= ParseNumber(*text, records);
+    options.records = records;
+  }
+  if (const std::string* text = flag("--duration")) {
+    double seconds = 0;
+    numbers_ok &= ParseNumber(*text, seconds);
+    options.duration =
+        std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  }
+  if (const std::string* text = flag("--rate")) {
+    double rate = 0;
+    numbers_ok &= ParseNumber(*text, rate) && rate > 0;
+    options.rate = rate;
+  }
+  if (const std::string* text = flag("--keys")) {
+    numbers_ok &= ParseNumber(*text, options.keys) && options.keys > 0;
+  }
+  if (const std::string* text = flag("--seed")) {
+    numbers_ok &= ParseNumber(*text, options.seed);
+  }
+  if (const std::string* text = flag("--connections")) {
+    numbers_ok &= ParseNumber(*text, options.connections) &&
+                  options.connections > 0 && options.connections <= 64;
+  }
+  if (!numbers_ok) {
+    return UsageError("load",
+                      "--records, --duration, --rate, --keys, "
+                      "--seed and --connections take positive numbers");
+  }
+  auto report = RunLoad(client.options(), options, &std::cerr);
+  if (!report.ok()) {
+    if (report.status().code() == ErrorCode::kInvalidArgument) {
+      return UsageError("load", report.status().message());
+    }
+    return Failed(report.status());
+  }
+  const std::string target = options.stream.empty()
+                                 ? "delivery stream " + options.delivery_stream
+                                 : "stream " + options.stream;
+  std::printf(
+      "%s to %s: %llu records in %.2f s, %.0f records/s (%s)\n"
+      "latency, hand-over to stored: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
+      "max %.2f ms\n"
+      "not stored: %llu; entries sent again after a refusal: %llu\n",
+      options.workload.c_str(), target.c_str(),
+      static_cast<unsigned long long>(report->sent), report->seconds,
+      report->RecordsPerSecond(),
+      options.rate
+          ? ("target " + std::to_string(static_cast<int64_t>(*options.rate)) +
+             "/s")
+                .c_str()
+          : "as fast as possible",
+      report->p50_ms, report->p90_ms, report->p99_ms, report->max_ms,
+      static_cast<unsigned long long>(report->failed),
+      static_cast<unsigned long long>(report->retried));
+  return report->failed == 0 ? kExitOk : kExitFailed;
+}
+
+int Call(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error = Parse(raw, {}, {}, args)) return UsageError("call", *error);
+  if (args.help) {
+    std::cout << CommandHelp().at("call");
+    return kExitOk;
+  }
+  if (args.positional.size() < 2 || args.positional.size() > 3) {
+    return UsageError("call", "needs an API and an OPERATION");
+  }
+  static const std::map<std::string, Api, std::less<>> kApis{
+      {"kinesis", Api::kKinesis},
+      {"firehose", Api::kFirehose},
+      {"admin", Api::kSluiceAdmin}};
+  auto api = kApis.find(args.positional[0]);
+  if (api == kApis.end()) {
+    return UsageError("call", "unknown API " + args.positional[0]);
+  }
+  return PrintCall(client, api->second, args.positional[1],
+                   args.positional.size() == 3 ? args.positional[2] : "{}");
+}
+
+int Main(std::vector<std::string> args) {
+  ClientOptions options = ClientOptions::FromEnvironment();
+  // Global options come before the command.
+  while (!args.empty() && args.front().rfind("--", 0) == 0) {
+    const std::string flag = args.front();
+    args.erase(args.begin());
+    if (flag == "--help") {
+      std::cout << kUsage;
+      return kExitOk;
+    }
+    if ((flag == "--endpoint" || flag == "--region") && !args.empty()) {
+      (flag == "--endpoint" ? options.endpoint : options.region) = args.front();
+      args.erase(args.begin());
+      continue;
+    }
+    return UsageError("", "unknown option or missing value: " + flag);
+  }
+  if (args.empty()) return UsageError("", "no command given");
+  const std::string command = args.front();
+  args.erase(args.begin());
+
+  using Command = int (*)(ApiClient&, const std::vector<std::string>&);
+  static const std::map<std::string, Command, std::less<>> kCommands{
+      {"streams", Streams}, {"put", Put},           {"tail", Tail},
+      {"load", Load},       {"firehose", Firehose}, {"call", Call}};
+  auto found = kCommands.find(command);
+  if (found == kCommands.end()) {
+    return UsageError("", "unknown command " + command);
+  }
+  auto client = ApiClient::Create(options);
+  if (!client.ok()) {
+    std::cerr << "sluice-cli: " << client.status().message() << "\n";
+    return kExitUsage;
+  }
+  return found->second(**client, args);
+}
+
+}  // namespace
+}  // namespace sluice::client
+
+int main(int argc, char** argv) {
+  return sluice::client::Main(std::vector<std::string>(argv + 1, argv + argc));
+}

@@ -1,0 +1,310 @@
+"""sluice-cli end to end: each subcommand against the real server, checked
+with boto3 (streams, put from arguments and stdin, partial failures under
+--enforce-limits retried until every record is in, firehose put and flush,
+call), and its usage errors and exit codes."""
+
+import base64
+import gzip
+import json
+import os
+import subprocess
+import tempfile
+import shutil
+import unittest
+
+import boto3
+import botocore.config
+
+from sluice_process import poll_until, start_server, stop_cleanly
+
+CLI_DEADLINE_S = 60
+
+
+def cli_bin():
+    path = os.environ.get("SLUICE_CLI")
+    if not path:
+        raise AssertionError("SLUICE_CLI is not set; run this test through ctest")
+    return path
+
+
+def run_cli(*args, endpoint=None, stdin=None, env=None):
+    """Runs sluice-cli to completion; returns CompletedProcess (text)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    full_env.update(env or {})
+    command = [cli_bin()]
+    if endpoint is not None:
+        command += ["--endpoint", endpoint]
+    return subprocess.run(command + list(args), input=stdin,
+                          stdin=None if stdin is not None else subprocess.DEVNULL,
+                          capture_output=True, text=True, env=full_env,
+                          timeout=CLI_DEADLINE_S)
+
+
+def client(server, service):
+    config = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"})
+    return boto3.client(service, endpoint_url=server.endpoint, region_name="us-east-1",
+                        aws_access_key_id="x", aws_secret_access_key="y",
+                        config=config)
+
+
+def read_stream(kinesis, stream):
+    """Every record of every shard, as (partition key, data) per shard."""
+    shards = kinesis.list_shards(StreamName=stream)["Shards"]
+    found = {}
+    for shard in shards:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"],
+            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        records = []
+        while True:
+            answer = kinesis.get_records(ShardIterator=iterator, Limit=10000)
+            records += [(r["PartitionKey"], r["Data"].decode()) for r in answer["Records"]]
+            if answer.get("MillisBehindLatest", 0) == 0 and not answer["Records"]:
+                break
+            iterator = answer["NextShardIterator"]
+        found[shard["ShardId"]] = records
+    return found
+
+
+class CliTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="sluice-cli-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+        cls.archive = os.path.join(cls.workdir, "archive")
+        cls.server = start_server(cls, "--archive-root", cls.archive)
+        cls.kinesis = client(cls.server, "kinesis")
+        cls.firehose = client(cls.server, "firehose")
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_cleanly(cls.server)
+
+    def cli(self, *args, ok=True, **kwargs):
+        result = run_cli(*args, endpoint=self.server.endpoint, **kwargs)
+        if ok:
+            self.assertEqual(result.returncode, 0, result.stderr)
+        return result
+
+    def test_streams_create_list_describe_delete(self):
+        self.cli("streams", "create", "cli-provisioned", "--shards", "3")
+        self.cli("streams", "create", "cli-on-demand")
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-provisioned")
+        listed = self.cli("streams", "list").stdout.split()
+        self.assertIn("cli-provisioned", listed)
+        self.assertIn("cli-on-demand", listed)
+        summary = json.loads(self.cli("streams", "describe", "cli-provisioned").stdout)
+        self.assertEqual(summary["StreamDescriptionSummary"]["OpenShardCount"], 3)
+        on_demand = self.kinesis.describe_stream_summary(StreamName="cli-on-demand")
+        self.assertEqual(
+            on_demand["StreamDescriptionSummary"]["StreamModeDetails"]["StreamMode"],
+            "ON_DEMAND")
+        self.cli("streams", "delete", "cli-on-demand")
+        self.kinesis.get_waiter("stream_not_exists").wait(StreamName="cli-on-demand")
+
+    def test_put_from_arguments_and_stdin(self):
+        self.kinesis.create_stream(StreamName="cli-put", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-put")
+        given = self.cli("put", "cli-put", "--partition-key", "user-1", "a", "b", "c")
+        lines = [line.split() for line in given.stdout.splitlines()]
+        self.assertEqual(len(lines), 3)
+        self.assertEqual(len({shard for shard, _ in lines}), 1)  # one key, one shard
+        piped = [f"line {i}" for i in range(1200)]
+        self.cli("put", "cli-put", stdin="\n".join(piped) + "\n")
+        records = read_stream(self.kinesis, "cli-put")
+        keyed = [d for shard in records.values() for k, d in shard if k == "user-1"]
+        self.assertEqual(keyed, ["a", "b", "c"])
+        others = sorted(d for shard in records.values() for k, d in shard if k != "user-1")
+        self.assertEqual(others, sorted(piped))
+        # Random keys spread the piped records over both shards.
+        self.assertTrue(all(len(shard) > 0 for shard in records.values()))
+
+    def test_put_to_a_missing_stream_fails_with_the_aws_error(self):
+        result = self.cli("put", "no-such-stream", "x", ok=False)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("ResourceNotFoundException", result.stderr)
+
+    def test_firehose_put_and_flush(self):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="cli-delivery",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "BucketARN": "arn:aws:s3:::cli-bucket",
+                "Prefix": "raw/", "ErrorOutputPrefix": "errors/",
+                "CompressionFormat": "GZIP"})
+        listed = self.cli("firehose", "list").stdout.split()
+        self.assertIn("cli-delivery", listed)
+        self.cli("firehose", "put", "cli-delivery", stdin='{"n":1}\n{"n":2}\n')
+        self.cli("firehose", "put", "cli-delivery", "--raw", '{"n":3}')
+        flushed = self.cli("firehose", "flush", "cli-delivery")
+        objects = flushed.stdout.splitlines()
+        self.assertEqual(len(objects), 1, flushed.stdout)
+        path, count = objects[0].split(" (")
+        self.assertEqual(count, "3 records)")
+        self.assertTrue(path.startswith("cli-bucket/raw/"), path)
+        with open(os.path.join(self.archive, path), "rb") as f:
+            self.assertEqual(gzip.decompress(f.read()), b'{"n":1}\n{"n":2}\n{"n":3}')
+        # Nothing is left: a second flush writes no object.
+        self.assertEqual(self.cli("firehose", "flush", "cli-delivery").stdout, "")
+        described = json.loads(self.cli("firehose", "describe", "cli-delivery").stdout)
+        self.assertEqual(
+            described["DeliveryStreamDescription"]["DeliveryStreamName"], "cli-delivery")
+
+    def test_tail_reads_parents_before_children(self):
+        self.kinesis.create_stream(StreamName="cli-tail", ShardCount=1)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-tail")
+        self.cli("put", "cli-tail", "--partition-key", "k", "a", "b", "c")
+        self.kinesis.split_shard(StreamName="cli-tail",
+                                 ShardToSplit="shardId-000000000000",
+                                 NewStartingHashKey=str(2 ** 127))
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-tail")
+        self.cli("put", "cli-tail", "--partition-key", "k", "d", "e")
+        self.assertEqual(self.cli("tail", "cli-tail").stdout, "a\nb\nc\nd\ne\n")
+        as_json = [json.loads(line) for line in
+                   self.cli("tail", "cli-tail", "--json", "--count", "4").stdout.splitlines()]
+        self.assertEqual([r["shardId"] for r in as_json[:3]], ["shardId-000000000000"] * 3)
+        self.assertNotEqual(as_json[3]["shardId"], "shardId-000000000000")
+        self.assertEqual([base64.b64decode(r["data"]) for r in as_json],
+                         [b"a", b"b", b"c", b"d"])
+        self.assertTrue(all(r["partitionKey"] == "k" for r in as_json))
+
+    def test_tail_follow_from_latest(self):
+        self.kinesis.create_stream(StreamName="cli-follow", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-follow")
+        self.cli("put", "cli-follow", "--partition-key", "k", "old")
+        tail = subprocess.Popen(
+            [cli_bin(), "--endpoint", self.server.endpoint, "tail", "cli-follow",
+             "--from", "latest", "--follow", "--count", "3"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(tail.kill)
+        # Records put before tail holds its iterators are not shown; keep
+        # putting until it has printed three and exited.
+        sent = 0
+
+        def put_next():
+            nonlocal sent
+            if tail.poll() is not None:
+                return True
+            self.kinesis.put_record(StreamName="cli-follow", PartitionKey="k",
+                                    Data=f"new-{sent}".encode())
+            sent += 1
+            return False
+
+        poll_until(put_next, CLI_DEADLINE_S, "tail --follow to print 3 records")
+        out, err = tail.communicate(timeout=CLI_DEADLINE_S)
+        self.assertEqual(tail.returncode, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 3, out)
+        first = int(lines[0].split("-")[1])
+        self.assertEqual(lines, [f"new-{first + i}" for i in range(3)])
+
+    def test_load_ecommerce_into_a_stream(self):
+        self.kinesis.create_stream(StreamName="cli-load", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-load")
+        result = self.cli("load", "ecommerce", "--stream", "cli-load",
+                          "--records", "3000", "--keys", "40", "--seed", "9")
+        self.assertIn("ecommerce to stream cli-load: 3000 records", result.stdout)
+        self.assertIn("p99", result.stdout)
+        records = read_stream(self.kinesis, "cli-load")
+        events = [(key, json.loads(data)) for shard in records.values()
+                  for key, data in shard]
+        self.assertEqual(len(events), 3000)
+        self.assertEqual(len({event["event_id"] for _, event in events}), 3000)
+        self.assertTrue(all(event["user_id"] == key for key, event in events))
+        self.assertEqual(len({key for key, _ in events}), 40)
+        self.assertEqual({event["event_type"] for _, event in events},
+                         {"page_view", "add_to_cart", "purchase", "error"})
+
+    def test_load_telemetry_into_a_delivery_stream_at_a_rate(self):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="cli-telemetry",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "BucketARN": "arn:aws:s3:::telemetry-raw"})
+        result = self.cli("load", "telemetry", "--delivery-stream", "cli-telemetry",
+                          "--records", "500", "--rate", "2000", "--connections", "2")
+        self.assertIn("500 records", result.stdout)
+        self.assertIn("target 2000/s", result.stdout)
+        objects = self.cli("firehose", "flush", "cli-telemetry").stdout.splitlines()
+        lines = []
+        for line in objects:
+            path = line.split(" (")[0]
+            with open(os.path.join(self.archive, path), "rb") as f:
+                lines += f.read().decode().splitlines()
+        self.assertEqual(len(lines), 500)
+        self.assertTrue(all("speed" in json.loads(line) for line in lines))
+
+    def test_load_refuses_what_it_cannot_do(self):
+        for bad in (["load", "weather", "--stream", "s", "--records", "1"],
+                    ["load", "ecommerce", "--records", "1"],
+                    ["load", "ecommerce", "--stream", "s"],
+                    ["load", "ecommerce", "--stream", "s", "--rate", "-5",
+                     "--records", "1"]):
+            result = self.cli(*bad, ok=False)
+            self.assertEqual(result.returncode, 2, (bad, result.stderr))
+        missing = self.cli("load", "ecommerce", "--stream", "no-such-stream",
+                           "--records", "10", ok=False)
+        self.assertEqual(missing.returncode, 1, missing.stderr)
+        self.assertIn("not stored: 10", missing.stdout)
+
+    def test_call_any_operation(self):
+        self.kinesis.create_stream(StreamName="cli-call", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-call")
+        answer = json.loads(
+            self.cli("call", "kinesis", "ListShards", '{"StreamName":"cli-call"}').stdout)
+        self.assertEqual([s["ShardId"] for s in answer["Shards"]],
+                         ["shardId-000000000000", "shardId-000000000001"])
+        refused = self.cli("call", "kinesis", "ListShards", "{}", ok=False)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("InvalidArgumentException", refused.stderr)
+
+    def test_endpoint_from_the_environment(self):
+        result = run_cli("streams", "list",
+                         env={"AWS_ENDPOINT_URL": self.server.endpoint})
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_help_and_usage_errors(self):
+        for command in ([], ["streams"], ["put"], ["tail"], ["firehose"], ["load"],
+                        ["call"]):
+            result = run_cli(*command, "--help")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("usage: sluice-cli", result.stdout)
+        for bad in (["frobnicate"], ["streams", "create"], ["put"],
+                    ["streams", "create", "s", "--shards", "many"],
+                    ["put", "s", "--bogus"], ["call", "sqs", "ListQueues"],
+                    ["tail", "s", "--from", "yesterday"], ["tail", "s", "--count", "x"]):
+            result = self.cli(*bad, ok=False)
+            self.assertEqual(result.returncode, 2, (bad, result.stderr))
+            self.assertIn("usage: sluice-cli", result.stderr)
+        result = run_cli("--endpoint", "https://example.com", "streams", "list")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("http://", result.stderr)
+
+    def test_unreachable_endpoint_fails_after_retries(self):
+        # A port nothing listens on: the listening server's, once it is gone.
+        server = start_server(self)
+        endpoint = server.endpoint
+        stop_cleanly(server)
+        result = run_cli("streams", "list", endpoint=endpoint)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("cannot connect", result.stderr)
+
+
+class CliThrottlingTest(unittest.TestCase):
+    def test_partial_failures_are_sent_again_until_every_record_is_in(self):
+        server = start_server(self, "--enforce-limits")
+        kinesis = client(server, "kinesis")
+        kinesis.create_stream(StreamName="narrow", ShardCount=1)
+        kinesis.get_waiter("stream_exists").wait(StreamName="narrow")
+        # 2,500 records at once: more than the shard's 1,000 records/s, so
+        # PutRecords answers with per-record throttling errors.
+        lines = [f"r{i}" for i in range(2500)]
+        result = run_cli("put", "narrow", "--partition-key", "k",
+                         endpoint=server.endpoint, stdin="\n".join(lines) + "\n")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        records = read_stream(kinesis, "narrow")["shardId-000000000000"]
+        self.assertEqual(sorted(d for _, d in records), sorted(lines))
+
+
+if __name__ == "__main__":
+    unittest.main()
