@@ -33,26 +33,6 @@ std::string Quoted(std::string_view identifier) {
   return quoted;
 }
 
-// The settings member `name` of `object`, or nullptr.
-const json::Value* Member(const json::Value& object, std::string_view name) {
-  auto it = object.FindMember(
-      json::Value(rapidjson::StringRef(name.data(), name.size())));
-  return it == object.MemberEnd() ? nullptr : &it->value;
-}
-
-Status CheckKnownMembers(const json::Value& object,
-                         std::initializer_list<std::string_view> known,
-                         std::string_view what) {
-  for (const auto& member : object.GetObject()) {
-    const std::string_view name = json::AsView(member.name);
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      return InvalidSetting(what,
-                            "unknown setting '" + std::string(name) + "'");
-    }
-  }
-  return Status::Ok();
-}
-
 Result<Template> ParseTemplate(const json::Value* value,
                                std::string_view what) {
   if (value == nullptr || !value->IsString()) {
