@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import sqlite3
+import subprocess
 import tempfile
 import unittest
 from collections import Counter
@@ -24,6 +25,8 @@ from test_consumer_metrics import admin, kinesis_client, read_stream
 from test_firehose import files_under, firehose_client, flush, s3_config
 
 DEADLINE_S = 60
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                       "config", "examples", "telemetry.json")
 
 
 def telemetry(rng, n):
@@ -235,6 +238,65 @@ class ArchiveExactlyOnceTest(unittest.TestCase):
             self.assertEqual(first, next_offset.get(shard, 0), (shard, first))
             self.assertEqual(count, last - first + 1)
             next_offset[shard] = last + 1
+        self.assertEqual(server.stop(), 0)
+
+
+class TelemetryExampleTest(unittest.TestCase):
+    """config/examples/telemetry.json as its README runs it: one command,
+    then `sluice-cli load telemetry`."""
+
+    def test_the_example_archives_enriches_and_forwards(self):
+        workdir = tempfile.mkdtemp(prefix="sluice-telemetry-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        data, archive = os.path.join(workdir, "data"), os.path.join(workdir, "archive")
+        server = start_server(self, "--config", EXAMPLE, "--data-dir", data,
+                              "--archive-root", archive, in_memory=False)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        load = subprocess.run(
+            [os.environ["SLUICE_CLI"], "--endpoint", server.endpoint, "load", "telemetry",
+             "--stream", "telemetry", "--records", "2000", "--seed", "5"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
+            timeout=DEADLINE_S)
+        self.assertEqual(load.returncode, 0, load.stderr)
+
+        raw_root = os.path.join(data, "consumers", "archive", "raw")
+
+        def raw():
+            records = []
+            for path in archived_files(raw_root):
+                with open(os.path.join(raw_root, path), "rb") as f:
+                    records += [json.loads(line)
+                                for line in gzip.decompress(f.read()).splitlines()]
+            return records
+        # Rolled by time (10 s) with no flush: the archive handler's roller.
+        poll_until(lambda: len(raw()) >= 2000, DEADLINE_S, "2000 records archived")
+        records = raw()
+        self.assertEqual(len(records), 2000)
+        fast = sorted(json.dumps(r, sort_keys=True) for r in records if r["speed"] >= 200)
+        self.assertGreater(len(fast), 0)
+
+        def delivered(name, count):
+            objects = []
+
+            def flushed():
+                objects.extend(flush(server, name))
+                return sum(o["Records"] for o in objects) >= count
+            poll_until(flushed, DEADLINE_S, f"{count} records in {name}")
+            out = []
+            for obj in objects:
+                with open(os.path.join(archive, "telemetry", obj["Key"]), "rb") as f:
+                    out += [json.loads(line)
+                            for line in gzip.decompress(f.read()).splitlines()]
+            return out
+        for name, expected in (("fast-laps", fast),
+                               ("telemetry-enriched",
+                                sorted(json.dumps(r, sort_keys=True) for r in records))):
+            enriched = delivered(name, len(expected))
+            for record in enriched:
+                self.assertAlmostEqual(record.pop("EXTRA2"),
+                                       record["fuel_consumption"] * record["lap_time"])
+            self.assertEqual(sorted(json.dumps(r, sort_keys=True) for r in enriched),
+                             expected, name)
         self.assertEqual(server.stop(), 0)
 
 
