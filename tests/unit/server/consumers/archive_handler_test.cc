@@ -95,11 +95,13 @@ TEST_F(ArchiveHandlerTest, ARedeliveredRecordIsNeverArchivedTwice) {
   auto handler = Make(R"({"type": "archive", "compression": "UNCOMPRESSED",
                           "interval_seconds": 0})");
   ASSERT_NE(handler, nullptr);
-  const Batch batch = MakeBatch({"a", "b", "c"}, 0);
+  const std::string binary("\0\xff\x01", 3);  // records are bytes
+  const Batch batch = MakeBatch({"a", binary, "c"}, 0);
   handler->Handle(batch);
   handler->Handle(batch);  // a retry after the object was written
-  handler->Handle(MakeBatch({"b", "c", "d", "e"}, 1));  // from a failed item
-  EXPECT_THAT(Contents(archive()), ElementsAre("a\nb\nc\n", "d\ne\n"));
+  handler->Handle(MakeBatch({binary, "c", "d", "e"}, 1));  // from a failed item
+  EXPECT_THAT(Contents(archive()),
+              ElementsAre("a\n" + binary + "\nc\n", "d\ne\n"));
 }
 
 TEST_F(ArchiveHandlerTest, StagedRecordsSurviveARestartAndRollByTime) {
