@@ -29,16 +29,6 @@ constexpr auto kIdleRecheck = std::chrono::seconds(5);
 // After a failed read of the log or a failed checkpoint.
 constexpr auto kErrorPause = std::chrono::seconds(1);
 
-// FNV-1a: a partition key's lane, stable across restarts.
-uint32_t LaneOf(std::string_view partition_key, uint32_t lanes) {
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : partition_key) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return static_cast<uint32_t>(hash % lanes);
-}
-
 Result<uint64_t> ParsePosition(const std::string& text,
                                const std::string& reader) {
   uint64_t position = 0;
@@ -226,6 +216,10 @@ class ConsumerRuntime::Consumer
           }
         }
       }
+      view.max_iterator_age_millis = std::max(
+          view.max_iterator_age_millis, shard.iterator_age_millis.value_or(0));
+      view.max_millis_behind_latest =
+          std::max(view.max_millis_behind_latest, shard.millis_behind_latest);
       view.shards.push_back(std::move(shard));
     }
     return view;
@@ -561,7 +555,8 @@ class ConsumerRuntime::Consumer
       if (window_millis > 0 && open && tip - position < round_records) {
         const EpochMillis now = runtime_.clock_.NowMillis();
         if (gathering_since == 0) gathering_since = now;
-        const EpochMillis left = gathering_since + window_millis - now;
+        const EpochMillis left = BatchingWindowLeft(
+            tip - position, round_records, window_millis, gathering_since, now);
         if (left > 0) {
           worker.wakeup.WaitUntil(SteadyClock::now() +
                                   std::chrono::milliseconds(left));
@@ -618,31 +613,17 @@ class ConsumerRuntime::Consumer
     if (last_sequence) state.checkpoint_sequence_number = last_sequence;
   }
 
-  // Splits `records` into batches of at most BatchSize records and
-  // kMaxBatchBytes.
   std::vector<Batch> Batches(uint32_t index, uint32_t lane, uint32_t lanes,
                              std::vector<ConsumerRecord> records) {
-    std::vector<Batch> batches;
-    size_t bytes = 0;
-    for (ConsumerRecord& record : records) {
-      size_t size = record.data.size() + record.partition_key.size();
-      if (batches.empty() ||
-          batches.back().records.size() >=
-              static_cast<size_t>(definition_.batch_size) ||
-          bytes + size > kMaxBatchBytes) {
-        Batch batch;
-        batch.consumer = record_.name;
-        batch.stream_arn = stream_arn_;
-        batch.shard_id = catalog::ShardIdFor(index);
-        batch.lane = lane;
-        batch.lane_count = lanes;
-        batches.push_back(std::move(batch));
-        bytes = 0;
-      }
-      bytes += size;
-      batches.back().records.push_back(std::move(record));
-    }
-    return batches;
+    Batch shape;
+    shape.consumer = record_.name;
+    shape.stream_arn = stream_arn_;
+    shape.shard_id = catalog::ShardIdFor(index);
+    shape.lane = lane;
+    shape.lane_count = lanes;
+    return SplitIntoBatches(shape, std::move(records),
+                            static_cast<size_t>(definition_.batch_size),
+                            kMaxBatchBytes);
   }
 
   DeliveryOutcome DeliverLane(uint32_t index, std::vector<Batch> batches) {

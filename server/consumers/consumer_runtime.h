@@ -77,6 +77,10 @@ struct ConsumerView {
   uint64_t discarded_batches = 0;
   uint64_t discarded_records = 0;
   std::vector<ShardView> shards;  // empty in List()
+  // The largest of the shards' figures (Describe only): what an operator
+  // watches for the whole consumer.
+  int64_t max_iterator_age_millis = 0;
+  int64_t max_millis_behind_latest = 0;
 };
 
 struct RuntimeOptions {

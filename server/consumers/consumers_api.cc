@@ -71,6 +71,10 @@ void WriteConsumer(Encoder& out, const ConsumerView& view, bool with_shards) {
     definition.Parse(text.data(), text.size());
     out.Key("Definition");
     Emit(out, definition);
+    out.Key("IteratorAgeMillis");
+    out.Int(view.max_iterator_age_millis);
+    out.Key("MillisBehindLatest");
+    out.Int(view.max_millis_behind_latest);
     out.Key("Shards");
     out.StartArray();
     for (const ShardView& shard : view.shards) {

@@ -1,6 +1,8 @@
 #include "server/consumers/delivery.h"
 
+#include <algorithm>
 #include <ctime>
+#include <exception>
 
 #include "common/json.h"
 
@@ -39,6 +41,16 @@ std::optional<size_t> LowestFailedItem(const Batch& batch,
   return lowest;
 }
 
+// Exceptions do not cross our functions: one escaping a handler (a
+// bad_alloc, a library's error) is a function error, like a crash.
+HandlerResult CallHandler(Handler& handler, const Batch& batch) {
+  try {
+    return handler.Handle(batch);
+  } catch (...) {
+    return HandlerResult::FunctionError("Unhandled");
+  }
+}
+
 }  // namespace
 
 DeliveryOutcome DeliverBatch(Handler& handler, const Batch& original,
@@ -61,7 +73,7 @@ DeliveryOutcome DeliverBatch(Handler& handler, const Batch& original,
     }
     if (!context.WaitUntilRunning()) return DeliveryOutcome::kStopped;
     const EpochMillis handed_over_at = clock.NowMillis();
-    HandlerResult result = handler.Handle(batch);
+    HandlerResult result = CallHandler(handler, batch);
     ++invokes;
     context.Called(batch, result, handed_over_at);
 
@@ -104,6 +116,40 @@ DeliveryOutcome DeliverBatch(Handler& handler, const Batch& original,
     ++retries;
     if (!context.WaitBeforeRetry(retries)) return DeliveryOutcome::kStopped;
   }
+}
+
+uint32_t LaneOf(std::string_view partition_key, uint32_t lanes) {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : partition_key) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return static_cast<uint32_t>(hash % lanes);
+}
+
+std::vector<Batch> SplitIntoBatches(const Batch& shape,
+                                    std::vector<ConsumerRecord> records,
+                                    size_t max_records, size_t max_bytes) {
+  std::vector<Batch> batches;
+  size_t bytes = 0;
+  for (ConsumerRecord& record : records) {
+    size_t size = record.data.size() + record.partition_key.size();
+    if (batches.empty() || batches.back().records.size() >= max_records ||
+        bytes + size > max_bytes) {
+      batches.push_back(Part(shape, 0, 0));
+      bytes = 0;
+    }
+    bytes += size;
+    batches.back().records.push_back(std::move(record));
+  }
+  return batches;
+}
+
+EpochMillis BatchingWindowLeft(uint64_t waiting, uint64_t full,
+                               EpochMillis window_millis,
+                               EpochMillis gathering_since, EpochMillis now) {
+  if (window_millis <= 0 || waiting >= full) return 0;
+  return std::max<EpochMillis>(0, gathering_since + window_millis - now);
 }
 
 std::string Iso8601Millis(EpochMillis millis) {

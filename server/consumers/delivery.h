@@ -59,6 +59,26 @@ DeliveryOutcome DeliverBatch(Handler& handler, const Batch& batch,
                              const DeliveryPolicy& policy, const Clock& clock,
                              DeliveryContext& context);
 
+// The lane of a partition key under ParallelizationFactor `lanes`: FNV-1a
+// of its bytes modulo `lanes`, so a key always has the same lane (across
+// restarts too) and its records stay in order.
+uint32_t LaneOf(std::string_view partition_key, uint32_t lanes);
+
+// Splits `records` (of one shard and lane, in order) into batches shaped
+// like `shape` (its consumer, stream, shard and lane; its records are
+// ignored) of at most `max_records` records and `max_bytes` of data and
+// partition keys; a record larger than `max_bytes` is a batch of its own.
+std::vector<Batch> SplitIntoBatches(const Batch& shape,
+                                    std::vector<ConsumerRecord> records,
+                                    size_t max_records, size_t max_bytes);
+
+// MaximumBatchingWindowInSeconds: how much longer to gather when `waiting`
+// records (fewer than `full`) have waited since `gathering_since`; 0 means
+// call now. A window of 0 never waits.
+EpochMillis BatchingWindowLeft(uint64_t waiting, uint64_t full,
+                               EpochMillis window_millis,
+                               EpochMillis gathering_since, EpochMillis now);
+
 // AWS's on-failure record for a Kinesis event source, one JSON object:
 // {"requestContext": {"requestId", "functionArn", "condition",
 // "approximateInvokeCount"}, "responseContext": {"statusCode",

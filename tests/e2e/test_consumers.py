@@ -246,21 +246,28 @@ class ConsumerTest(unittest.TestCase):
         with open(failures) as f:
             report = json.loads(f.readline())
         self.assertEqual(report["responseContext"]["functionError"], "Unhandled")
-        # The handler and the grandchild it started were killed and reaped.
-        children = [p for p in os.listdir("/proc") if p.isdigit() and self.child_of_server(p)]
-        self.assertEqual(children, [])
+        # The handler and the grandchild it started (its process group) were
+        # killed, and the handler reaped. A killed process may take a moment
+        # to disappear, hence the poll.
+        with open(self.out + ".pid") as f:
+            group = int(f.read())
+        poll_until(lambda: not self.leftovers(group), DEADLINE_S,
+                   "no process of the handler's group and no child of the server")
 
-    def child_of_server(self, pid):
-        """True for a child of the server (running or a zombie), or for the
-        handler's `sleep 3600` grandchild wherever it ended up."""
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmdline = f.read()
-        except (OSError, ValueError, IndexError):
-            return False  # gone meanwhile
-        return parent == self.server.pid or cmdline == b"sleep\x003600\x00"
+    def leftovers(self, group):
+        """Live processes of `group`, or children of the server (zombies
+        included)."""
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            state, parent, pgid = fields[0], int(fields[1]), int(fields[2])
+            if parent == self.server.pid or (pgid == group and state != "Z"):
+                found.append(pid)
+        return found
 
     def test_at_timestamp_starts_at_the_first_record_at_or_after_it(self):
         self.make_stream()
@@ -345,6 +352,10 @@ class ConsumerTest(unittest.TestCase):
         self.assertEqual(shard["MillisBehindLatest"], 0)
         self.assertGreaterEqual(shard["IteratorAgeMillis"], 0)
         self.assertEqual(shard["Position"], 3)
+        consumer = self.describe()
+        self.assertEqual(consumer["MillisBehindLatest"], 0)
+        self.assertGreaterEqual(consumer["IteratorAgeMillis"], shard["IteratorAgeMillis"])
+        self.assertEqual(consumer["Counts"]["Records"], 3)
 
     def test_split_shard_while_consuming_loses_nothing(self):
         self.make_stream()
@@ -372,6 +383,17 @@ class ConsumerTest(unittest.TestCase):
                                              for s in self.describe()["Shards"]}),
                             DEADLINE_S, "the parent finished")
         self.assertEqual(states["shardId-000000000001"], "READING")
+
+    def test_deleting_the_source_stream_stops_the_consumer(self):
+        self.make_stream()
+        self.consumer()
+        self.put("one")
+        self.wait_delivered(1)
+        self.kinesis.delete_stream(StreamName=self.name)
+        consumer = poll_until(lambda: (lambda c: c["State"] == "STREAM_NOT_FOUND" and c)(
+            self.describe()), DEADLINE_S, "STREAM_NOT_FOUND")
+        self.assertIn(self.name, consumer["LastError"])
+        admin(self.server, "DeleteConsumer", {"ConsumerName": self.name})
 
     # --- admin API -------------------------------------------------------------
 

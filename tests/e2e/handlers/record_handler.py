@@ -52,6 +52,8 @@ def failing(value):
 if args.sleep_on is not None and args.sleep_on in datas:
     import subprocess
     import time
+    with open(args.out + ".pid", "w") as f:  # the test looks for our group
+        f.write(str(os.getpid()))
     subprocess.Popen(["sleep", "3600"])  # must die with us at the timeout
     time.sleep(3600)
 

@@ -748,6 +748,42 @@ TEST_F(CatalogTest, CheckpointOnMissingShardIsNotFound) {
       HasError(ErrorCode::kResourceNotFound, "Stream with id 99 not found."));
 }
 
+TEST_F(CatalogTest, EventConsumersRoundTripPauseAndDeleteWithCheckpoints) {
+  const StreamRecord stream = Create("orders", 1);
+  EventConsumerRecord consumer;
+  consumer.name = "counter";
+  consumer.account_id = "123456789012";
+  consumer.region = "us-east-1";
+  consumer.definition = R"({"ConsumerName":"counter"})";
+  consumer.created_at = 1700000000000;
+  ASSERT_THAT(catalog_->CreateEventConsumer(consumer), IsOk());
+  EXPECT_THAT(
+      catalog_->CreateEventConsumer(consumer),
+      HasError(ErrorCode::kResourceInUse, "Consumer counter already exists."));
+  ASSERT_THAT(catalog_->SetEventConsumerPaused("counter", true), IsOk());
+  consumer.paused = true;
+  auto listed = catalog_->ListEventConsumers();
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_EQ(*listed, std::vector<EventConsumerRecord>{consumer});
+
+  ASSERT_THAT(
+      catalog_->SaveCheckpoint("consumer/counter", stream.stream_id, 0, "5"),
+      IsOk());
+  ASSERT_THAT(catalog_->SaveCheckpoint("other", stream.stream_id, 0, "6"),
+              IsOk());
+  ASSERT_THAT(catalog_->DeleteEventConsumer("counter", "consumer/counter"),
+              IsOk());
+  EXPECT_TRUE(catalog_->ListEventConsumers()->empty());
+  EXPECT_EQ(*catalog_->LoadCheckpoint("consumer/counter", stream.stream_id, 0),
+            std::nullopt);
+  EXPECT_EQ(*catalog_->LoadCheckpoint("other", stream.stream_id, 0), "6");
+  EXPECT_THAT(
+      catalog_->DeleteEventConsumer("counter", "consumer/counter"),
+      HasError(ErrorCode::kResourceNotFound, "Consumer counter not found."));
+  EXPECT_THAT(catalog_->SetEventConsumerPaused("counter", false),
+              HasError(ErrorCode::kResourceNotFound));
+}
+
 // --- Delete -----------------------------------------------------------------
 
 TEST_F(CatalogTest, DeleteStreamRemovesShardsTagsMetricsAndCheckpoints) {

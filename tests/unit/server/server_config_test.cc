@@ -247,6 +247,44 @@ TEST_F(ConfigFileTest, ReadsDeclaredDeliveryStreams) {
   EXPECT_EQ(loaded->firehose.create_delay, std::chrono::milliseconds(500));
 }
 
+TEST_F(ConfigFileTest, ReadsDeclaredConsumersAndTheConsumerRoot) {
+  auto loaded = LoadConfigFile(Write(R"({"consumers": [
+    {"ConsumerName": "c", "StreamName": "s", "StartingPosition": "LATEST",
+     "Handler": {"type": "exec", "command": ["true"]}}
+  ], "storage": {"consumer_root": "/srv/consumers"}})"),
+                               ServerConfig());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->consumers.size(), 1u);
+  EXPECT_EQ(loaded->consumers[0],
+            R"({"ConsumerName":"c","StreamName":"s","StartingPosition":)"
+            R"("LATEST","Handler":{"type":"exec","command":["true"]}})");
+  EXPECT_EQ(loaded->consumer_root, "/srv/consumers");
+}
+
+TEST_F(ConfigFileTest, ConsumerErrorsNameThePathAndTheSetting) {
+  std::string prefix =
+      "config file '" + (dir_ / "sluice.json").string() + "': ";
+  auto error = [&](const std::string& consumers) {
+    std::string text = R"({"consumers": )";
+    text += consumers;
+    text += "}";
+    return LoadError(text).message();
+  };
+  EXPECT_EQ(error("{}"), prefix + "'consumers' must be an array");
+  const std::string item =
+      R"({"ConsumerName": "c", "StreamName": "s", "StartingPosition": "LATEST",
+          "Handler": {"type": "exec", "command": ["true"]})";
+  EXPECT_EQ(error("[" + item + R"(, "BatchSize": 0}])"),
+            prefix +
+                "'consumers[0]': 1 validation error detected: Value '0' at "
+                "'batchSize' failed to satisfy constraint: Member must have "
+                "value greater than or equal to 1");
+  EXPECT_EQ(error("[" + item + "}, " + item + "}]"),
+            prefix +
+                "'consumers[1].ConsumerName' repeats consumer 'c' of "
+                "consumers[0]");
+}
+
 TEST_F(ConfigFileTest, DeliveryStreamErrorsNameThePathAndTheProblem) {
   std::string prefix =
       "config file '" + (dir_ / "sluice.json").string() + "': ";

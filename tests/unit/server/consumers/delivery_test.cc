@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <set>
+#include <stdexcept>
 
 #include "common/json.h"
+#include "server/consumers/consumer_definition.h"
 
 namespace sluice::consumers {
 namespace {
@@ -94,6 +97,18 @@ TEST(DeliveryTest, FunctionErrorRetriesTheWholeBatchThenReportsIt) {
   ASSERT_EQ(context.discarded.size(), 1u);
   EXPECT_EQ(context.discarded[0].second.condition, "RetryAttemptsExhausted");
   EXPECT_EQ(context.discarded[0].second.invoke_count, 3);
+  EXPECT_EQ(context.discarded[0].second.function_error, "Unhandled");
+}
+
+TEST(DeliveryTest, AnExceptionFromTheHandlerIsAFunctionError) {
+  ManualClock clock(kStart);
+  ScriptedHandler handler(
+      [](const Batch&) -> HandlerResult { throw std::runtime_error("boom"); });
+  RecordingContext context;
+  DeliveryPolicy policy;
+  policy.maximum_retry_attempts = 0;
+  DeliverBatch(handler, MakeBatch(1), policy, clock, context);
+  ASSERT_EQ(context.discarded.size(), 1u);
   EXPECT_EQ(context.discarded[0].second.function_error, "Unhandled");
 }
 
@@ -251,6 +266,59 @@ TEST(DeliveryTest, APausedStoppingConsumerCallsNothing) {
   EXPECT_EQ(DeliverBatch(handler, MakeBatch(3), {}, clock, context),
             DeliveryOutcome::kStopped);
   EXPECT_TRUE(handler.calls.empty());
+}
+
+TEST(BatchingTest, SplitsByRecordCountKeepingOrder) {
+  Batch shape = MakeBatch(0);
+  shape.lane = 2;
+  std::vector<Batch> batches =
+      SplitIntoBatches(shape, MakeBatch(25).records, 10, kMaxBatchBytes);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].records.size(), 10u);
+  EXPECT_EQ(batches[1].records.size(), 10u);
+  EXPECT_EQ(batches[2].records.size(), 5u);
+  EXPECT_EQ(batches[1].records.front().sequence_number, "seq10");
+  EXPECT_EQ(batches[2].lane, 2u);
+  EXPECT_EQ(batches[2].shard_id, "shardId-000000000000");
+}
+
+TEST(BatchingTest, SplitsBeforeTheRecordThatPassesTheByteLimit) {
+  Batch records = MakeBatch(4);  // 1-byte key + 2-byte data: 3 bytes each
+  std::vector<Batch> batches =
+      SplitIntoBatches(MakeBatch(0), records.records, 100, 7);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].records.size(), 2u);
+  EXPECT_EQ(batches[1].records.size(), 2u);
+  // A record larger than the limit still goes, alone.
+  records.records[1].data = std::string(50, 'x');
+  batches = SplitIntoBatches(MakeBatch(0), records.records, 100, 7);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[1].records.size(), 1u);
+  EXPECT_EQ(batches[1].records[0].sequence_number, "seq1");
+}
+
+TEST(BatchingTest, AKeyAlwaysHasTheSameLaneAndKeysSpread) {
+  std::set<uint32_t> lanes;
+  for (int i = 0; i < 100; ++i) {
+    std::string key = "user-" + std::to_string(i);
+    uint32_t lane = LaneOf(key, 4);
+    EXPECT_LT(lane, 4u);
+    EXPECT_EQ(LaneOf(key, 4), lane);
+    lanes.insert(lane);
+  }
+  EXPECT_EQ(lanes.size(), 4u);
+  EXPECT_EQ(LaneOf("anything", 1), 0u);
+}
+
+TEST(BatchingTest, WindowWaitsOnlyForAnIncompleteBatch) {
+  // No window: call at once.
+  EXPECT_EQ(BatchingWindowLeft(1, 100, 0, kStart, kStart), 0);
+  // A full batch does not wait.
+  EXPECT_EQ(BatchingWindowLeft(100, 100, 5000, kStart, kStart), 0);
+  // Fewer records wait out the window from the first waiting record.
+  EXPECT_EQ(BatchingWindowLeft(3, 100, 5000, kStart, kStart + 1200), 3800);
+  EXPECT_EQ(BatchingWindowLeft(3, 100, 5000, kStart, kStart + 5000), 0);
+  EXPECT_EQ(BatchingWindowLeft(3, 100, 5000, kStart, kStart + 9000), 0);
 }
 
 TEST(DeliveryTest, OnFailureRecordHasAwsShape) {
