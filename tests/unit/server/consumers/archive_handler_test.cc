@@ -171,6 +171,18 @@ TEST_F(ArchiveHandlerTest, KeepsLanesAndShardsApart) {
   EXPECT_THAT(Contents(archive()), ElementsAre("ac", "bd"));
 }
 
+TEST_F(ArchiveHandlerTest, ANewParallelizationFactorStartsAtTheOldMark) {
+  auto handler = Make(R"({"type": "archive", "compression": "UNCOMPRESSED",
+                          "interval_seconds": 0})");
+  handler->Handle(MakeBatch({"a", "b", "c"}, 0));
+  // The consumer re-created with ParallelizationFactor 2: its checkpoint
+  // was behind, so "b" and "c" come again, on a lane of a new factor.
+  Batch lane0 = MakeBatch({"b", "c", "d"}, 1);
+  lane0.lane_count = 2;
+  handler->Handle(lane0);
+  EXPECT_THAT(Contents(archive()), ElementsAre("a\nb\nc\n", "d\n"));
+}
+
 TEST_F(ArchiveHandlerTest, WritesGzipByDefault) {
   auto handler = Make(R"({"type": "archive", "interval_seconds": 0})");
   handler->Handle(MakeBatch({"a"}, 0));
