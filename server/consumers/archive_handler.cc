@@ -25,6 +25,9 @@ constexpr double kDefaultIntervalSeconds = 300;
 constexpr double kMaxIntervalSeconds = 900;
 // How often the roller looks for objects due by time.
 constexpr std::chrono::milliseconds kRollerPoll{100};
+// How long the roller leaves a lane whose object could not be written (a
+// full disk) before trying again.
+constexpr std::chrono::seconds kRollRetryDelay{1};
 
 Result<double> NumberSetting(const json::Value& settings, std::string_view name,
                              double fallback, double min, double max,
@@ -82,6 +85,7 @@ struct ArchiveHandler::Lane {
   int64_t staged_through = -1;  // the last offset accepted, or -1
   std::optional<EpochMillis> first_staged_at;  // set while records wait
   uint64_t staged_bytes = 0;
+  std::chrono::steady_clock::time_point retry_after{};  // after a failed roll
 };
 
 ArchiveHandler::ArchiveHandler() = default;
@@ -490,8 +494,12 @@ void ArchiveHandler::RollerLoop() {
     for (const std::shared_ptr<Lane>& lane : lanes) {
       // A lane busy in Handle() rolls there if it is due.
       std::unique_lock lane_lock(lane->mu, std::try_to_lock);
-      if (!lane_lock.owns_lock() || !Due(*lane)) continue;
+      if (!lane_lock.owns_lock() || !Due(*lane) ||
+          std::chrono::steady_clock::now() < lane->retry_after) {
+        continue;
+      }
       if (Status s = Roll(*lane); !s.ok()) {
+        lane->retry_after = std::chrono::steady_clock::now() + kRollRetryDelay;
         SLUICE_LOG(kWarn) << "consumer " << consumer_ << " " << lane->shard_id
                           << ": writing an archive object failed (retried): "
                           << s.message();

@@ -183,6 +183,20 @@ TEST_F(ArchiveHandlerTest, ANewParallelizationFactorStartsAtTheOldMark) {
   EXPECT_THAT(Contents(archive()), ElementsAre("a\nb\nc\n", "d\n"));
 }
 
+TEST_F(ArchiveHandlerTest, AFailedWriteKeepsTheRecordsStagedForTheNextRoll) {
+  auto handler = Make(R"({"type": "archive", "compression": "UNCOMPRESSED",
+                          "interval_seconds": 0})");
+  // A file where the archive directory should be: every write fails.
+  std::ofstream(archive()) << "in the way";
+  // The records are durable in staging, so the batch has succeeded.
+  EXPECT_FALSE(
+      handler->Handle(MakeBatch({"a", "b"}, 0)).function_error.has_value());
+  EXPECT_FALSE(handler->Flush().ok());
+  std::filesystem::remove(archive());
+  ASSERT_THAT(handler->Flush(), IsOk());
+  EXPECT_THAT(Contents(archive()), ElementsAre("a\nb\n"));
+}
+
 TEST_F(ArchiveHandlerTest, WritesGzipByDefault) {
   auto handler = Make(R"({"type": "archive", "interval_seconds": 0})");
   handler->Handle(MakeBatch({"a"}, 0));
