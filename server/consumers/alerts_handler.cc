@@ -34,21 +34,6 @@ Status Internal(std::string message) {
   return Status(ErrorCode::kInternalFailure, std::move(message));
 }
 
-using json::Member;
-
-Status CheckKnownMembers(const json::Value& object,
-                         std::initializer_list<std::string_view> known,
-                         std::string_view what) {
-  for (const auto& member : object.GetObject()) {
-    const std::string_view name = json::AsView(member.name);
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      return InvalidSetting(what,
-                            "unknown setting '" + std::string(name) + "'");
-    }
-  }
-  return Status::Ok();
-}
-
 Result<milliseconds> ParseSeconds(const json::Value& object,
                                   std::string_view name, milliseconds fallback,
                                   double max_seconds, std::string_view what) {

@@ -2,7 +2,9 @@
 #include <map>
 
 #include "server/consumers/alerts_handler.h"
+#include "server/consumers/archive_handler.h"
 #include "server/consumers/exec_handler.h"
+#include "server/consumers/forward_handler.h"
 #include "server/consumers/handler.h"
 #include "server/consumers/metrics_handler.h"
 
@@ -12,8 +14,8 @@ namespace {
 const std::map<std::string, HandlerFactory, std::less<>>& Types() {
   static const auto* types =
       new std::map<std::string, HandlerFactory, std::less<>>{
-          {"alerts", CreateAlertsHandler},
-          {"exec", MakeExecHandler},
+          {"alerts", CreateAlertsHandler},   {"archive", CreateArchiveHandler},
+          {"exec", MakeExecHandler},         {"forward", CreateForwardHandler},
           {"metrics", CreateMetricsHandler},
       };
   return *types;

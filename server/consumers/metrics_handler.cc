@@ -33,21 +33,6 @@ std::string Quoted(std::string_view identifier) {
   return quoted;
 }
 
-using json::Member;
-
-Status CheckKnownMembers(const json::Value& object,
-                         std::initializer_list<std::string_view> known,
-                         std::string_view what) {
-  for (const auto& member : object.GetObject()) {
-    const std::string_view name = json::AsView(member.name);
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      return InvalidSetting(what,
-                            "unknown setting '" + std::string(name) + "'");
-    }
-  }
-  return Status::Ok();
-}
-
 Result<Template> ParseTemplate(const json::Value* value,
                                std::string_view what) {
   if (value == nullptr || !value->IsString()) {

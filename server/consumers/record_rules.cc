@@ -135,6 +135,19 @@ Status InvalidSetting(std::string_view what, std::string_view problem) {
   return Status(ErrorCode::kInvalidArgument, std::move(message));
 }
 
+Status CheckKnownMembers(const json::Value& object,
+                         std::initializer_list<std::string_view> known,
+                         std::string_view what) {
+  for (const auto& member : object.GetObject()) {
+    const std::string_view name = json::AsView(member.name);
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return InvalidSetting(what,
+                            "unknown setting '" + std::string(name) + "'");
+    }
+  }
+  return Status::Ok();
+}
+
 bool IsIdentifier(std::string_view name) {
   if (name.empty() || name.size() > 63) return false;
   for (size_t i = 0; i < name.size(); ++i) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -211,6 +212,13 @@ std::string FormatIsoMillis(EpochMillis millis);
 
 // Settings helpers shared by the handlers: kInvalidArgument naming `what`.
 Status InvalidSetting(std::string_view what, std::string_view problem);
+// Settings members are read with json::Member (common/json.h).
+using json::Member;
+// kInvalidArgument naming `what` for a member of `object` not in `known`
+// (a misspelt setting is an error, not silently ignored).
+Status CheckKnownMembers(const json::Value& object,
+                         std::initializer_list<std::string_view> known,
+                         std::string_view what);
 // True for a SQL identifier we accept as a table or column name:
 // [A-Za-z_][A-Za-z0-9_]{0,62}.
 bool IsIdentifier(std::string_view name);

@@ -5,7 +5,6 @@
 #include "common/json_codec.h"
 #include "common/kpl_aggregation.h"
 #include "common/uuid.h"
-#include "server/firehose/compression.h"
 #include "server/firehose/object_writer.h"
 #include "server/firehose/s3_key.h"
 
@@ -103,10 +102,9 @@ Status WriteArchiveObject(const std::filesystem::path& bucket_dir,
                           const S3Destination& destination,
                           std::string_view key, std::string body,
                           storage::FileOps& ops) {
-  Result<std::string> bytes =
-      CompressObject(destination.compression, key, std::move(body));
-  if (!bytes.ok()) return bytes.status();
-  return WriteObjectFile(ObjectPath(bucket_dir, key), *bytes, ops);
+  return WriteCompressedObject(ObjectPath(bucket_dir, key),
+                               destination.compression, key, std::move(body),
+                               ops);
 }
 
 }  // namespace sluice::firehose

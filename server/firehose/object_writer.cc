@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "server/firehose/compression.h"
 
 namespace sluice::firehose {
 namespace {
@@ -84,6 +85,14 @@ Status WriteObjectFile(const std::filesystem::path& path,
     return Failed("cannot rename to", path, errno);
   }
   return SyncDirectory(dir, ops);
+}
+
+Status WriteCompressedObject(const std::filesystem::path& path,
+                             std::string_view compression, std::string_view key,
+                             std::string body, storage::FileOps& ops) {
+  Result<std::string> bytes = CompressObject(compression, key, std::move(body));
+  if (!bytes.ok()) return bytes.status();
+  return WriteObjectFile(path, *bytes, ops);
 }
 
 Status RemoveObjectFile(const std::filesystem::path& path,

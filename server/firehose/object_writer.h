@@ -24,6 +24,15 @@ Status WriteObjectFile(const std::filesystem::path& path,
                        std::string_view bytes,
                        storage::FileOps& ops = storage::FileOps::Posix());
 
+// `body` compressed as `compression` (a CompressionFormat, compression.h;
+// `key` names a ZIP archive's entry) and written durably as `path` with
+// WriteObjectFile: how Firehose delivery and the consumers' archive handler
+// write an object.
+Status WriteCompressedObject(const std::filesystem::path& path,
+                             std::string_view compression, std::string_view key,
+                             std::string body,
+                             storage::FileOps& ops = storage::FileOps::Posix());
+
 // Removes the object at `path` durably if it exists (unlink, fsync the
 // directory): a redo whose object now gets no records must not leave an
 // earlier attempt's copy behind.

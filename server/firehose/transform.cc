@@ -33,6 +33,7 @@ constexpr size_t kMaxResponseBytes = 6u << 20;
 constexpr std::string_view kAddField = "sluice-builtin-add-field";
 constexpr std::string_view kAddArrival = "sluice-builtin-add-arrival-timestamp";
 constexpr std::string_view kDropIf = "sluice-builtin-drop-if";
+constexpr std::string_view kMultiply = "sluice-builtin-multiply";
 
 Status Invalid(std::string message) {
   return Status(ErrorCode::kInvalidArgument, std::move(message));
@@ -91,6 +92,23 @@ std::optional<std::pair<std::string_view, std::string_view>> FieldAndValue(
   return std::pair{qualifier.substr(0, eq), qualifier.substr(eq + 1)};
 }
 
+// kMultiply's "OUT=A*B": the field to set and the two factors' fields.
+struct Product {
+  std::string_view out, left, right;
+};
+std::optional<Product> ParseProduct(std::string_view qualifier) {
+  auto split = FieldAndValue(qualifier);
+  if (!split) return std::nullopt;
+  const size_t star = split->second.find('*');
+  if (star == std::string_view::npos || star == 0 ||
+      star + 1 == split->second.size() ||
+      split->second.find('*', star + 1) != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return Product{split->first, split->second.substr(0, star),
+                 split->second.substr(star + 1)};
+}
+
 Status CheckBuiltin(const LambdaProcessor& processor) {
   const std::string& name = processor.function_name;
   const std::string& argument = processor.qualifier;
@@ -109,10 +127,15 @@ Status CheckBuiltin(const LambdaProcessor& processor) {
     }
     return Status::Ok();
   }
+  if (name == kMultiply) {
+    if (!ParseProduct(argument)) return needs("FIELD=A*B");
+    return Status::Ok();
+  }
   return Invalid("LambdaArn " + processor.lambda_arn + " names " + name +
                  ", which is not a Sluice built-in transform; built-ins are " +
                  std::string(kAddField) + ", " + std::string(kAddArrival) +
-                 " and " + std::string(kDropIf) + ".");
+                 ", " + std::string(kDropIf) + " and " +
+                 std::string(kMultiply) + ".");
 }
 
 bool IsBuiltin(const LambdaProcessor& processor) {
@@ -206,6 +229,29 @@ RecordOutcome ApplyBuiltin(const LambdaProcessor& processor,
     set(field,
         json::Value(value.data(),
                     static_cast<rapidjson::SizeType>(value.size()), allocator));
+  } else if (name == kMultiply) {
+    const Product product = *ParseProduct(processor.qualifier);
+    auto factor = [&](std::string_view field) -> const json::Value* {
+      auto member = doc.FindMember(json::Value(rapidjson::StringRef(
+          field.data(), static_cast<rapidjson::SizeType>(field.size()))));
+      return member != doc.MemberEnd() && member->value.IsNumber()
+                 ? &member->value
+                 : nullptr;
+    };
+    const json::Value* left = factor(product.left);
+    const json::Value* right = factor(product.right);
+    if (left == nullptr || right == nullptr) {
+      return Failed(
+          kProcessingFailed,
+          processor.function_name + ": the record has no number " +
+              std::string(left == nullptr ? product.left : product.right));
+    }
+    const double value = left->GetDouble() * right->GetDouble();
+    if (!std::isfinite(value)) {
+      return Failed(kProcessingFailed,
+                    processor.function_name + ": the product is not finite");
+    }
+    set(product.out, json::Value(value));
   } else {  // kAddArrival (CheckBuiltin allows nothing else)
     set(processor.qualifier, json::Value(record.arrival_millis));
   }

@@ -362,8 +362,12 @@ class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
              f"LambdaArn {FUNCTION_ARN}sluice-builtin-nope names "
              "sluice-builtin-nope, which is not a Sluice built-in transform; "
              "built-ins are sluice-builtin-add-field, "
-             "sluice-builtin-add-arrival-timestamp and "
-             "sluice-builtin-drop-if."),
+             "sluice-builtin-add-arrival-timestamp, "
+             "sluice-builtin-drop-if and sluice-builtin-multiply."),
+            ([("LambdaArn", FUNCTION_ARN + "sluice-builtin-multiply:x=a")],
+             f"LambdaArn {FUNCTION_ARN}sluice-builtin-multiply:x=a: the built-in "
+             "sluice-builtin-multiply takes its argument after the name, as in "
+             "function:sluice-builtin-multiply:FIELD=A*B."),
         ]
         for parameters, message in cases:
             with self.subTest(message=message):

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "server/firehose/compression.h"
 #include "tests/unit/catalog/test_util.h"
 
 namespace sluice::firehose {
@@ -49,6 +50,20 @@ class FaultyOps final : public storage::FileOps {
   std::atomic<int> writes_{0};
   std::atomic<int> syncs_{0};
 };
+
+TEST(WriteCompressedObjectTest, CompressesAsTheFormatSaysAndWritesWhole) {
+  TempDir dir;
+  const std::filesystem::path path = dir.path() / "b" / "k.gz";
+  ASSERT_THAT(WriteCompressedObject(path, "GZIP", "k.gz", "body"), IsOk());
+  EXPECT_EQ(ReadFile(path), GzipCompress("body").value());
+  ASSERT_THAT(WriteCompressedObject(path, "UNCOMPRESSED", "k.gz", "plain"),
+              IsOk());
+  EXPECT_EQ(ReadFile(path), "plain");
+  // An unknown format writes nothing.
+  EXPECT_THAT(WriteCompressedObject(dir.path() / "c", "LZ4", "c", "x"),
+              HasError(ErrorCode::kInternalFailure));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "c"));
+}
 
 TEST(WriteObjectFileTest, CreatesDirectoriesAndReplacesWhole) {
   TempDir dir;

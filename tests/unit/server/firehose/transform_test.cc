@@ -122,7 +122,8 @@ TEST(LambdaProcessorTest, ChecksBuiltinsAndTheirArguments) {
   for (std::string good : {"sluice-builtin-add-field:source=web",
                            "sluice-builtin-add-field:empty=",
                            "sluice-builtin-add-arrival-timestamp:received_at",
-                           "sluice-builtin-drop-if:level=debug"}) {
+                           "sluice-builtin-drop-if:level=debug",
+                           "sluice-builtin-multiply:EXTRA2=fuel*lap"}) {
     EXPECT_EQ(ParseError({{"LambdaArn", base + good}}), "(accepted)") << good;
   }
   EXPECT_EQ(ParseError({{"LambdaArn", base + "sluice-builtin-add-field"}}),
@@ -148,8 +149,17 @@ TEST(LambdaProcessorTest, ChecksBuiltinsAndTheirArguments) {
                 "sluice-builtin-upper names sluice-builtin-upper, which is "
                 "not a Sluice built-in transform; built-ins are "
                 "sluice-builtin-add-field, "
-                "sluice-builtin-add-arrival-timestamp and "
-                "sluice-builtin-drop-if.");
+                "sluice-builtin-add-arrival-timestamp, "
+                "sluice-builtin-drop-if and sluice-builtin-multiply.");
+  for (std::string bad :
+       {"sluice-builtin-multiply:out=a", "sluice-builtin-multiply:out=a*",
+        "sluice-builtin-multiply:=a*b", "sluice-builtin-multiply:o=a*b*c"}) {
+    EXPECT_EQ(ParseError({{"LambdaArn", base + bad}}),
+              "LambdaArn " + base + bad +
+                  ": the built-in sluice-builtin-multiply takes its argument "
+                  "after the name, as in "
+                  "function:sluice-builtin-multiply:FIELD=A*B.");
+  }
 }
 
 std::vector<TransformRecord> Records() {
@@ -295,6 +305,27 @@ TEST(BuiltinTransformTest, AddsAConstantOrComputedField) {
   EXPECT_EQ(stamped.outcomes[0].data, "{\"a\":1,\"at\":1700000000000}\n");
   EXPECT_EQ(stamped.outcomes[1].data,
             "{\"source\":\"old\",\"b\":[1],\"at\":1700000000001}");
+}
+
+TEST(BuiltinTransformTest, MultipliesTwoNumberFields) {
+  Transformer transformer({});
+  Invocation multiplied = transformer.Invoke(
+      Builtin("sluice-builtin-multiply:EXTRA2=fuel_consumption*lap_time"), {},
+      JsonRecords({"{\"fuel_consumption\":2,\"lap_time\":80.5}\n",
+                   "{\"fuel_consumption\":1.5,\"lap_time\":4,\"EXTRA2\":0}",
+                   "{\"fuel_consumption\":\"2\",\"lap_time\":80}",
+                   "{\"lap_time\":80}"}));
+  ASSERT_FALSE(multiplied.failure.has_value());
+  EXPECT_EQ(multiplied.outcomes[0].data,
+            "{\"fuel_consumption\":2,\"lap_time\":80.5,\"EXTRA2\":161.0}\n");
+  EXPECT_EQ(multiplied.outcomes[1].data,
+            "{\"fuel_consumption\":1.5,\"lap_time\":4,\"EXTRA2\":6.0}");
+  // A factor that is not a number, or missing, fails the record.
+  EXPECT_EQ(multiplied.outcomes[2].result, RecordResult::kProcessingFailed);
+  EXPECT_EQ(multiplied.outcomes[3].result, RecordResult::kProcessingFailed);
+  EXPECT_EQ(multiplied.outcomes[3].error_message,
+            "sluice-builtin-multiply: the record has no number "
+            "fuel_consumption");
 }
 
 TEST(BuiltinTransformTest, DropsRecordsWhoseFieldMatches) {
