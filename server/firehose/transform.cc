@@ -415,8 +415,8 @@ Invocation ParseTransformResponse(std::string_view response,
                         rapidjson::GetParseError_En(doc.GetParseError()) +
                         " at byte " + std::to_string(doc.GetErrorOffset()));
   }
-  auto list = doc.IsObject() ? doc.FindMember("records") : doc.MemberEnd();
-  if (!doc.IsObject() || list == doc.MemberEnd() || !list->value.IsArray()) {
+  const json::Value* list = json::Member(doc, "records");
+  if (list == nullptr || !list->IsArray()) {
     return FailedInvocation(
         kJsonError, "The response is not an object with a records array.");
   }
@@ -427,7 +427,7 @@ Invocation ParseTransformResponse(std::string_view response,
   Invocation invocation;
   invocation.outcomes.resize(records.size());
   std::vector<bool> answered(records.size(), false);
-  for (const json::Value& item : list->value.GetArray()) {
+  for (const json::Value& item : list->GetArray()) {
     if (!item.IsObject()) {
       return FailedInvocation(kJsonError,
                               "An entry of records is not a JSON object.");
