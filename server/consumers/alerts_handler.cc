@@ -216,12 +216,6 @@ AlertsHandler::~AlertsHandler() {
   if (delivery_thread_.joinable()) delivery_thread_.join();
 }
 
-Result<std::unique_ptr<Handler>> CreateAlertsHandler(const HandlerSpec& spec) {
-  Result<std::unique_ptr<AlertsHandler>> handler = AlertsHandler::Create(spec);
-  if (!handler.ok()) return handler.status();
-  return std::unique_ptr<Handler>(std::move(handler).value());
-}
-
 Result<std::unique_ptr<AlertsHandler>> AlertsHandler::Create(
     const HandlerSpec& spec) {
   const json::Value& settings = *spec.settings;

@@ -95,7 +95,4 @@ class AlertsHandler final : public Handler {
   std::thread delivery_thread_;
 };
 
-// The factory registered as "alerts" in handler_types.cc.
-Result<std::unique_ptr<Handler>> CreateAlertsHandler(const HandlerSpec& spec);
-
 }  // namespace sluice::consumers

@@ -99,13 +99,6 @@ ArchiveHandler::~ArchiveHandler() {
   if (roller_.joinable()) roller_.join();
 }
 
-Result<std::unique_ptr<Handler>> CreateArchiveHandler(const HandlerSpec& spec) {
-  Result<std::unique_ptr<ArchiveHandler>> handler =
-      ArchiveHandler::Create(spec);
-  if (!handler.ok()) return handler.status();
-  return std::unique_ptr<Handler>(std::move(handler).value());
-}
-
 Result<std::unique_ptr<ArchiveHandler>> ArchiveHandler::Create(
     const HandlerSpec& spec) {
   const json::Value& settings = *spec.settings;

@@ -109,7 +109,4 @@ class ArchiveHandler final : public Handler {
   std::thread roller_;
 };
 
-// The factory registered as "archive" in handler_types.cc.
-Result<std::unique_ptr<Handler>> CreateArchiveHandler(const HandlerSpec& spec);
-
 }  // namespace sluice::consumers

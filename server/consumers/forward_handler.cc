@@ -2,13 +2,6 @@
 
 namespace sluice::consumers {
 
-Result<std::unique_ptr<Handler>> CreateForwardHandler(const HandlerSpec& spec) {
-  Result<std::unique_ptr<ForwardHandler>> handler =
-      ForwardHandler::Create(spec);
-  if (!handler.ok()) return handler.status();
-  return std::unique_ptr<Handler>(std::move(handler).value());
-}
-
 Result<std::unique_ptr<ForwardHandler>> ForwardHandler::Create(
     const HandlerSpec& spec) {
   const json::Value& settings = *spec.settings;

@@ -39,7 +39,4 @@ class ForwardHandler final : public Handler {
   std::optional<Template> partition_key_;  // Kinesis only; default: as is
 };
 
-// The factory registered as "forward" in handler_types.cc.
-Result<std::unique_ptr<Handler>> CreateForwardHandler(const HandlerSpec& spec);
-
 }  // namespace sluice::consumers

@@ -115,6 +115,15 @@ struct HandlerSpec {
 using HandlerFactory =
     std::function<Result<std::unique_ptr<Handler>>(const HandlerSpec& spec)>;
 
+// The factory of a handler class with a
+// `static Result<std::unique_ptr<T>> Create(const HandlerSpec&)`.
+template <class T>
+Result<std::unique_ptr<Handler>> CreateHandler(const HandlerSpec& spec) {
+  Result<std::unique_ptr<T>> handler = T::Create(spec);
+  if (!handler.ok()) return handler.status();
+  return std::unique_ptr<Handler>(std::move(handler).value());
+}
+
 // The factory registered for `type` (handler_types.cc), or nullptr.
 const HandlerFactory* FindHandlerType(std::string_view type);
 // Every registered type name, sorted (for error messages and --help).

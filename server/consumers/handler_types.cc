@@ -14,9 +14,11 @@ namespace {
 const std::map<std::string, HandlerFactory, std::less<>>& Types() {
   static const auto* types =
       new std::map<std::string, HandlerFactory, std::less<>>{
-          {"alerts", CreateAlertsHandler},   {"archive", CreateArchiveHandler},
-          {"exec", MakeExecHandler},         {"forward", CreateForwardHandler},
-          {"metrics", CreateMetricsHandler},
+          {"alerts", CreateHandler<AlertsHandler>},
+          {"archive", CreateHandler<ArchiveHandler>},
+          {"exec", MakeExecHandler},
+          {"forward", CreateHandler<ForwardHandler>},
+          {"metrics", CreateHandler<MetricsHandler>},
       };
   return *types;
 }

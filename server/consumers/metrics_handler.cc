@@ -129,13 +129,6 @@ struct MetricsHandler::Aggregate {
 MetricsHandler::MetricsHandler() = default;
 MetricsHandler::~MetricsHandler() = default;
 
-Result<std::unique_ptr<Handler>> CreateMetricsHandler(const HandlerSpec& spec) {
-  Result<std::unique_ptr<MetricsHandler>> handler =
-      MetricsHandler::Create(spec);
-  if (!handler.ok()) return handler.status();
-  return std::unique_ptr<Handler>(std::move(handler).value());
-}
-
 Result<std::unique_ptr<MetricsHandler>> MetricsHandler::Create(
     const HandlerSpec& spec) {
   const json::Value& settings = *spec.settings;

@@ -97,7 +97,4 @@ class MetricsHandler final : public Handler {
   catalog::Database query_db_;  // guarded by query_mu_; opened on first use
 };
 
-// The factory registered as "metrics" in handler_types.cc.
-Result<std::unique_ptr<Handler>> CreateMetricsHandler(const HandlerSpec& spec);
-
 }  // namespace sluice::consumers
