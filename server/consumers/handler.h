@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -100,6 +101,11 @@ struct HandlerEnvironment {
   std::string region;
   std::string account_id;
   StreamWriter* writer = nullptr;
+  // The source stream's shards, each with the offset its next record will
+  // get ("shardId-000000000000", tip); empty when the stream is gone. For a
+  // handler that must know it has read everything up to a time (the SQL
+  // applications' windows). Null when the runtime offers none.
+  std::function<std::vector<std::pair<std::string, uint64_t>>()> source_tips;
 };
 
 // A consumer's handler as declared: {"type": "...", ...settings}.
