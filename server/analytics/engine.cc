@@ -420,6 +420,16 @@ struct Engine::State {
     return use->Run();
   }
 
+  // A row as a record of `output`: a delivery stream writes records back to
+  // back, so each row there ends in a newline; a Kinesis record is the row.
+  std::string Record(size_t output, std::string line) const {
+    if (definition.outputs[output].kind ==
+        ApplicationOutput::Kind::kDeliveryStream) {
+      line += '\n';
+    }
+    return line;
+  }
+
   Status PutOutbox(size_t output, const std::string& data) {
     StatementUse use(put_outbox);
     use->BindInt(1, static_cast<int64_t>(output));
@@ -467,7 +477,7 @@ struct Engine::State {
     std::string as_json;
     std::string as_csv;
     for (size_t output : pump.outputs) {
-      std::string* data = nullptr;
+      std::string* line = nullptr;
       if (definition.outputs[output].format == RecordFormat::kJson) {
         if (as_json.empty()) {
           as_json = "{";
@@ -483,18 +493,21 @@ struct Engine::State {
               as_json += *texts[i];
             }
           }
-          as_json += "}\n";
+          as_json += '}';
         }
-        data = &as_json;
+        line = &as_json;
       } else {
         if (as_csv.empty()) {
           std::vector<std::string> fields;
           for (const auto& text : texts) fields.push_back(text.value_or(""));
           as_csv = csv::FormatRow(fields);
+          as_csv.pop_back();  // the "\n"; Record() decides
         }
-        data = &as_csv;
+        line = &as_csv;
       }
-      if (Status s = PutOutbox(output, *data); !s.ok()) return s;
+      if (Status s = PutOutbox(output, Record(output, *line)); !s.ok()) {
+        return s;
+      }
       ++emitted;
     }
     return Status::Ok();
@@ -580,6 +593,7 @@ struct Engine::State {
     std::string data;
     if (output.format == RecordFormat::kCsv) {
       data = csv::FormatRow(fields);
+      data.pop_back();
     } else {
       static constexpr const char* kNames[] = {
           "ERROR_TIME", "ERROR_LEVEL", "ERROR_NAME", "MESSAGE", "DATA_ROW"};
@@ -590,10 +604,10 @@ struct Engine::State {
         data += ':';
         data += json::Quote(fields[i]);
       }
-      data += "}\n";
+      data += '}';
     }
     ++emitted;
-    return PutOutbox(*error_output, data);
+    return PutOutbox(*error_output, Record(*error_output, std::move(data)));
   }
 
   Result<EpochMillis> ClosedUntil(const std::string& pump) {
