@@ -1,11 +1,16 @@
 #include "server/analytics/application_handler.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "common/log.h"
 
 namespace sluice::analytics {
 namespace {
 
-constexpr size_t kDeliverChunk = 500;
+// Rows sent between two deletions from the outbox: a crash in between
+// sends at most this many rows again.
+constexpr size_t kDeliverChunk = 100;
 
 }  // namespace
 
@@ -97,9 +102,12 @@ void ApplicationHandler::Deliver() {
       return engine_->Pending(kDeliverChunk);
     }();
     if (!pending.ok() || pending->empty()) return;
+    std::optional<int64_t> sent_through;
+    Status sent = Status::Ok();
+    std::string target;
     for (const OutboxRecord& record : *pending) {
       const ApplicationOutput& output = definition_.outputs[record.output];
-      Status sent = Status::Ok();
+      target = output.resource;
       if (environment_.writer == nullptr) {
         sent = Status(ErrorCode::kInternalFailure, "no stream writer");
       } else if (output.kind == ApplicationOutput::Kind::kStream) {
@@ -114,24 +122,34 @@ void ApplicationHandler::Deliver() {
                    ->PutToDeliveryStream(output.resource, record.data)
                    .status();
       }
-      std::lock_guard lock(mu_);
-      if (!sent.ok()) {
-        if (delivery_error_ != sent.message()) {
-          SLUICE_LOG(kWarn)
-              << "application " << definition_.name << " cannot deliver to "
-              << output.resource << ": " << sent.message() << " (retrying)";
-        }
-        delivery_error_ = sent.message();
-        return;
-      }
-      delivery_error_.clear();
-      ++delivered_;
-      std::lock_guard engine_lock(engine_mu_);
-      if (Status done = engine_->Delivered(record.id); !done.ok()) {
-        delivery_error_ = done.message();
-        return;
-      }
+      if (!sent.ok()) break;
+      sent_through = record.id;
     }
+    Status done = Status::Ok();
+    if (sent_through) {
+      std::lock_guard lock(engine_mu_);
+      done = engine_->Delivered(*sent_through);
+    }
+    std::lock_guard lock(mu_);
+    if (sent_through) {
+      delivered_ += static_cast<int64_t>(std::count_if(
+          pending->begin(), pending->end(),
+          [&](const OutboxRecord& r) { return r.id <= *sent_through; }));
+    }
+    if (!done.ok()) {
+      delivery_error_ = done.message();
+      return;
+    }
+    if (!sent.ok()) {
+      if (delivery_error_ != sent.message()) {
+        SLUICE_LOG(kWarn) << "application " << definition_.name
+                          << " cannot deliver to " << target << ": "
+                          << sent.message() << " (retrying)";
+      }
+      delivery_error_ = sent.message();
+      return;
+    }
+    delivery_error_.clear();
   }
 }
 

@@ -387,7 +387,7 @@ struct Engine::State {
         {&pending, "read the outbox",
          "SELECT id, output, data FROM sluice_outbox ORDER BY id LIMIT ?1"},
         {&delivered, "delete a delivered row",
-         "DELETE FROM sluice_outbox WHERE id = ?1"},
+         "DELETE FROM sluice_outbox WHERE id <= ?1"},
         {&read_closed, "read a window's progress",
          "SELECT closed_until FROM sluice_windows WHERE pump = ?1"},
         {&write_closed, "save a window's progress",
@@ -883,9 +883,9 @@ Result<std::vector<OutboxRecord>> Engine::Pending(size_t limit) {
   return records;
 }
 
-Status Engine::Delivered(int64_t id) {
+Status Engine::Delivered(int64_t through_id) {
   StatementUse use(state_->delivered);
-  use->BindInt(1, id);
+  use->BindInt(1, through_id);
   return use->Run();
 }
 

@@ -89,7 +89,9 @@ class Engine {
                                const std::vector<ShardTip>& tips);
 
   Result<std::vector<OutboxRecord>> Pending(size_t limit);
-  Status Delivered(int64_t id);
+  // Deletes the outbox rows up to and including `through_id`: they have
+  // been sent.
+  Status Delivered(int64_t through_id);
 
   Result<EngineCounts> Counts();
   Result<std::vector<WindowState>> Windows();

@@ -83,9 +83,9 @@ std::vector<std::string> Drain(Engine& engine) {
   std::vector<std::string> out;
   auto pending = engine.Pending(1000);
   EXPECT_THAT(pending, IsOk());
-  for (const OutboxRecord& record : *pending) {
-    out.push_back(record.data);
-    EXPECT_THAT(engine.Delivered(record.id), IsOk());
+  for (const OutboxRecord& record : *pending) out.push_back(record.data);
+  if (!pending->empty()) {
+    EXPECT_THAT(engine.Delivered(pending->back().id), IsOk());
   }
   return out;
 }
