@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/scratch_dir.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "server/analytics/engine.h"
@@ -32,26 +33,7 @@ constexpr EpochMillis kMinute = 60'000;
 constexpr EpochMillis kStart = 1'796'205'600'000;  // a minute boundary
 constexpr size_t kBatchSize = 1000;
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sluice-bench-XXXXXX")
-            .string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string File(const std::string& name) const {
-    return (path_ / name).string();
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using bench::ScratchDir;
 
 std::string Application(const std::string& columns, const std::string& code) {
   return R"({"ApplicationName": "bench", "ApplicationCode": )" +
@@ -75,7 +57,7 @@ std::unique_ptr<Engine> OpenEngine(benchmark::State& state,
     state.SkipWithError(definition.status().ToString().c_str());
     return nullptr;
   }
-  auto engine = Engine::Open(*definition, dir.File("bench.db"));
+  auto engine = Engine::Open(*definition, (dir.path() / "bench.db").string());
   if (!engine.ok()) {
     state.SkipWithError(engine.status().ToString().c_str());
     return nullptr;
