@@ -62,6 +62,15 @@ class Server:
                                {"StreamName": name})["StreamDescriptionSummary"]
              ["StreamStatus"] == "ACTIVE", f"{name} ACTIVE")
 
+    def checked_output(self, stream, counts):
+        """The records in `stream`, which must be the rows the application
+        reports it emitted."""
+        out = self.count_records(stream)
+        if out != counts["Emitted"]:
+            raise RuntimeError(f"{stream} has {out} records, the application "
+                               f"emitted {counts['Emitted']}")
+        return out
+
     def count_records(self, stream):
         total = 0
         for shard in self.call("Kinesis_20131202.ListShards", {"StreamName": stream})["Shards"]:
@@ -166,10 +175,7 @@ def main():
                                and c["Pending"] == 0 else None)(
             server.describe("fast-laps")["Counts"]), "the filter")
         seconds = time.monotonic() - began
-        out = server.count_records("fast")
-        if out != counts["Emitted"]:
-            raise RuntimeError(f"fast has {out} records, the application emitted "
-                               f"{counts['Emitted']}")
+        out = server.checked_output("fast", counts)
         print(f"filter: {args.records} records ({args.shards} shards) in {seconds:.2f} s: "
               f"{args.records / seconds:,.0f} records/s; {out} rows out")
 
@@ -183,10 +189,7 @@ def main():
                                and c["OpenRows"] == 0 else None)(
             server.describe("user-minutes")["Counts"]), "the window's rows")
         seconds = time.monotonic() - began
-        out = server.count_records("minutes")
-        if out != counts["Emitted"]:
-            raise RuntimeError(f"minutes has {out} records, the application emitted "
-                               f"{counts['Emitted']}")
+        out = server.checked_output("minutes", counts)
         print(f"window: {args.records} records ({args.shards} shards), {out} users with "
               f"page views, read in {read:.2f} s ({args.records / read:,.0f} records/s), "
               f"closed and delivered after {seconds:.2f} s "

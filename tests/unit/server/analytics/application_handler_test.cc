@@ -3,8 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <mutex>
-
 #include "tests/unit/catalog/test_util.h"
 #include "tests/unit/server/consumers/consumer_test_util.h"
 
@@ -18,40 +16,7 @@ using ::testing::IsEmpty;
 constexpr EpochMillis kMinute = 60'000;
 constexpr EpochMillis kStart = 1'796'205'600'000;  // 2026-12-02 10:00 UTC
 
-// Keeps every put as "<target> <key> <data>"; refuses the first `refuse`
-// puts as an output that does not exist yet.
-class Outputs : public consumers::StreamWriter {
- public:
-  Result<std::string> PutToStream(std::string_view stream,
-                                  std::string_view partition_key,
-                                  std::string_view data) override {
-    std::lock_guard lock(mu_);
-    if (refuse_ > 0) {
-      --refuse_;
-      return Status(ErrorCode::kResourceNotFound, "Stream out not found.");
-    }
-    puts_.push_back(std::string(stream) + " " + std::string(partition_key) +
-                    " " + std::string(data));
-    return std::string("1");
-  }
-  Result<std::string> PutToDeliveryStream(std::string_view,
-                                          std::string_view) override {
-    return Status(ErrorCode::kInternalFailure, "not used");
-  }
-  std::vector<std::string> puts() {
-    std::lock_guard lock(mu_);
-    return puts_;
-  }
-  void Refuse(int count) {
-    std::lock_guard lock(mu_);
-    refuse_ = count;
-  }
-
- private:
-  std::mutex mu_;
-  int refuse_ = 0;
-  std::vector<std::string> puts_;
-};
+using consumers::test::RecordingWriter;
 
 std::string Settings(const std::string& columns, const std::string& code) {
   return R"({"type": "analytics", "application": {"ApplicationName": "app",
@@ -89,7 +54,7 @@ class ApplicationHandlerTest : public ::testing::Test {
   }
 
   ManualClock clock_{kStart};
-  Outputs outputs_;
+  RecordingWriter outputs_;
   std::unique_ptr<consumers::test::SpecHolder> spec_;
   std::mutex mu_;
   uint64_t tip_ = 0;  // guarded by mu_
@@ -141,7 +106,7 @@ TEST_F(ApplicationHandlerTest, AFailedOutputKeepsItsRowsInOrderUntilItWorks) {
                     "INSERT INTO \"OUT\" SELECT STREAM speed FROM "
                     "SOURCE_SQL_STREAM_001;"));
   ASSERT_NE(handler, nullptr);
-  outputs_.Refuse(1);
+  outputs_.RefuseAt(0);
   EXPECT_FALSE(
       handler->Handle(Batch({R"({"speed": 1})", R"({"speed": 2})"}, 0, kStart))
           .function_error);
@@ -149,7 +114,7 @@ TEST_F(ApplicationHandlerTest, AFailedOutputKeepsItsRowsInOrderUntilItWorks) {
   ASSERT_THAT(status, IsOk());
   if (outputs_.puts().empty()) {  // the timer may have retried already
     EXPECT_EQ(status->counts.pending, 2);
-    EXPECT_EQ(status->delivery_error, "Stream out not found.");
+    EXPECT_EQ(status->delivery_error, "Rate exceeded for shard");
   }
   handler->Tick();
   EXPECT_THAT(outputs_.puts(), ElementsAre("out app-1 1", "out app-2 2"));
