@@ -1,7 +1,8 @@
 #include "server/analytics/application_handler.h"
 
-#include <algorithm>
-#include <optional>
+#include <charconv>
+#include <map>
+#include <set>
 
 #include "common/log.h"
 
@@ -94,6 +95,67 @@ void ApplicationHandler::Tick() {
   Deliver();
 }
 
+std::set<int64_t> ApplicationHandler::AlreadySent() {
+  std::set<int64_t> ids;
+  Result<std::map<size_t, Engine::ShardTips>> marks = [&] {
+    std::lock_guard lock(engine_mu_);
+    return engine_->Sending();
+  }();
+  if (!marks.ok() || marks->empty() || environment_.writer == nullptr) {
+    return ids;
+  }
+  const std::string prefix = definition_.name + "-";
+  for (const auto& [output, tips] : *marks) {
+    if (output >= definition_.outputs.size() ||
+        definition_.outputs[output].kind != ApplicationOutput::Kind::kStream) {
+      continue;
+    }
+    auto keys = environment_.writer->PartitionKeysSince(
+        definition_.outputs[output].resource, tips);
+    if (!keys.ok()) continue;
+    for (const std::string& key : *keys) {
+      if (key.rfind(prefix, 0) != 0) continue;
+      int64_t id = 0;
+      const char* begin = key.data() + prefix.size();
+      const char* end = key.data() + key.size();
+      auto [ptr, ec] = std::from_chars(begin, end, id);
+      if (ec == std::errc() && ptr == end) ids.insert(id);
+    }
+  }
+  if (!ids.empty()) {
+    SLUICE_LOG(kInfo) << "application " << definition_.name << ": "
+                      << ids.size()
+                      << " rows were put before a restart; not sent again";
+  }
+  return ids;
+}
+
+void ApplicationHandler::MarkSending(const std::vector<OutboxRecord>& rows) {
+  if (environment_.writer == nullptr) return;
+  Result<std::map<size_t, Engine::ShardTips>> marks = [&] {
+    std::lock_guard lock(engine_mu_);
+    return engine_->Sending();
+  }();
+  if (!marks.ok()) return;
+  std::set<size_t> outputs;
+  for (const OutboxRecord& row : rows) outputs.insert(row.output);
+  for (size_t output : outputs) {
+    // A mark left by a crash stays: the rows put then are after it.
+    if (marks->count(output) != 0 ||
+        definition_.outputs[output].kind != ApplicationOutput::Kind::kStream) {
+      continue;
+    }
+    auto tips =
+        environment_.writer->StreamTips(definition_.outputs[output].resource);
+    if (!tips.ok()) continue;
+    std::lock_guard lock(engine_mu_);
+    if (Status marked = engine_->MarkSending(output, *tips); !marked.ok()) {
+      SLUICE_LOG(kWarn) << "application " << definition_.name << ": "
+                        << marked.message();
+    }
+  }
+}
+
 void ApplicationHandler::Deliver() {
   std::lock_guard deliver_lock(deliver_mu_);
   while (true) {
@@ -102,51 +164,53 @@ void ApplicationHandler::Deliver() {
       return engine_->Pending(kDeliverChunk);
     }();
     if (!pending.ok() || pending->empty()) return;
-    std::optional<int64_t> sent_through;
-    Status sent = Status::Ok();
+    const std::set<int64_t> already = AlreadySent();
+    MarkSending(*pending);
+    int64_t sent_through = 0;
+    int64_t sent = 0;
+    Status failed = Status::Ok();
     std::string target;
     for (const OutboxRecord& record : *pending) {
       const ApplicationOutput& output = definition_.outputs[record.output];
       target = output.resource;
-      if (environment_.writer == nullptr) {
-        sent = Status(ErrorCode::kInternalFailure, "no stream writer");
+      if (already.count(record.id) != 0) {
+        // Put before a crash: its key is in the output already.
+      } else if (environment_.writer == nullptr) {
+        failed = Status(ErrorCode::kInternalFailure, "no stream writer");
       } else if (output.kind == ApplicationOutput::Kind::kStream) {
         std::string key = definition_.name;
         key += '-';
         key += std::to_string(record.id);
-        sent =
+        failed =
             environment_.writer->PutToStream(output.resource, key, record.data)
                 .status();
       } else {
-        sent = environment_.writer
-                   ->PutToDeliveryStream(output.resource, record.data)
-                   .status();
+        failed = environment_.writer
+                     ->PutToDeliveryStream(output.resource, record.data)
+                     .status();
       }
-      if (!sent.ok()) break;
+      if (!failed.ok()) break;
       sent_through = record.id;
+      ++sent;
     }
-    Status done = Status::Ok();
-    if (sent_through) {
+    // Also when nothing went out: the sending marks are cleared with it.
+    Status done = [&] {
       std::lock_guard lock(engine_mu_);
-      done = engine_->Delivered(*sent_through);
-    }
+      return engine_->Delivered(sent_through);
+    }();
     std::lock_guard lock(mu_);
-    if (sent_through) {
-      delivered_ += static_cast<int64_t>(std::count_if(
-          pending->begin(), pending->end(),
-          [&](const OutboxRecord& r) { return r.id <= *sent_through; }));
-    }
+    delivered_ += sent;
     if (!done.ok()) {
       delivery_error_ = done.message();
       return;
     }
-    if (!sent.ok()) {
-      if (delivery_error_ != sent.message()) {
+    if (!failed.ok()) {
+      if (delivery_error_ != failed.message()) {
         SLUICE_LOG(kWarn) << "application " << definition_.name
                           << " cannot deliver to " << target << ": "
-                          << sent.message() << " (retrying)";
+                          << failed.message() << " (retrying)";
       }
-      delivery_error_ = sent.message();
+      delivery_error_ = failed.message();
       return;
     }
     delivery_error_.clear();

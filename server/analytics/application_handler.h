@@ -10,16 +10,19 @@
 // (also when no record arrives) and retries deliveries every kTick.
 //
 // Delivery: a row reaches the outbox exactly once (in the transaction of
-// the state change that made it); it is sent and then deleted, so a crash
-// between the two sends that row again after the restart. Kinesis output
-// records carry "<application>-<outbox id>" as partition key, which tells a
-// resent row from a new one. docs/analytics.md.
+// the state change that made it); it is sent and then deleted. Kinesis
+// output records carry "<application>-<outbox id>" as partition key, and
+// before a chunk is sent the output's shard tips are saved: after a crash
+// between the put and the delete, the rows found after those tips are not
+// sent again. A delivery-stream output has no keys: a crash there may send
+// up to one chunk again. docs/analytics.md.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,7 +65,13 @@ class ApplicationHandler final : public consumers::Handler {
       : definition_(std::move(definition)), environment_(environment) {}
 
   void Run();
+  // Sends the outbox, oldest row first.
   void Deliver();
+  // The outbox ids that a crash left put but not deleted: the
+  // "<application>-<id>" keys after the sending marks.
+  std::set<int64_t> AlreadySent();
+  // Saves the tips of the Kinesis outputs `rows` go to, unless marked.
+  void MarkSending(const std::vector<OutboxRecord>& rows);
 
   const ApplicationDefinition definition_;
   const consumers::HandlerEnvironment& environment_;

@@ -241,6 +241,9 @@ struct Engine::State {
   Statement put_outbox;
   Statement pending;
   Statement delivered;
+  Statement clear_sending;
+  Statement mark_sending;
+  Statement read_sending;
   Statement read_closed;
   Statement write_closed;
   Statement trim_rows;
@@ -286,7 +289,10 @@ struct Engine::State {
             "CREATE TABLE IF NOT EXISTS sluice_outbox (id INTEGER PRIMARY KEY"
             " AUTOINCREMENT, output INTEGER NOT NULL, data BLOB NOT NULL);"
             "CREATE TABLE IF NOT EXISTS sluice_counts (name TEXT PRIMARY KEY,"
-            " value NOT NULL) WITHOUT ROWID;");
+            " value NOT NULL) WITHOUT ROWID;"
+            "CREATE TABLE IF NOT EXISTS sluice_sending (output INTEGER NOT"
+            " NULL, shard_id TEXT NOT NULL, tip INTEGER NOT NULL,"
+            " PRIMARY KEY (output, shard_id)) WITHOUT ROWID;");
   }
 
   Status PreparePumps() {
@@ -388,6 +394,14 @@ struct Engine::State {
          "SELECT id, output, data FROM sluice_outbox ORDER BY id LIMIT ?1"},
         {&delivered, "delete a delivered row",
          "DELETE FROM sluice_outbox WHERE id <= ?1"},
+        {&clear_sending, "forget the sending marks",
+         "DELETE FROM sluice_sending"},
+        {&mark_sending, "mark a shard tip before sending",
+         "INSERT OR REPLACE INTO sluice_sending (output, shard_id, tip)"
+         " VALUES (?1, ?2, ?3)"},
+        {&read_sending, "read the sending marks",
+         "SELECT output, shard_id, tip FROM sluice_sending"
+         " ORDER BY output, shard_id"},
         {&read_closed, "read a window's progress",
          "SELECT closed_until FROM sluice_windows WHERE pump = ?1"},
         {&write_closed, "save a window's progress",
@@ -884,9 +898,46 @@ Result<std::vector<OutboxRecord>> Engine::Pending(size_t limit) {
 }
 
 Status Engine::Delivered(int64_t through_id) {
-  StatementUse use(state_->delivered);
-  use->BindInt(1, through_id);
-  return use->Run();
+  Result<Transaction> transaction =
+      Transaction::Begin(state_->db, "delete delivered rows");
+  if (!transaction.ok()) return transaction.status();
+  {
+    StatementUse use(state_->delivered);
+    use->BindInt(1, through_id);
+    if (Status s = use->Run(); !s.ok()) return s;
+  }
+  {
+    StatementUse use(state_->clear_sending);
+    if (Status s = use->Run(); !s.ok()) return s;
+  }
+  return transaction->Commit();
+}
+
+Status Engine::MarkSending(size_t output, const ShardTips& tips) {
+  Result<Transaction> transaction =
+      Transaction::Begin(state_->db, "mark sending");
+  if (!transaction.ok()) return transaction.status();
+  for (const auto& [shard_id, tip] : tips) {
+    StatementUse use(state_->mark_sending);
+    use->BindInt(1, static_cast<int64_t>(output));
+    use->BindText(2, shard_id);
+    use->BindInt(3, static_cast<int64_t>(tip));
+    if (Status s = use->Run(); !s.ok()) return s;
+  }
+  return transaction->Commit();
+}
+
+Result<std::map<size_t, Engine::ShardTips>> Engine::Sending() {
+  std::map<size_t, ShardTips> sending;
+  StatementUse use(state_->read_sending);
+  while (true) {
+    Result<bool> row = use->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    sending[static_cast<size_t>(use->ColumnInt(0))].emplace_back(
+        use->ColumnText(1), static_cast<uint64_t>(use->ColumnInt(2)));
+  }
+  return sending;
 }
 
 Result<EngineCounts> Engine::Counts() {

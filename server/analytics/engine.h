@@ -22,8 +22,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -89,9 +91,16 @@ class Engine {
                                const std::vector<ShardTip>& tips);
 
   Result<std::vector<OutboxRecord>> Pending(size_t limit);
-  // Deletes the outbox rows up to and including `through_id`: they have
-  // been sent.
+  // Deletes the outbox rows up to and including `through_id` (they have
+  // been sent; 0: none) and forgets every sending mark, in one transaction.
   Status Delivered(int64_t through_id);
+
+  // Sending marks: before rows go to a Kinesis output, the output's shard
+  // tips are saved, so that after a crash the rows already put can be found
+  // (by their "<application>-<id>" keys) after those tips.
+  using ShardTips = std::vector<std::pair<std::string, uint64_t>>;
+  Status MarkSending(size_t output, const ShardTips& tips);
+  Result<std::map<size_t, ShardTips>> Sending();
 
   Result<EngineCounts> Counts();
   Result<std::vector<WindowState>> Windows();

@@ -15,6 +15,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import unittest
@@ -356,6 +357,29 @@ class WindowTest(unittest.TestCase):
         self.assertEqual(results, expected)
         self.assertEqual(max(times.values()), 1, "a row came twice")
         self.assertEqual(describe(server, "user-minutes")["Counts"]["Emitted"], len(expected))
+        self.output_records = [
+            (r["PartitionKey"], r["Data"].decode())
+            for records in read_stream(kinesis, "user-minutes").values() for r in records]
+        self.assertTrue(all(key.startswith("user-minutes-") for key, _ in self.output_records))
+        self.assertEqual(server.stop(), 0)
+
+        # As if the process had died after putting the rows and before
+        # deleting them from the outbox: they are back in the outbox, with
+        # the output's tips as they were before the puts.
+        db = sqlite3.connect(os.path.join(data, "consumers", "analytics", "user-minutes.db"))
+        with db:
+            db.execute("INSERT INTO sluice_sending (output, shard_id, tip)"
+                       " VALUES (0, 'shardId-000000000000', 0)")
+            for key, data_row in self.output_records:
+                db.execute("INSERT INTO sluice_outbox (id, output, data) VALUES (?, 0, ?)",
+                           (int(key.rsplit("-", 1)[1]), data_row))
+        db.close()
+        server, kinesis = self.start("--data-dir", data, in_memory=False)
+        poll_until(lambda: describe(server, "user-minutes")["Counts"]["Pending"] == 0,
+                   DEADLINE_S, "the outbox emptied")
+        times, results = as_results(output_rows(kinesis, "user-minutes"))
+        self.assertEqual(results, expected)
+        self.assertEqual(max(times.values()), 1, "a row was sent again")
         self.assertEqual(server.stop(), 0)
 
 

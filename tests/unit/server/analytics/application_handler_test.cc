@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <mutex>
+
 #include "tests/unit/catalog/test_util.h"
 #include "tests/unit/server/consumers/consumer_test_util.h"
 
@@ -32,9 +35,11 @@ std::string Settings(const std::string& columns, const std::string& code) {
 
 class ApplicationHandlerTest : public ::testing::Test {
  protected:
-  std::unique_ptr<ApplicationHandler> Make(const std::string& settings) {
-    spec_ = consumers::test::MakeSpec("analytics", settings, "", &clock_);
-    spec_->environment.writer = &outputs_;
+  std::unique_ptr<ApplicationHandler> Make(
+      const std::string& settings, const std::string& data_dir = "",
+      consumers::StreamWriter* writer = nullptr) {
+    spec_ = consumers::test::MakeSpec("analytics", settings, data_dir, &clock_);
+    spec_->environment.writer = writer != nullptr ? writer : &outputs_;
     spec_->environment.source_tips = [this] {
       std::lock_guard lock(mu_);
       return std::vector<std::pair<std::string, uint64_t>>{
@@ -122,6 +127,84 @@ TEST_F(ApplicationHandlerTest, AFailedOutputKeepsItsRowsInOrderUntilItWorks) {
   ASSERT_THAT(status, IsOk());
   EXPECT_EQ(status->counts.pending, 0);
   EXPECT_EQ(status->delivery_error, "");
+}
+
+// A stream of one shard that keeps its partition keys, so the handler can
+// look for its own puts after a crash.
+class KeyedWriter : public RecordingWriter {
+ public:
+  Result<std::string> PutToStream(std::string_view stream,
+                                  std::string_view partition_key,
+                                  std::string_view data) override {
+    auto put = RecordingWriter::PutToStream(stream, partition_key, data);
+    if (put.ok()) AddKey(std::string(partition_key));
+    return put;
+  }
+  Result<ShardTips> StreamTips(std::string_view) override {
+    std::lock_guard lock(mu_);
+    return ShardTips{{"shardId-000000000000", keys_.size()}};
+  }
+  Result<std::vector<std::string>> PartitionKeysSince(
+      std::string_view, const ShardTips& tips) override {
+    std::lock_guard lock(mu_);
+    size_t from = tips.empty() ? 0 : static_cast<size_t>(tips[0].second);
+    return std::vector<std::string>(
+        keys_.begin() +
+            static_cast<std::ptrdiff_t>(std::min(from, keys_.size())),
+        keys_.end());
+  }
+  // A record put by someone else (or before a crash).
+  void AddKey(std::string key) {
+    std::lock_guard lock(mu_);
+    keys_.push_back(std::move(key));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> keys_;  // guarded by mu_
+};
+
+TEST_F(ApplicationHandlerTest, RowsPutBeforeACrashAreNotSentAgain) {
+  catalog::test::TempDir dir;
+  const std::string settings =
+      Settings(kSpeed,
+               "CREATE STREAM \"OUT\" (s DOUBLE); CREATE PUMP p AS "
+               "INSERT INTO \"OUT\" SELECT STREAM speed FROM "
+               "SOURCE_SQL_STREAM_001;");
+  KeyedWriter stream;
+  stream.AddKey("someone-else");
+  {
+    // Before the crash: three rows in the outbox, the output's tip marked,
+    // two rows put, and the process died before deleting them.
+    json::Document document;
+    document.Parse(settings.data(), settings.size());
+    auto definition = ParseApplicationDefinition(document["application"]);
+    ASSERT_THAT(definition, IsOk());
+    std::filesystem::create_directories(dir.path() / "analytics");
+    auto engine = Engine::Open(*definition,
+                               (dir.path() / "analytics" / "app.db").string());
+    ASSERT_THAT(engine, IsOk());
+    ASSERT_THAT((*engine)->Apply(Batch(
+                    {R"({"speed": 1})", R"({"speed": 2})", R"({"speed": 3})"},
+                    0, kStart)),
+                IsOk());
+    ASSERT_THAT((*engine)->MarkSending(0, {{"shardId-000000000000", 1}}),
+                IsOk());
+    stream.AddKey("app-1");
+    stream.AddKey("other-7");
+    stream.AddKey("app-2");
+  }
+  auto handler = Make(settings, dir.path().string(), &stream);
+  ASSERT_NE(handler, nullptr);
+  handler->Tick();
+  EXPECT_THAT(stream.puts(), ElementsAre("out app-3 3"));
+  auto status = handler->Describe();
+  ASSERT_THAT(status, IsOk());
+  EXPECT_EQ(status->counts.pending, 0);
+  // The marks went with the delivery: later rows go out as usual.
+  EXPECT_FALSE(
+      handler->Handle(Batch({R"({"speed": 4})"}, 3, kStart)).function_error);
+  EXPECT_THAT(stream.puts(), ElementsAre("out app-3 3", "out app-4 4"));
 }
 
 }  // namespace
