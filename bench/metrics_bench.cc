@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/scratch_dir.h"
 #include "common/log.h"
 #include "common/sequence_number.h"
 #include "server/consumers/metrics_handler.h"
@@ -47,24 +48,7 @@ constexpr std::string_view kRules = R"("rules": [
      "key": "{data.user_id}", "sort_key": "{event_type}", "add": {"events": 1}}
   ])";
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sluice-bench-XXXXXX")
-            .string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using bench::ScratchDir;
 
 // An e-commerce event of about 200 bytes, as the pipelines.md producer
 // sends it.

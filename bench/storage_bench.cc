@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/scratch_dir.h"
 #include "common/log.h"
 #include "server/storage/file_shard_log.h"
 
@@ -25,25 +26,7 @@ namespace {
 
 constexpr EpochMillis kArrival = 1700000000000;
 
-// A fresh shard directory, removed at the end of the benchmark.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sluice-bench-XXXXXX")
-            .string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::filesystem::path shard() const { return path_ / "shard"; }
-
- private:
-  std::filesystem::path path_;
-};
+using bench::ScratchDir;
 
 std::unique_ptr<FileShardLog> OpenLog(const std::filesystem::path& dir,
                                       FsyncMode mode) {
@@ -65,7 +48,7 @@ FsyncMode ModeArg(const benchmark::State& state, size_t index) {
 // Args: record bytes, fsync mode.
 void BM_Append(benchmark::State& state) {
   ScratchDir dir;
-  auto log = OpenLog(dir.shard(), ModeArg(state, 1));
+  auto log = OpenLog(dir.path() / "shard", ModeArg(state, 1));
   std::string data(static_cast<size_t>(state.range(0)), 'x');
   RecordToAppend record{.partition_key = "partition-key",
                         .data = data,
@@ -83,7 +66,7 @@ void BM_Append(benchmark::State& state) {
 // PutRecords: 500 records a call. Args: record bytes, fsync mode.
 void BM_AppendBatch500(benchmark::State& state) {
   ScratchDir dir;
-  auto log = OpenLog(dir.shard(), ModeArg(state, 1));
+  auto log = OpenLog(dir.path() / "shard", ModeArg(state, 1));
   std::string data(static_cast<size_t>(state.range(0)), 'x');
   std::vector<RecordToAppend> batch(500, {.partition_key = "partition-key",
                                           .data = data,
@@ -103,7 +86,7 @@ void BM_AppendConcurrent32(benchmark::State& state) {
   constexpr int kWriters = 32;
   const int per_writer = ModeArg(state, 1) == FsyncMode::kAlways ? 200 : 5000;
   ScratchDir dir;
-  auto log = OpenLog(dir.shard(), ModeArg(state, 1));
+  auto log = OpenLog(dir.path() / "shard", ModeArg(state, 1));
   std::string data(static_cast<size_t>(state.range(0)), 'x');
   RecordToAppend record{.partition_key = "partition-key",
                         .data = data,
@@ -132,7 +115,7 @@ void BM_AppendConcurrent32(benchmark::State& state) {
 // Args: record bytes, fsync mode.
 void BM_Read(benchmark::State& state) {
   ScratchDir dir;
-  auto log = OpenLog(dir.shard(), ModeArg(state, 1));
+  auto log = OpenLog(dir.path() / "shard", ModeArg(state, 1));
   std::string data(static_cast<size_t>(state.range(0)), 'x');
   const size_t total_bytes = 64u << 20;
   const size_t count = total_bytes / data.size();
@@ -169,7 +152,7 @@ void BM_Recovery1GiB(benchmark::State& state) {
   const bool clean = state.range(0) == 1;
   ScratchDir dir;
   {
-    auto log = OpenLog(dir.shard(), FsyncMode::kNever);
+    auto log = OpenLog(dir.path() / "shard", FsyncMode::kNever);
     std::string data(1024, 'x');
     std::vector<RecordToAppend> batch(500, {.partition_key = "partition-key",
                                             .data = data,
@@ -181,7 +164,7 @@ void BM_Recovery1GiB(benchmark::State& state) {
     if (clean && !log->Close().ok()) std::abort();
   }
   for (auto _ : state) {
-    auto log = OpenLog(dir.shard(), FsyncMode::kNever);
+    auto log = OpenLog(dir.path() / "shard", FsyncMode::kNever);
     state.PauseTiming();
     if (clean && !log->Close().ok())
       std::abort();  // the next open is clean too

@@ -66,6 +66,11 @@ Commands:
   consumers list                        in-process consumers: state, lag
   consumers describe|pause|resume|delete NAME
   consumers create JSON|@FILE           a CreateConsumer body
+  apps list                             SQL applications: status, counts
+  apps describe|delete NAME
+  apps create JSON|@FILE                a CreateApplication body
+  apps tail NAME [--from trim-horizon|latest] [--count N] [--json]
+                                        follow an application's output
   metrics NAME [--table T] [--key K] [--sort-key S] [--limit N]
                                         a metrics consumer's counters
   load ecommerce|telemetry (--stream S | --delivery-stream D)
@@ -132,6 +137,18 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "describe prints SluiceAdmin.DescribeConsumer's answer (per shard:\n"
        "position, checkpoint, iterator age). create takes a CreateConsumer\n"
        "body, inline or from a file.\n"},
+      {"apps",
+       "usage: sluice-cli apps list\n"
+       "       sluice-cli apps describe|delete NAME\n"
+       "       sluice-cli apps create JSON|@FILE\n"
+       "       sluice-cli apps tail NAME [--from trim-horizon|latest]\n"
+       "                                 [--count N] [--json]\n"
+       "The server's SQL applications (docs/analytics.md). list prints one\n"
+       "line per application: name, status, records read, rows emitted,\n"
+       "unreadable rows. create takes a CreateApplication body, inline or\n"
+       "from a file; SQL errors come back with their line and column.\n"
+       "tail follows the application's first Kinesis stream output as\n"
+       "`tail --follow` does (from the tip unless --from trim-horizon).\n"},
       {"metrics",
        "usage: sluice-cli metrics NAME [--table T] [--key K] [--sort-key S]\n"
        "                               [--limit N]\n"
@@ -869,6 +886,98 @@ int Consumers(ApiClient& client, const std::vector<std::string>& raw) {
                    NameBody("ConsumerName", args.positional[1]));
 }
 
+// The name of the first Kinesis stream an application writes to.
+Result<std::string> ApplicationOutputStream(ApiClient& client,
+                                            const std::string& name) {
+  auto answer = client.Call(Api::kSluiceAdmin, "DescribeApplication",
+                            NameBody("ApplicationName", name));
+  if (!answer.ok()) return answer.status();
+  const json::Value* detail = json::Member(*answer, "ApplicationDetail");
+  const json::Value* definition =
+      detail != nullptr ? json::Member(*detail, "Definition") : nullptr;
+  const json::Value* outputs =
+      definition != nullptr ? json::Member(*definition, "Outputs") : nullptr;
+  if (outputs != nullptr && outputs->IsArray()) {
+    for (const json::Value& output : outputs->GetArray()) {
+      const json::Value* kinesis = json::Member(output, "KinesisStreamsOutput");
+      if (kinesis == nullptr) continue;
+      for (const char* member : {"ResourceARN", "StreamName"}) {
+        const json::Value* value = json::Member(*kinesis, member);
+        if (value == nullptr || !value->IsString()) continue;
+        std::string text(json::AsView(*value));
+        return text.substr(
+            text.find('/') == std::string::npos ? 0 : text.rfind('/') + 1);
+      }
+    }
+  }
+  return Status(ErrorCode::kInvalidArgument,
+                "application " + name +
+                    " has no Kinesis stream output to tail; the rows of a "
+                    "delivery stream output land in its archive");
+}
+
+int Apps(ApiClient& client, const std::vector<std::string>& raw) {
+  Arguments args;
+  if (auto error = Parse(raw, {"--from", "--count"}, {"--json"}, args)) {
+    return UsageError("apps", *error);
+  }
+  if (args.help) {
+    std::cout << CommandHelp().at("apps");
+    return kExitOk;
+  }
+  if (args.positional.empty()) return UsageError("apps", "what to do?");
+  const std::string& verb = args.positional[0];
+  if (verb == "list" && args.positional.size() == 1) {
+    auto answer = client.Call(Api::kSluiceAdmin, "ListApplications", "{}");
+    if (!answer.ok()) return Failed(answer.status());
+    for (const json::Value& app :
+         (*answer)["ApplicationSummaries"].GetArray()) {
+      const std::string name(json::AsView(app["ApplicationName"]));
+      auto described = client.Call(Api::kSluiceAdmin, "DescribeApplication",
+                                   NameBody("ApplicationName", name));
+      if (!described.ok()) return Failed(described.status());
+      const json::Value& detail = (*described)["ApplicationDetail"];
+      std::cout << name << "\t" << json::AsView(detail["ApplicationStatus"]);
+      if (const json::Value* counts = json::Member(detail, "Counts")) {
+        std::cout << "\trecords=" << (*counts)["Records"].GetInt64()
+                  << "\temitted=" << (*counts)["Emitted"].GetInt64()
+                  << "\terror-rows=" << (*counts)["ErrorRows"].GetInt64();
+      }
+      std::cout << "\n";
+    }
+    return kExitOk;
+  }
+  if (args.positional.size() != 2) {
+    return UsageError("apps", verb + " takes one argument");
+  }
+  if (verb == "tail") {
+    auto stream = ApplicationOutputStream(client, args.positional[1]);
+    if (!stream.ok()) return Failed(stream.status());
+    std::vector<std::string> tail = {
+        *stream, "--follow", "--from",
+        args.flags.count("--from") ? args.flags.at("--from") : "latest"};
+    if (args.flags.count("--count")) {
+      tail.push_back("--count");
+      tail.push_back(args.flags.at("--count"));
+    }
+    if (args.flags.count("--json")) tail.push_back("--json");
+    return Tail(client, tail);
+  }
+  if (verb == "create") {
+    std::optional<std::string> body = BodyFrom(args.positional[1]);
+    if (!body) return UsageError("apps", "cannot read " + args.positional[1]);
+    return PrintCall(client, Api::kSluiceAdmin, "CreateApplication", *body);
+  }
+  static const std::map<std::string, std::string, std::less<>> kOperations{
+      {"describe", "DescribeApplication"}, {"delete", "DeleteApplication"}};
+  auto operation = kOperations.find(verb);
+  if (operation == kOperations.end()) {
+    return UsageError("apps", "unknown apps command " + verb);
+  }
+  return PrintCall(client, Api::kSluiceAdmin, operation->second,
+                   NameBody("ApplicationName", args.positional[1]));
+}
+
 int Metrics(ApiClient& client, const std::vector<std::string>& raw) {
   Arguments args;
   if (auto error =
@@ -1006,7 +1115,7 @@ int Main(std::vector<std::string> args) {
       {"tail", Tail},         {"load", Load},
       {"firehose", Firehose}, {"consumers", Consumers},
       {"metrics", Metrics},   {"gateway-keys", GatewayKeys},
-      {"call", Call}};
+      {"apps", Apps},         {"call", Call}};
   auto found = kCommands.find(command);
   if (found == kCommands.end()) {
     return UsageError("", "unknown command " + command);

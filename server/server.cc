@@ -10,6 +10,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "server/analytics/applications_api.h"
 #include "server/catalog/catalog.h"
 #include "server/consumers/consumer_runtime.h"
 #include "server/consumers/consumers_api.h"
@@ -206,6 +207,7 @@ Status CreateDeclaredDeliveryStreams(const ServerConfig& config,
 // first, so no handler runs while the catalog closes.
 struct Server::Parts {
   ServerConfig config;
+  std::unique_ptr<ManualClock> test_clock;     // with --test-clock
   std::unique_ptr<DataDirLock> data_dir_lock;  // null in memory
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<kinesis::StreamManager> streams;
@@ -219,6 +221,7 @@ struct Server::Parts {
   std::unique_ptr<kinesis::KinesisApi> kinesis;
   std::unique_ptr<firehose::FirehoseApi> firehose;
   std::unique_ptr<consumers::ConsumersApi> consumers_api;
+  std::unique_ptr<analytics::ApplicationsApi> applications_api;
   std::unique_ptr<gateway::Gateway> gateway;  // when the config has routes
   std::unique_ptr<http::HttpServer> http;
 };
@@ -249,7 +252,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   if (!catalog.ok()) return catalog.status();
   parts->catalog = std::move(*catalog);
 
-  const Clock& clock = SystemClock::Instance();
+  if (config.test_clock) {
+    parts->test_clock =
+        std::make_unique<ManualClock>(SystemClock::Instance().NowMillis());
+  }
+  const Clock& clock = parts->test_clock
+                           ? static_cast<const Clock&>(*parts->test_clock)
+                           : SystemClock::Instance();
   parts->streams = std::make_unique<kinesis::StreamManager>(
       *parts->catalog,
       config.in_memory
@@ -351,9 +360,55 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
                         s.message());
     }
   }
+  for (const std::string& declared : config.applications) {
+    json::Document request;
+    request.Parse(declared.data(), declared.size());
+    auto definition = analytics::ApplicationConsumer(request);
+    Status s = definition.ok()
+                   ? parts->consumer_runtime->Declare(
+                         *definition, config.account_id, config.region)
+                   : definition.status();
+    if (!s.ok()) {
+      return Status(s.code(),
+                    "cannot start an application declared in the config "
+                    "file: " +
+                        s.message());
+    }
+  }
   parts->consumers_api =
       std::make_unique<consumers::ConsumersApi>(*parts->consumer_runtime);
   parts->consumers_api->RegisterWith(*parts->router);
+  parts->applications_api =
+      std::make_unique<analytics::ApplicationsApi>(*parts->consumer_runtime);
+  parts->applications_api->RegisterWith(*parts->router);
+  if (parts->test_clock) {
+    // {"EpochMillis": n} sets the clock, {"AdvanceMillis": n} moves it;
+    // either way the answer is the new time. Only with --test-clock.
+    parts->router->Register(
+        "SluiceAdmin", "SetClock",
+        [clock = parts->test_clock.get()](const http::RequestContext&,
+                                          const json::Value& input,
+                                          Encoder& output) -> Status {
+          const json::Value* at = json::Member(input, "EpochMillis");
+          const json::Value* by = json::Member(input, "AdvanceMillis");
+          if ((at == nullptr) == (by == nullptr) ||
+              !(at != nullptr ? at : by)->IsInt64()) {
+            return Status(ErrorCode::kValidation,
+                          "SetClock takes an integer EpochMillis or "
+                          "AdvanceMillis.");
+          }
+          if (at != nullptr) {
+            clock->Set(at->GetInt64());
+          } else {
+            clock->Advance(by->GetInt64());
+          }
+          output.StartObject();
+          output.Key("EpochMillis");
+          output.Int(clock->NowMillis());
+          output.EndObject();
+          return Status::Ok();
+        });
+  }
 
   auto http = http::HttpServer::Start(config.http, *parts->router);
   if (!http.ok()) return http.status();
@@ -377,6 +432,7 @@ void Server::Shutdown() {
   // streams. Each saves its last checkpoint and joins its threads.
   parts_->consumer_runtime->Stop();
   parts_->consumers_api.reset();
+  parts_->applications_api.reset();
   // Finishes the object being written; what is still buffered stays in the
   // delivery streams' logs for the next start.
   parts_->delivery->Stop();

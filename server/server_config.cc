@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/json.h"
+#include "server/analytics/applications_api.h"
 #include "server/consumers/consumer_definition.h"
 
 namespace sluice {
@@ -282,6 +283,14 @@ const Setting kSettings[] = {
     {"--account-id", "aws", "account_id", "A",
      "account of access keys that are not 12 digits themselves", Kind::kString,
      0, 0, StoreAccountId},
+    {"--test-clock", "emulation", "test_clock", nullptr,
+     "start the server's clock at the current time and move it only through "
+     "SluiceAdmin.SetClock (for tests of windows and expiry)",
+     Kind::kBool, 0, 0,
+     [](ServerConfig& c, const Value& v) {
+       c.test_clock = v.flag;
+       return std::string();
+     }},
     {"--log-level", "", "log_level", "L", "debug, info, warn, error or off",
      Kind::kString, 0, 0, StoreLogLevel},
 };
@@ -598,6 +607,34 @@ std::string ParseDeclaredConsumers(const json::Value& array,
   return "";
 }
 
+// Reads the "applications" array: each item is a SluiceAdmin.
+// CreateApplication request (analytics/application_definition.h), checked
+// here, SQL included, so a bad one stops the start with its position.
+std::string ParseDeclaredApplications(const json::Value& array,
+                                      std::vector<std::string>& out) {
+  if (!array.IsArray()) return "'applications' must be an array";
+  out.clear();
+  std::vector<std::string> names;
+  for (size_t i = 0; i < array.Size(); ++i) {
+    const json::Value& item = array[static_cast<rapidjson::SizeType>(i)];
+    const std::string path = "applications[" + std::to_string(i) + "]";
+    auto consumer = analytics::ApplicationConsumer(item);
+    if (!consumer.ok()) return "'" + path + "': " + consumer.status().message();
+    for (size_t j = 0; j < names.size(); ++j) {
+      if (names[j] == consumer->name) {
+        return "'" + path + ".ApplicationName' repeats application '" +
+               consumer->name + "' of applications[" + std::to_string(j) + "]";
+      }
+    }
+    names.push_back(consumer->name);
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    item.Accept(writer);
+    out.emplace_back(buffer.GetString(), buffer.GetSize());
+  }
+  return "";
+}
+
 }  // namespace
 
 Result<ServerConfig> LoadConfigFile(const std::string& path,
@@ -651,6 +688,12 @@ Result<ServerConfig> LoadConfigFile(const std::string& path,
       if (!*section && key == "consumers") {
         std::string problem =
             ParseDeclaredConsumers(member.value, base.consumers);
+        if (!problem.empty()) return problem;
+        continue;
+      }
+      if (!*section && key == "applications") {
+        std::string problem =
+            ParseDeclaredApplications(member.value, base.applications);
         if (!problem.empty()) return problem;
         continue;
       }

@@ -89,6 +89,13 @@ struct ServerConfig {
   // text (already checked); created at startup when absent, left as they
   // are when present.
   std::vector<std::string> consumers;
+  // SQL applications, each a SluiceAdmin.CreateApplication request as JSON
+  // text (already checked); created at startup when absent, left as they
+  // are when present. Each runs as a consumer of the same name.
+  std::vector<std::string> applications;
+  // The server's clock starts at the current time and moves only through
+  // SluiceAdmin.SetClock: tests drive windows and expiry with it.
+  bool test_clock = false;
   // Where consumers keep files. Empty: <data dir>/consumers, or none with
   // --in-memory.
   std::string consumer_root;

@@ -86,6 +86,19 @@ class ConsumerRuntime::Consumer
     environment_.region = record_.region;
     environment_.account_id = record_.account_id;
     environment_.writer = &writer_;
+    environment_.source_tips =
+        [&streams = runtime_.streams_,
+         id = kinesis::StreamKey{record_.account_id, record_.region,
+                                 definition_.stream_name}] {
+          std::vector<std::pair<std::string, uint64_t>> tips;
+          auto stream = streams.Find(id);
+          if (!stream.ok()) return tips;
+          for (const ShardRef& shard : Shards(**stream)) {
+            tips.emplace_back(catalog::ShardIdFor(shard.record.shard_index),
+                              shard.log->Tip());
+          }
+          return tips;
+        };
     json::Document settings;
     settings.Parse(definition_.handler_json.data(),
                    definition_.handler_json.size());

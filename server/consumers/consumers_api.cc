@@ -8,32 +8,6 @@ namespace {
 
 constexpr std::string_view kAdminApiName = "SluiceAdmin";
 
-// Writes a parsed JSON value through the request's encoder.
-void Emit(Encoder& out, const json::Value& value) {
-  if (value.IsObject()) {
-    out.StartObject();
-    for (auto& member : value.GetObject()) {
-      out.Key(json::AsView(member.name));
-      Emit(out, member.value);
-    }
-    out.EndObject();
-  } else if (value.IsArray()) {
-    out.StartArray();
-    for (const json::Value& item : value.GetArray()) Emit(out, item);
-    out.EndArray();
-  } else if (value.IsString()) {
-    out.String(json::AsView(value));
-  } else if (value.IsBool()) {
-    out.Bool(value.GetBool());
-  } else if (value.IsInt64()) {
-    out.Int(value.GetInt64());
-  } else if (value.IsNumber()) {
-    out.Double(value.GetDouble());
-  } else {
-    out.Null();
-  }
-}
-
 void WriteConsumer(Encoder& out, const ConsumerView& view, bool with_shards) {
   out.StartObject();
   out.Key("ConsumerName");
@@ -70,7 +44,7 @@ void WriteConsumer(Encoder& out, const ConsumerView& view, bool with_shards) {
     std::string text = view.definition.ToJson();
     definition.Parse(text.data(), text.size());
     out.Key("Definition");
-    Emit(out, definition);
+    EmitValue(out, definition);
     out.Key("IteratorAgeMillis");
     out.Int(view.max_iterator_age_millis);
     out.Key("MillisBehindLatest");
@@ -115,6 +89,31 @@ Result<std::string> NameOf(const json::Value& input) {
 }
 
 }  // namespace
+
+void EmitValue(Encoder& out, const json::Value& value) {
+  if (value.IsObject()) {
+    out.StartObject();
+    for (auto& member : value.GetObject()) {
+      out.Key(json::AsView(member.name));
+      EmitValue(out, member.value);
+    }
+    out.EndObject();
+  } else if (value.IsArray()) {
+    out.StartArray();
+    for (const json::Value& item : value.GetArray()) EmitValue(out, item);
+    out.EndArray();
+  } else if (value.IsString()) {
+    out.String(json::AsView(value));
+  } else if (value.IsBool()) {
+    out.Bool(value.GetBool());
+  } else if (value.IsInt64()) {
+    out.Int(value.GetInt64());
+  } else if (value.IsNumber()) {
+    out.Double(value.GetDouble());
+  } else {
+    out.Null();
+  }
+}
 
 void ConsumersApi::RegisterWith(http::ApiRouter& router) {
   router.Register(kAdminApiName, "CreateConsumer",
@@ -235,7 +234,7 @@ Status ConsumersApi::QueryMetrics(const json::Value& input, Encoder& output) {
   if (document.HasParseError()) {
     return Status(ErrorCode::kInternalFailure, "metrics answer is not JSON");
   }
-  Emit(output, document);
+  EmitValue(output, document);
   return Status::Ok();
 }
 

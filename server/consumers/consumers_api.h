@@ -7,10 +7,14 @@
 // reader outside the server.
 #pragma once
 
+#include "common/json.h"
 #include "server/consumers/consumer_runtime.h"
 #include "server/http/api_router.h"
 
 namespace sluice::consumers {
+
+// Writes a parsed JSON value through a response's encoder.
+void EmitValue(Encoder& out, const json::Value& value);
 
 // Owned by Server; handlers run on worker threads, concurrently.
 class ConsumersApi {

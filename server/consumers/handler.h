@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -88,6 +89,27 @@ class StreamWriter {
   // PutRecord into a Firehose delivery stream; returns the RecordId.
   virtual Result<std::string> PutToDeliveryStream(
       std::string_view delivery_stream, std::string_view data) = 0;
+
+  // For a handler that must recognise its own puts after a crash (the SQL
+  // applications' outbox): each shard of `stream` with the offset its next
+  // record will get, and the partition keys of the records appended from
+  // such tips on (a shard missing from `tips` from its start). By default
+  // a writer cannot tell (kInternalFailure).
+  using ShardTips = std::vector<std::pair<std::string, uint64_t>>;
+  virtual Result<ShardTips> StreamTips(std::string_view stream) {
+    return Unsupported(stream);
+  }
+  virtual Result<std::vector<std::string>> PartitionKeysSince(
+      std::string_view stream, const ShardTips& tips) {
+    (void)tips;
+    return Unsupported(stream);
+  }
+
+ private:
+  static Status Unsupported(std::string_view stream) {
+    return Status(ErrorCode::kInternalFailure,
+                  "this writer cannot read stream " + std::string(stream));
+  }
 };
 
 // What a handler may use. Everything here outlives every handler.
@@ -100,6 +122,11 @@ struct HandlerEnvironment {
   std::string region;
   std::string account_id;
   StreamWriter* writer = nullptr;
+  // The source stream's shards, each with the offset its next record will
+  // get ("shardId-000000000000", tip); empty when the stream is gone. For a
+  // handler that must know it has read everything up to a time (the SQL
+  // applications' windows). Null when the runtime offers none.
+  std::function<std::vector<std::pair<std::string, uint64_t>>()> source_tips;
 };
 
 // A consumer's handler as declared: {"type": "...", ...settings}.

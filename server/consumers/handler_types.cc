@@ -1,6 +1,7 @@
 // The handler types a consumer can name, one line each.
 #include <map>
 
+#include "server/analytics/application_handler.h"
 #include "server/consumers/alerts_handler.h"
 #include "server/consumers/archive_handler.h"
 #include "server/consumers/exec_handler.h"
@@ -15,6 +16,7 @@ const std::map<std::string, HandlerFactory, std::less<>>& Types() {
   static const auto* types =
       new std::map<std::string, HandlerFactory, std::less<>>{
           {"alerts", CreateHandler<AlertsHandler>},
+          {"analytics", CreateHandler<analytics::ApplicationHandler>},
           {"archive", CreateHandler<ArchiveHandler>},
           {"exec", MakeExecHandler},
           {"forward", CreateHandler<ForwardHandler>},

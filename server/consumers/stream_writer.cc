@@ -1,5 +1,6 @@
 #include "server/consumers/stream_writer.h"
 
+#include <algorithm>
 #include <shared_mutex>
 
 #include "server/firehose/firehose_api.h"
@@ -44,6 +45,61 @@ Result<std::string> ServerStreamWriter::PutTo(const kinesis::StreamKey& key,
       streams_.Put(**stream, {&record, 1});
   if (!outcomes.front().status.ok()) return outcomes.front().status;
   return outcomes.front().sequence_number;
+}
+
+namespace {
+
+struct ShardLogRef {
+  std::string shard_id;
+  storage::ShardLog* log;  // lives as long as the LiveStream
+};
+
+std::vector<ShardLogRef> LogsOf(const kinesis::LiveStream& stream) {
+  std::shared_lock lock(stream.mu);
+  std::vector<ShardLogRef> logs;
+  for (const kinesis::LiveShard& shard : stream.shards) {
+    logs.push_back(
+        {catalog::ShardIdFor(shard.record.shard_index), shard.log.get()});
+  }
+  return logs;
+}
+
+}  // namespace
+
+Result<StreamWriter::ShardTips> ServerStreamWriter::StreamTips(
+    std::string_view stream) {
+  auto live = streams_.Find({account_id_, region_, std::string(stream)});
+  if (!live.ok()) return live.status();
+  ShardTips tips;
+  for (const ShardLogRef& shard : LogsOf(**live)) {
+    tips.emplace_back(shard.shard_id, shard.log->Tip());
+  }
+  return tips;
+}
+
+Result<std::vector<std::string>> ServerStreamWriter::PartitionKeysSince(
+    std::string_view stream, const ShardTips& tips) {
+  auto live = streams_.Find({account_id_, region_, std::string(stream)});
+  if (!live.ok()) return live.status();
+  std::vector<std::string> keys;
+  for (const ShardLogRef& shard : LogsOf(**live)) {
+    uint64_t from = 0;
+    for (const auto& [shard_id, tip] : tips) {
+      if (shard_id == shard.shard_id) from = tip;
+    }
+    from = std::max(from, shard.log->TrimHorizon());
+    const uint64_t end = shard.log->Tip();
+    while (from < end) {
+      auto read = shard.log->Read(from, 10000, 64u << 20);
+      if (!read.ok()) return read.status();
+      for (const storage::StoredRecord& record : read->records) {
+        keys.push_back(record.partition_key);
+      }
+      if (read->next_offset <= from) break;
+      from = read->next_offset;
+    }
+  }
+  return keys;
 }
 
 Result<std::string> ServerStreamWriter::PutToDeliveryStream(

@@ -31,6 +31,10 @@ class ServerStreamWriter final : public StreamWriter {
   Result<std::string> PutToDeliveryStream(std::string_view delivery_stream,
                                           std::string_view data) override;
 
+  Result<ShardTips> StreamTips(std::string_view stream) override;
+  Result<std::vector<std::string>> PartitionKeysSince(
+      std::string_view stream, const ShardTips& tips) override;
+
   // PutToStream into a stream of any account and region.
   Result<std::string> PutTo(const kinesis::StreamKey& key,
                             std::string_view partition_key,

@@ -285,6 +285,32 @@ TEST_F(ConfigFileTest, ConsumerErrorsNameThePathAndTheSetting) {
                 "consumers[0]");
 }
 
+TEST_F(ConfigFileTest, ApplicationsAreCheckedSqlIncludedAndTheTestClockRead) {
+  const std::string app = R"({"ApplicationName": "a", "ApplicationCode":
+      "CREATE STREAM o (n DOUBLE);\nCREATE PUMP p AS INSERT INTO o SELECT STREAM COLUMN FROM SOURCE_SQL_STREAM_001;",
+      "Inputs": [{"KinesisStreamsInput": {"StreamName": "s"},
+        "InputSchema": {"RecordFormat": {"RecordFormatType": "JSON"},
+          "RecordColumns": [{"Name": "speed", "SqlType": "DOUBLE",
+                             "Mapping": "$.speed"}]}}]})";
+  auto good = app;
+  good.replace(good.find("COLUMN"), 6, "speed");
+  auto loaded = LoadConfigFile(
+      Write(R"({"emulation": {"test_clock": true}, "applications": [)" + good +
+            "]}"),
+      ServerConfig());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->applications.size(), 1u);
+  EXPECT_NE(loaded->applications[0].find("\"ApplicationName\":\"a\""),
+            std::string::npos);
+  EXPECT_TRUE(loaded->test_clock);
+  auto bad = app;
+  bad.replace(bad.find("COLUMN"), 6, "\\\"spede\\\"");
+  EXPECT_EQ(LoadError(R"({"applications": [)" + bad + "]}").message(),
+            "config file '" + (dir_ / "sluice.json").string() +
+                "': 'applications[0]': SQL error at line 2, column 46: no "
+                "such column: spede");
+}
+
 TEST_F(ConfigFileTest, DeliveryStreamErrorsNameThePathAndTheProblem) {
   std::string prefix =
       "config file '" + (dir_ / "sluice.json").string() + "': ";

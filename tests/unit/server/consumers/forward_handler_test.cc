@@ -18,48 +18,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-// Records every put; refuses the put numbered `refuse_at` (from 0) as
-// Kinesis refuses a throttled one.
-class RecordingWriter : public StreamWriter {
- public:
-  Result<std::string> PutToStream(std::string_view stream,
-                                  std::string_view partition_key,
-                                  std::string_view data) override {
-    std::lock_guard lock(mu_);
-    if (attempts_++ == refuse_at_) {
-      return Status(ErrorCode::kProvisionedThroughputExceeded,
-                    "Rate exceeded for shard");
-    }
-    puts_.push_back(std::string(stream) + " " + std::string(partition_key) +
-                    " " + std::string(data));
-    return std::string("4960");
-  }
-  Result<std::string> PutToDeliveryStream(std::string_view delivery_stream,
-                                          std::string_view data) override {
-    std::lock_guard lock(mu_);
-    if (attempts_++ == refuse_at_) {
-      return Status(ErrorCode::kServiceUnavailable, "Slow down.");
-    }
-    puts_.push_back("firehose " + std::string(delivery_stream) + " " +
-                    std::string(data));
-    return std::string("record-id");
-  }
-  std::vector<std::string> puts() {
-    std::lock_guard lock(mu_);
-    return puts_;
-  }
-  void RefuseAt(int attempt) {
-    std::lock_guard lock(mu_);
-    attempts_ = 0;
-    refuse_at_ = attempt;
-  }
-
- private:
-  std::mutex mu_;
-  int attempts_ = 0;
-  int refuse_at_ = -1;
-  std::vector<std::string> puts_;
-};
+using test::RecordingWriter;
 
 class ForwardHandlerTest : public ::testing::Test {
  protected:
