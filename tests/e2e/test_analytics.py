@@ -9,8 +9,9 @@
 - a SIGKILL in the middle of a window neither loses nor repeats its result;
 - a Firehose delivery stream as the source (KinesisFirehoseInput): records
   put with put_record_batch reach the filter's output in put order, also
-  when the delivery stream delivered them before the application read them,
-  and a window over it closes on the test clock;
+  when the delivery stream delivered them before the application read them;
+  a window over it closes on the test clock, and a SIGKILL neither loses
+  nor repeats its records;
 - malformed SQL and unknown columns are refused at creation with the line,
   column and reason.
 """
@@ -401,11 +402,14 @@ def from_delivery_stream(app, name):
 
 
 class FirehoseSourceTest(unittest.TestCase):
-    def start(self):
-        workdir = tempfile.mkdtemp(prefix="sluice-analytics-firehose-")
-        self.addCleanup(shutil.rmtree, workdir, True)
-        self.archive = os.path.join(workdir, "archive")
-        server = start_server(self, "--test-clock", "--archive-root", self.archive)
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="sluice-analytics-firehose-")
+        self.addCleanup(shutil.rmtree, self.workdir, True)
+
+    def start(self, *args, in_memory=True):
+        archive = os.path.join(self.workdir, "archive")
+        server = start_server(self, "--test-clock", "--archive-root", archive, *args,
+                              in_memory=in_memory)
         return server, kinesis_client(server), firehose_client(server)
 
     def create_source(self, firehose, name):
@@ -505,6 +509,44 @@ class FirehoseSourceTest(unittest.TestCase):
         self.assertEqual(results, expected)
         self.assertEqual(max(times.values()), 1, "a row came twice")
         self.assertEqual(describe(server, "user-minutes")["Counts"]["Records"], 1000)
+        self.assertEqual(server.stop(), 0)
+
+
+    def test_sigkill_neither_loses_nor_repeats_a_delivery_streams_records(self):
+        data = os.path.join(self.workdir, "data")
+        server, kinesis, firehose = self.start("--data-dir", data, in_memory=False)
+        self.create_source(firehose, "events-raw")
+        kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
+        wait_active(kinesis, "user-minutes")
+        admin(server, "CreateApplication",
+              from_delivery_stream(per_minute_app(), "events-raw"))
+        minute = future_minute()
+        rng = random.Random(17)
+
+        set_clock(server, minute + 5_000)
+        before = page_events(rng, 1500, users=40)
+        self.put_batches(firehose, "events-raw", before)
+        poll_until(lambda: describe(server, "user-minutes")["Counts"]["Records"] > 0,
+                   DEADLINE_S, "the application at work")
+        server.kill()
+        server.wait()
+
+        server, kinesis, firehose = self.start("--data-dir", data, in_memory=False)
+        set_clock(server, minute + 30_000)
+        after = page_events(rng, 500, users=40)
+        self.put_batches(firehose, "events-raw", after)
+        # Delivered (and the log trimmed) whatever the application has read.
+        objects = flush(server, "events-raw")
+        self.assertGreater(sum(o["Records"] for o in objects), 0)
+        poll_until(lambda: describe(server, "user-minutes")["Counts"]["Records"] == 2000,
+                   DEADLINE_S, "every record read once")
+        set_clock(server, minute + 61_500)
+        expected = recount(before + after, minute)
+        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected),
+                   DEADLINE_S, "the window's rows")
+        times, results = as_results(output_rows(kinesis, "user-minutes"))
+        self.assertEqual(results, expected)
+        self.assertEqual(max(times.values()), 1, "a row came twice")
         self.assertEqual(server.stop(), 0)
 
 
