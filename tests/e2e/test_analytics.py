@@ -478,16 +478,29 @@ class FirehoseSourceTest(unittest.TestCase):
                                    "gear": fast[0]["gear"], "throttle": fast[0]["throttle"]})
         self.assertEqual(server.stop(), 0)
 
-    def test_a_window_over_a_delivery_stream_closes_on_the_test_clock(self):
-        server, kinesis, firehose = self.start()
+    def start_window(self, *args, in_memory=True):
+        """A server with the per-minute application reading the delivery
+        stream events-raw into the Kinesis stream user-minutes."""
+        server, kinesis, firehose = self.start(*args, in_memory=in_memory)
         self.create_source(firehose, "events-raw")
         kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
         wait_active(kinesis, "user-minutes")
         admin(server, "CreateApplication",
               from_delivery_stream(per_minute_app(), "events-raw"))
+        return server, kinesis, firehose
+
+    def expect_rows(self, kinesis, expected, what):
+        """Waits for `expected` rows in user-minutes; each comes once."""
+        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected),
+                   DEADLINE_S, what)
+        times, results = as_results(output_rows(kinesis, "user-minutes"))
+        self.assertEqual(results, expected)  # ROWTIME is the arrival time
+        self.assertEqual(max(times.values()), 1, "a row came twice")
+
+    def test_a_window_over_a_delivery_stream_closes_on_the_test_clock(self):
+        server, kinesis, firehose = self.start_window()
         minute = future_minute()
         rng = random.Random(13)
-
         set_clock(server, minute + 5_000)
         first = page_events(rng, 700, users=25)
         self.put_batches(firehose, "events-raw", first)
@@ -495,34 +508,20 @@ class FirehoseSourceTest(unittest.TestCase):
         second = page_events(rng, 300, users=25)
         self.put_batches(firehose, "events-raw", second)
         expected_first = recount(first, minute)
-        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected_first),
-                   DEADLINE_S, "the first minute's rows")
-        times, results = as_results(output_rows(kinesis, "user-minutes"))
-        self.assertEqual(results, expected_first)  # ROWTIME is the arrival time
-        self.assertEqual(max(times.values()), 1)
+        self.expect_rows(kinesis, expected_first, "the first minute's rows")
 
         set_clock(server, minute + 125_000)
-        expected = {**expected_first, **recount(second, minute + MINUTE_MS)}
-        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected),
-                   DEADLINE_S, "the second minute's rows")
-        times, results = as_results(output_rows(kinesis, "user-minutes"))
-        self.assertEqual(results, expected)
-        self.assertEqual(max(times.values()), 1, "a row came twice")
+        self.expect_rows(kinesis,
+                         {**expected_first, **recount(second, minute + MINUTE_MS)},
+                         "the second minute's rows")
         self.assertEqual(describe(server, "user-minutes")["Counts"]["Records"], 1000)
         self.assertEqual(server.stop(), 0)
 
-
     def test_sigkill_neither_loses_nor_repeats_a_delivery_streams_records(self):
         data = os.path.join(self.workdir, "data")
-        server, kinesis, firehose = self.start("--data-dir", data, in_memory=False)
-        self.create_source(firehose, "events-raw")
-        kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
-        wait_active(kinesis, "user-minutes")
-        admin(server, "CreateApplication",
-              from_delivery_stream(per_minute_app(), "events-raw"))
+        server, kinesis, firehose = self.start_window("--data-dir", data, in_memory=False)
         minute = future_minute()
         rng = random.Random(17)
-
         set_clock(server, minute + 5_000)
         before = page_events(rng, 1500, users=40)
         self.put_batches(firehose, "events-raw", before)
@@ -541,12 +540,7 @@ class FirehoseSourceTest(unittest.TestCase):
         poll_until(lambda: describe(server, "user-minutes")["Counts"]["Records"] == 2000,
                    DEADLINE_S, "every record read once")
         set_clock(server, minute + 61_500)
-        expected = recount(before + after, minute)
-        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected),
-                   DEADLINE_S, "the window's rows")
-        times, results = as_results(output_rows(kinesis, "user-minutes"))
-        self.assertEqual(results, expected)
-        self.assertEqual(max(times.values()), 1, "a row came twice")
+        self.expect_rows(kinesis, recount(before + after, minute), "the window's rows")
         self.assertEqual(server.stop(), 0)
 
 
