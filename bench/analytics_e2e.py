@@ -15,9 +15,14 @@ application and times it from CreateApplication until:
   every window row is delivered.
 
 It then counts the output stream's records, which must equal the rows the
-application reports. Talks to 127.0.0.1 only; every wait has a deadline.
+application reports. With --source delivery-stream the backlogs go into two
+Firehose delivery streams instead (PutRecordBatch, `sluice-cli load
+--delivery-stream`), which the applications read as one shard each
+(KinesisFirehoseInput) while the delivery streams deliver to the archive.
+Talks to 127.0.0.1 only; every wait has a deadline.
 
     python3 bench/analytics_e2e.py [--records 200000] [--keys 10000]
+                                   [--source stream|delivery-stream]
 """
 
 import argparse
@@ -36,6 +41,7 @@ AUTH = ("AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/kinesis/aws4_reques
 LISTENING = re.compile(rb"listening on http://127\.0\.0\.1:(\d+)")
 DEADLINE_S = 900
 ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/"
+FIREHOSE_ARN = "arn:aws:firehose:us-east-1:000000000000:deliverystream/"
 
 
 class Server:
@@ -61,6 +67,16 @@ class Server:
         wait(lambda: self.call("Kinesis_20131202.DescribeStreamSummary",
                                {"StreamName": name})["StreamDescriptionSummary"]
              ["StreamStatus"] == "ACTIVE", f"{name} ACTIVE")
+
+    def create_delivery_stream(self, name):
+        self.call("Firehose_20150804.CreateDeliveryStream", {
+            "DeliveryStreamName": name,
+            "ExtendedS3DestinationConfiguration": {
+                "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "BucketARN": "arn:aws:s3:::raw", "Prefix": name + "/"}})
+        wait(lambda: self.call("Firehose_20150804.DescribeDeliveryStream",
+                               {"DeliveryStreamName": name})["DeliveryStreamDescription"]
+             ["DeliveryStreamStatus"] == "ACTIVE", f"{name} ACTIVE")
 
     def checked_output(self, stream, counts):
         """The records in `stream`, which must be the rows the application
@@ -130,10 +146,18 @@ WINDOW = application(
     "GROUP BY s.user_id, STEP(s.ROWTIME BY INTERVAL '60' SECOND);")
 
 
-def load(cli, port, workload, stream, records, keys):
+def from_delivery_stream(app, name):
+    """`app` reading the delivery stream `name` instead of its stream."""
+    app = json.loads(json.dumps(app))
+    app["Inputs"][0].pop("KinesisStreamsInput")
+    app["Inputs"][0]["KinesisFirehoseInput"] = {"ResourceARN": FIREHOSE_ARN + name}
+    return app
+
+
+def load(cli, port, workload, target, records, keys, to="--stream"):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     subprocess.run([cli, "--endpoint", f"http://127.0.0.1:{port}", "load", workload,
-                    "--stream", stream, "--records", str(records), "--keys", str(keys),
+                    to, target, "--records", str(records), "--keys", str(keys),
                     "--seed", "1"], check=True, env=env, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    timeout=DEADLINE_S)
@@ -144,7 +168,10 @@ def main():
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument("--shards", type=int, default=2)
+    parser.add_argument("--source", choices=["stream", "delivery-stream"],
+                        default="stream")
     args = parser.parse_args()
+    firehose = args.source == "delivery-stream"
     root = os.path.join(BENCH_DIR, "..", "build")
     binary = os.environ.get("SLUICE_BIN", os.path.join(root, "server", "sluice"))
     cli = os.environ.get("SLUICE_CLI", os.path.join(root, "client", "sluice-cli"))
@@ -163,24 +190,33 @@ def main():
         minute = (int(time.time() * 1000) // 60_000 + 10) * 60_000
         server.call("SluiceAdmin.SetClock", {"EpochMillis": minute + 1000})
         for name in ("telemetry", "events"):
-            server.create_stream(name, args.shards)
+            if firehose:
+                server.create_delivery_stream(name)
+            else:
+                server.create_stream(name, args.shards)
         for name in ("fast", "minutes"):
             server.create_stream(name, 1)
-        load(cli, port, "telemetry", "telemetry", args.records, 100)
-        load(cli, port, "ecommerce", "events", args.records, args.keys)
+        to = "--delivery-stream" if firehose else "--stream"
+        load(cli, port, "telemetry", "telemetry", args.records, 100, to)
+        load(cli, port, "ecommerce", "events", args.records, args.keys, to)
+        source = "1 delivery stream" if firehose else f"{args.shards} shards"
 
         began = time.monotonic()
-        server.call("SluiceAdmin.CreateApplication", FILTER)
+        server.call("SluiceAdmin.CreateApplication",
+                    from_delivery_stream(FILTER, "telemetry") if firehose else FILTER)
         counts = wait(lambda: (lambda c: c if c["Records"] == args.records
                                and c["Pending"] == 0 else None)(
             server.describe("fast-laps")["Counts"]), "the filter")
         seconds = time.monotonic() - began
         out = server.checked_output("fast", counts)
-        print(f"filter: {args.records} records ({args.shards} shards) in {seconds:.2f} s: "
+        if counts["ErrorRows"]:
+            raise RuntimeError(f"the filter found {counts['ErrorRows']} error rows")
+        print(f"filter: {args.records} records ({source}) in {seconds:.2f} s: "
               f"{args.records / seconds:,.0f} records/s; {out} rows out")
 
         began = time.monotonic()
-        server.call("SluiceAdmin.CreateApplication", WINDOW)
+        server.call("SluiceAdmin.CreateApplication",
+                    from_delivery_stream(WINDOW, "events") if firehose else WINDOW)
         wait(lambda: server.describe("user-minutes")["Counts"]["Records"] == args.records,
              "the window's records")
         read = time.monotonic() - began
@@ -190,7 +226,7 @@ def main():
             server.describe("user-minutes")["Counts"]), "the window's rows")
         seconds = time.monotonic() - began
         out = server.checked_output("minutes", counts)
-        print(f"window: {args.records} records ({args.shards} shards), {out} users with "
+        print(f"window: {args.records} records ({source}), {out} users with "
               f"page views, read in {read:.2f} s ({args.records / read:,.0f} records/s), "
               f"closed and delivered after {seconds:.2f} s "
               f"({args.records / seconds:,.0f} records/s)")

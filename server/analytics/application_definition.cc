@@ -58,6 +58,32 @@ Result<std::string> ResourceName(const std::string& text, std::string_view kind,
   return text.substr(at + marker.size());
 }
 
+// The stream (`kinesis`) or delivery stream an input or output names:
+// {"ResourceARN": ...} or, as a Sluice shortcut, {"StreamName": ...} /
+// {"DeliveryStreamName": ...}.
+struct NamedResource {
+  std::string name;
+  std::string arn;  // as given, or empty
+};
+Result<NamedResource> ParseResource(const json::Value& target, bool kinesis,
+                                    const std::string& where) {
+  if (!target.IsObject()) return WrongType(where, "an object");
+  auto arn = StringMember(target, "ResourceARN", where, false);
+  if (!arn.ok()) return arn.status();
+  const std::string plain_member =
+      kinesis ? "StreamName" : "DeliveryStreamName";
+  auto plain = StringMember(target, plain_member, where, false);
+  if (!plain.ok()) return plain.status();
+  if (arn->empty() == plain->empty()) {
+    return Invalid(where + " needs ResourceARN (or " + plain_member + ").");
+  }
+  auto name = ResourceName(arn->empty() ? *plain : *arn,
+                           kinesis ? "stream" : "deliverystream",
+                           where + ".ResourceARN");
+  if (!name.ok()) return name.status();
+  return NamedResource{*name, *arn};
+}
+
 Result<RecordFormat> FormatOf(const std::string& text,
                               const std::string& member) {
   if (text == "JSON") return RecordFormat::kJson;
@@ -117,34 +143,25 @@ Status ParseInput(const json::Value& input, ApplicationDefinition& out) {
     }
     out.name_prefix = *prefix;
   }
-  if (json::Member(input, "KinesisFirehoseInput") != nullptr) {
-    return Invalid(
-        "Inputs[0].KinesisFirehoseInput is not supported: Sluice runs an "
-        "application as a consumer of a Kinesis stream's shard log; put the "
-        "records into a Kinesis stream (docs/analytics.md).");
-  }
+  // The source: a Kinesis stream, or a delivery stream whose own record log
+  // the application reads as one shard (docs/analytics.md).
   const json::Value* kinesis = json::Member(input, "KinesisStreamsInput");
-  if (kinesis == nullptr) {
-    return Invalid("Inputs[0].KinesisStreamsInput is required.");
-  }
-  if (!kinesis->IsObject()) {
-    return WrongType("Inputs[0].KinesisStreamsInput", "an object");
-  }
-  auto arn = StringMember(*kinesis, "ResourceARN",
-                          "Inputs[0].KinesisStreamsInput", false);
-  if (!arn.ok()) return arn.status();
-  auto stream_name = StringMember(*kinesis, "StreamName",
-                                  "Inputs[0].KinesisStreamsInput", false);
-  if (!stream_name.ok()) return stream_name.status();
-  if (arn->empty() == stream_name->empty()) {
+  const json::Value* firehose = json::Member(input, "KinesisFirehoseInput");
+  if ((kinesis == nullptr) == (firehose == nullptr)) {
     return Invalid(
-        "Inputs[0].KinesisStreamsInput needs ResourceARN (or StreamName).");
+        "Inputs[0] needs exactly one of KinesisStreamsInput and "
+        "KinesisFirehoseInput.");
   }
-  auto name = ResourceName(arn->empty() ? *stream_name : *arn, "stream",
-                           "Inputs[0].KinesisStreamsInput.ResourceARN");
-  if (!name.ok()) return name.status();
-  out.stream_name = *name;
-  out.stream_arn = *arn;
+  auto source = ParseResource(
+      kinesis != nullptr ? *kinesis : *firehose, kinesis != nullptr,
+      kinesis != nullptr ? "Inputs[0].KinesisStreamsInput"
+                         : "Inputs[0].KinesisFirehoseInput");
+  if (!source.ok()) return source.status();
+  out.source_kind = kinesis != nullptr
+                        ? ApplicationDefinition::Source::kStream
+                        : ApplicationDefinition::Source::kDeliveryStream;
+  out.stream_name = source->name;
+  out.stream_arn = source->arn;
 
   const json::Value* schema = json::Member(input, "InputSchema");
   if (schema == nullptr) return Invalid("Inputs[0].InputSchema is required.");
@@ -276,28 +293,15 @@ Status ParseOutput(const json::Value& output, size_t index,
                    " needs exactly one of KinesisStreamsOutput and "
                    "KinesisFirehoseOutput.");
   }
-  const json::Value& target = kinesis != nullptr ? *kinesis : *firehose;
-  std::string target_where =
-      where +
-      (kinesis != nullptr ? ".KinesisStreamsOutput" : ".KinesisFirehoseOutput");
-  if (!target.IsObject()) return WrongType(target_where, "an object");
-  auto arn = StringMember(target, "ResourceARN", target_where, false);
-  if (!arn.ok()) return arn.status();
-  auto plain = StringMember(
-      target, kinesis != nullptr ? "StreamName" : "DeliveryStreamName",
-      target_where, false);
-  if (!plain.ok()) return plain.status();
-  if (arn->empty() == plain->empty()) {
-    return Invalid(target_where + " needs ResourceARN.");
-  }
+  auto target = ParseResource(
+      kinesis != nullptr ? *kinesis : *firehose, kinesis != nullptr,
+      where + (kinesis != nullptr ? ".KinesisStreamsOutput"
+                                  : ".KinesisFirehoseOutput"));
+  if (!target.ok()) return target.status();
   parsed.kind = kinesis != nullptr ? ApplicationOutput::Kind::kStream
                                    : ApplicationOutput::Kind::kDeliveryStream;
-  auto resource = ResourceName(arn->empty() ? *plain : *arn,
-                               kinesis != nullptr ? "stream" : "deliverystream",
-                               target_where + ".ResourceARN");
-  if (!resource.ok()) return resource.status();
-  parsed.resource = *resource;
-  parsed.resource_arn = *arn;
+  parsed.resource = target->name;
+  parsed.resource_arn = target->arn;
   const json::Value* schema = json::Member(output, "DestinationSchema");
   if (schema == nullptr || !schema->IsObject()) {
     return Invalid(where +

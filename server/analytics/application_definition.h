@@ -1,7 +1,8 @@
 // What a SQL application is (aws-behaviour.md section 6): one input (a
-// Kinesis stream read into the in-application stream SOURCE_SQL_STREAM_001
-// through an input schema), the SQL code, and up to three outputs. One JSON
-// object, in the shape of Kinesis Data Analytics' CreateApplication:
+// Kinesis stream or a Firehose delivery stream, read into the in-application
+// stream SOURCE_SQL_STREAM_001 through an input schema), the SQL code, and up
+// to three outputs. One JSON object, in the shape of Kinesis Data Analytics'
+// CreateApplication:
 //
 //   {"ApplicationName": "fast-laps",
 //    "ApplicationCode": "CREATE OR REPLACE STREAM ...; CREATE OR REPLACE PUMP
@@ -63,7 +64,12 @@ struct ApplicationOutput {
 struct ApplicationDefinition {
   std::string name;
   std::string description;
-  std::string stream_name;  // the source Kinesis stream
+  // The source: a Kinesis stream (KinesisStreamsInput) or a Firehose
+  // delivery stream (KinesisFirehoseInput), whose own record log the
+  // application reads as one shard.
+  enum class Source { kStream, kDeliveryStream };
+  Source source_kind = Source::kStream;
+  std::string stream_name;  // the source stream or delivery stream's name
   std::string stream_arn;   // as given, or empty
   std::string name_prefix = "SOURCE_SQL_STREAM";
   RecordFormat input_format = RecordFormat::kJson;

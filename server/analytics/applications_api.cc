@@ -63,7 +63,11 @@ Result<consumers::ConsumerDefinition> ApplicationConsumer(
   request.Accept(writer);
   consumers::ConsumerDefinition consumer;
   consumer.name = definition->name;
-  consumer.stream_name = definition->stream_name;
+  if (definition->source_kind == ApplicationDefinition::Source::kStream) {
+    consumer.stream_name = definition->stream_name;
+  } else {
+    consumer.delivery_stream_name = definition->stream_name;
+  }
   consumer.handler_type = std::string(kHandlerType);
   consumer.handler_json = "{\"type\":\"analytics\",\"application\":";
   consumer.handler_json.append(buffer.GetString(), buffer.GetSize());

@@ -297,6 +297,10 @@ struct Catalog::Statements {
   Statement list_consumers;
   Statement delete_arn_tags;
   Statement delete_reader_checkpoints;
+  Statement save_delivery_reader;
+  Statement load_delivery_reader;
+  Statement lowest_delivery_reader;
+  Statement delete_delivery_readers;
   Statement insert_delivery_stream;
   Statement find_delivery_stream;
   Statement find_delivery_stream_by_id;
@@ -418,6 +422,18 @@ struct Catalog::Statements {
          "DELETE FROM tags WHERE arn = ?1"},
         {&Statements::delete_reader_checkpoints, "delete reader checkpoints",
          "DELETE FROM checkpoints WHERE reader = ?1"},
+        {&Statements::save_delivery_reader, "save delivery reader position",
+         "INSERT INTO delivery_readers (reader, delivery_stream_id, position) "
+         "VALUES (?1, ?2, ?3) ON CONFLICT (reader, delivery_stream_id) "
+         "DO UPDATE SET position = excluded.position"},
+        {&Statements::load_delivery_reader, "load delivery reader position",
+         "SELECT position FROM delivery_readers "
+         "WHERE reader = ?1 AND delivery_stream_id = ?2"},
+        {&Statements::lowest_delivery_reader, "lowest delivery reader position",
+         "SELECT MIN(position) FROM delivery_readers "
+         "WHERE delivery_stream_id = ?1"},
+        {&Statements::delete_delivery_readers, "delete delivery reader",
+         "DELETE FROM delivery_readers WHERE reader = ?1"},
         {&Statements::insert_delivery_stream, "insert delivery stream",
          "INSERT INTO delivery_streams (account_id, region, name, type, "
          "status, created_at, updated_at, version_id, destination, "
@@ -1153,6 +1169,46 @@ Status Catalog::DeleteCheckpoints(std::string_view reader) {
   return remove->Run();
 }
 
+// --- Delivery stream readers ------------------------------------------------
+
+Status Catalog::SaveDeliveryReaderPosition(std::string_view reader,
+                                           int64_t delivery_stream_id,
+                                           uint64_t position) {
+  std::lock_guard lock(mu_);
+  StatementUse save(statements_->save_delivery_reader);
+  save->BindText(1, reader);
+  save->BindInt(2, delivery_stream_id);
+  save->BindInt(3, static_cast<int64_t>(position));
+  Status saved = save->Run();
+  if (!saved.ok() && IsForeignKeyViolation(save->last_error())) {
+    return DeliveryStreamIdNotFound(delivery_stream_id);
+  }
+  return saved;
+}
+
+Result<std::optional<uint64_t>> Catalog::LoadDeliveryReaderPosition(
+    std::string_view reader, int64_t delivery_stream_id) {
+  std::lock_guard lock(mu_);
+  StatementUse load(statements_->load_delivery_reader);
+  load->BindText(1, reader);
+  load->BindInt(2, delivery_stream_id);
+  Result<bool> row = load->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(static_cast<uint64_t>(load->ColumnInt(0)));
+}
+
+Result<std::optional<uint64_t>> Catalog::LowestDeliveryReaderPosition(
+    int64_t delivery_stream_id) {
+  std::lock_guard lock(mu_);
+  StatementUse lowest(statements_->lowest_delivery_reader);
+  lowest->BindInt(1, delivery_stream_id);
+  Result<bool> row = lowest->Step();
+  if (!row.ok()) return row.status();
+  if (!*row || lowest->IsNull(0)) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(static_cast<uint64_t>(lowest->ColumnInt(0)));
+}
+
 // --- In-process consumers ----------------------------------------------------
 
 namespace {
@@ -1223,6 +1279,11 @@ Status Catalog::DeleteEventConsumer(std::string_view name,
   }
   {
     StatementUse remove(statements_->delete_reader_checkpoints);
+    remove->BindText(1, reader);
+    if (Status ran = remove->Run(); !ran.ok()) return ran;
+  }
+  {
+    StatementUse remove(statements_->delete_delivery_readers);
     remove->BindText(1, reader);
     if (Status ran = remove->Run(); !ran.ok()) return ran;
   }

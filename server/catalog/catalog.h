@@ -333,6 +333,25 @@ class Catalog {
   // Forgets every checkpoint of the reader (a deleted delivery stream).
   Status DeleteCheckpoints(std::string_view reader);
 
+  // --- Delivery stream readers ---------------------------------------------
+  // The position (the offset of the next record to read) of a named reader
+  // in a delivery stream's own log: an in-process consumer whose source is a
+  // delivery stream. The delivery engine keeps the records at and after the
+  // lowest position when it trims the log. Deleting the delivery stream
+  // forgets its readers; DeleteEventConsumer forgets the reader's positions.
+
+  // Inserts or overwrites. kResourceNotFound if there is no such id.
+  Status SaveDeliveryReaderPosition(std::string_view reader,
+                                    int64_t delivery_stream_id,
+                                    uint64_t position);
+  // nullopt if the reader never saved one for that delivery stream.
+  Result<std::optional<uint64_t>> LoadDeliveryReaderPosition(
+      std::string_view reader, int64_t delivery_stream_id);
+  // The lowest position of any reader of the delivery stream; nullopt when
+  // it has none.
+  Result<std::optional<uint64_t>> LowestDeliveryReaderPosition(
+      int64_t delivery_stream_id);
+
   // --- In-process consumers -------------------------------------------------
   // kResourceInUse "Consumer <name> already exists." if the name is taken.
   Status CreateEventConsumer(const EventConsumerRecord& consumer);
@@ -340,8 +359,8 @@ class Catalog {
   Result<std::vector<EventConsumerRecord>> ListEventConsumers();
   // kResourceNotFound "Consumer <name> not found." if there is none.
   Status SetEventConsumerPaused(std::string_view name, bool paused);
-  // Deletes the consumer and every checkpoint of `reader` (its positions) in
-  // one transaction. kResourceNotFound as above.
+  // Deletes the consumer and every checkpoint and delivery stream position
+  // of `reader` (its positions) in one transaction. kResourceNotFound as above.
   Status DeleteEventConsumer(std::string_view name, std::string_view reader);
 
  private:

@@ -172,6 +172,21 @@ CREATE TABLE gateway_keys (
 ) STRICT;
 )sql";
 
+// Version 7: positions of in-process consumers that read a delivery
+// stream's own log (a SQL application with a KinesisFirehoseInput), one per
+// (reader, delivery stream). The delivery engine keeps the records at and
+// after the lowest of them when it trims the log after a delivery. Deleting
+// the delivery stream row removes them.
+constexpr std::string_view kV7 = R"sql(
+CREATE TABLE delivery_readers (
+  reader              TEXT NOT NULL,
+  delivery_stream_id  INTEGER NOT NULL
+      REFERENCES delivery_streams (delivery_stream_id) ON DELETE CASCADE,
+  position            INTEGER NOT NULL CHECK (position >= 0),
+  PRIMARY KEY (reader, delivery_stream_id)
+) STRICT, WITHOUT ROWID;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "streams, shards, shard-level metrics, tags, checkpoints",
               kV1},
@@ -180,6 +195,7 @@ constexpr std::array kMigrations = {
     Migration{4, "firehose delivery streams", kV4},
     Migration{5, "in-process consumers", kV5},
     Migration{6, "gateway API keys", kV6},
+    Migration{7, "delivery stream readers", kV7},
 };
 
 Status Failed(std::string_view what, const Status& cause) {

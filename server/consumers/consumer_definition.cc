@@ -191,6 +191,17 @@ Result<ConsumerDefinition> ParseConsumerDefinition(const json::Value& request) {
                           "Member must satisfy regular expression pattern: "
                           "[a-zA-Z0-9_.-]+");
       }
+    } else if (key == "DeliveryStreamName") {
+      if (!value.IsString()) return WrongType(key, "a string");
+      out.delivery_stream_name = std::string(json::AsView(value));
+      if (!ValidName(out.delivery_stream_name)) {
+        return Status(ErrorCode::kValidation,
+                      "1 validation error detected: Value '" +
+                          out.delivery_stream_name +
+                          "' at 'deliveryStreamName' failed to satisfy "
+                          "constraint: Member must satisfy regular expression "
+                          "pattern: [a-zA-Z0-9_.-]+");
+      }
     } else if (key == "Handler") {
       if (!value.IsObject()) return WrongType(key, "an object");
       auto type = value.FindMember("type");
@@ -279,7 +290,10 @@ Result<ConsumerDefinition> ParseConsumerDefinition(const json::Value& request) {
     }
   }
   if (out.name.empty()) return Invalid("ConsumerName is required.");
-  if (out.stream_name.empty()) return Invalid("StreamName is required.");
+  if (out.stream_name.empty() == out.delivery_stream_name.empty()) {
+    return Invalid(
+        "Exactly one of StreamName and DeliveryStreamName is required.");
+  }
   if (out.handler_type.empty()) return Invalid("Handler is required.");
   if (!has_position) {
     return Invalid(
@@ -316,8 +330,13 @@ std::string ConsumerDefinition::ToJson() const {
   w.StartObject();
   w.Key("ConsumerName");
   w.String(name.c_str());
-  w.Key("StreamName");
-  w.String(stream_name.c_str());
+  if (delivery_stream_name.empty()) {
+    w.Key("StreamName");
+    w.String(stream_name.c_str());
+  } else {
+    w.Key("DeliveryStreamName");
+    w.String(delivery_stream_name.c_str());
+  }
   w.Key("Handler");
   w.RawValue(handler_json.data(), handler_json.size(), rapidjson::kObjectType);
   w.Key("StartingPosition");

@@ -3,7 +3,8 @@
 // one JSON object. The same object is a "consumers" item of the config file,
 // the body of SluiceAdmin.CreateConsumer, and what the catalog stores.
 //
-//   {"ConsumerName": "orders", "StreamName": "events",
+//   {"ConsumerName": "orders", "StreamName": "events",  (or
+//    "DeliveryStreamName": "raw-events", a delivery stream's log as one shard)
 //    "Handler": {"type": "exec", "command": ["python3", "handler.py"]},
 //    "StartingPosition": "TRIM_HORIZON", "BatchSize": 100,
 //    "MaximumBatchingWindowInSeconds": 0, "ParallelizationFactor": 1,
@@ -52,7 +53,10 @@ struct OnFailureDestination {
 
 struct ConsumerDefinition {
   std::string name;
+  // The source: a Kinesis stream, or ("DeliveryStreamName") a Firehose
+  // delivery stream's own record log, read as one shard. Exactly one is set.
   std::string stream_name;
+  std::string delivery_stream_name;
   std::string handler_type;
   std::string handler_json;  // the "Handler" object, as JSON text
   StartingPosition starting_position = StartingPosition::kTrimHorizon;

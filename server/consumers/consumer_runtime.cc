@@ -17,6 +17,7 @@
 #include "server/consumers/delivery.h"
 #include "server/consumers/handler.h"
 #include "server/consumers/stream_writer.h"
+#include "server/firehose/delivery_stream_manager.h"
 
 namespace sluice::consumers {
 namespace {
@@ -86,19 +87,17 @@ class ConsumerRuntime::Consumer
     environment_.region = record_.region;
     environment_.account_id = record_.account_id;
     environment_.writer = &writer_;
-    environment_.source_tips =
-        [&streams = runtime_.streams_,
-         id = kinesis::StreamKey{record_.account_id, record_.region,
-                                 definition_.stream_name}] {
-          std::vector<std::pair<std::string, uint64_t>> tips;
-          auto stream = streams.Find(id);
-          if (!stream.ok()) return tips;
-          for (const ShardRef& shard : Shards(**stream)) {
-            tips.emplace_back(catalog::ShardIdFor(shard.record.shard_index),
-                              shard.log->Tip());
-          }
-          return tips;
-        };
+    // By name: the handler may ask before the source is found below.
+    environment_.source_tips = [this] {
+      std::vector<std::pair<std::string, uint64_t>> tips;
+      auto source = FindSourceByName();
+      if (!source.ok()) return tips;
+      for (const ShardRef& shard : source->shards) {
+        tips.emplace_back(catalog::ShardIdFor(shard.record.shard_index),
+                          shard.log->Tip());
+      }
+      return tips;
+    };
     json::Document settings;
     settings.Parse(definition_.handler_json.data(),
                    definition_.handler_json.size());
@@ -126,22 +125,20 @@ class ConsumerRuntime::Consumer
       last_error_ = status.message();
       return status;
     }
-    auto stream = runtime_.streams_.Find(
-        {record_.account_id, record_.region, definition_.stream_name});
-    if (!stream.ok()) {
+    auto source = FindSourceByName();
+    if (!source.ok()) {
       std::lock_guard lock(mu_);
       stream_missing_ = true;
-      last_error_ = stream.status().message();
-      return stream.status();
+      last_error_ = source.status().message();
+      return source.status();
     }
-    {
-      std::shared_lock lock((*stream)->mu);
-      stream_id_ = (*stream)->record.stream_id;
-      stream_arn_ = (*stream)->record.Arn();
-    }
+    // Its identity, so a source deleted and re-created under the same name
+    // later is not read.
+    stream_id_ = source->Id();
+    stream_arn_ = source->Arn();
     // Before Create answers: LATEST means the tip as the consumer is
     // created, not when its thread gets going.
-    if (Status loaded = LoadPositions(Shards(**stream)); !loaded.ok()) {
+    if (Status loaded = LoadPositions(source->shards); !loaded.ok()) {
       std::lock_guard lock(mu_);
       failed_ = true;
       last_error_ = loaded.message();
@@ -200,8 +197,7 @@ class ConsumerRuntime::Consumer
       if (with_shards) shards.assign(shards_.begin(), shards_.end());
     }
     if (shards.empty()) return view;
-    std::shared_ptr<kinesis::LiveStream> stream =
-        runtime_.streams_.FindById(stream_id_);
+    std::optional<Source> source = FindSource();
     const EpochMillis now = runtime_.clock_.NowMillis();
     for (const auto& [index, state] : shards) {
       ShardView shard;
@@ -211,10 +207,9 @@ class ConsumerRuntime::Consumer
       shard.checkpoint_sequence_number = state.checkpoint_sequence_number;
       shard.iterator_age_millis = state.iterator_age_millis;
       storage::ShardLog* log = nullptr;
-      if (stream) {
-        std::shared_lock lock(stream->mu);
-        if (index < stream->shards.size()) {
-          log = stream->shards[index].log.get();
+      if (source) {
+        for (const ShardRef& ref : source->shards) {
+          if (ref.record.shard_index == index) log = ref.log;
         }
       }
       if (log != nullptr) {
@@ -393,20 +388,129 @@ class ConsumerRuntime::Consumer
     return Status::Ok();
   }
 
-  // A shard of the stream, copied out under the stream's lock. The log and
-  // notifier live as long as the LiveStream, which the caller holds.
+  // A shard of the source, copied out under the source's lock. The log and
+  // notifier live as long as the source, which Source holds.
   struct ShardRef {
     catalog::ShardRecord record;
     storage::ShardLog* log = nullptr;
     std::shared_ptr<storage::AppendNotifier> appended;
   };
-  static std::vector<ShardRef> Shards(const kinesis::LiveStream& stream) {
-    std::shared_lock lock(stream.mu);
+  // The source as it is now: a Kinesis stream with its shards, or a
+  // delivery stream whose own log reads as one shard (shardId-000000000000,
+  // never closed).
+  struct Source {
+    std::shared_ptr<kinesis::LiveStream> stream;
+    std::shared_ptr<firehose::LiveDeliveryStream> delivery_stream;
     std::vector<ShardRef> shards;
-    for (const kinesis::LiveShard& shard : stream.shards) {
-      shards.push_back({shard.record, shard.log.get(), shard.appended});
+
+    // The catalog id of the stream or delivery stream, and its ARN.
+    int64_t Id() const {
+      if (stream) {
+        std::shared_lock lock(stream->mu);
+        return stream->record.stream_id;
+      }
+      std::lock_guard lock(delivery_stream->mu);
+      return delivery_stream->record.delivery_stream_id;
     }
-    return shards;
+    std::string Arn() const {
+      if (stream) {
+        std::shared_lock lock(stream->mu);
+        return stream->record.Arn();
+      }
+      std::lock_guard lock(delivery_stream->mu);
+      return delivery_stream->record.Arn();
+    }
+  };
+
+  bool ReadsDeliveryStream() const {
+    return !definition_.delivery_stream_name.empty();
+  }
+
+  static Source SourceOf(std::shared_ptr<kinesis::LiveStream> stream) {
+    Source source;
+    {
+      std::shared_lock lock(stream->mu);
+      for (const kinesis::LiveShard& shard : stream->shards) {
+        source.shards.push_back(
+            {shard.record, shard.log.get(), shard.appended});
+      }
+    }
+    source.stream = std::move(stream);
+    return source;
+  }
+  static Source SourceOf(
+      std::shared_ptr<firehose::LiveDeliveryStream> delivery_stream) {
+    Source source;
+    source.shards.push_back(
+        {{}, delivery_stream->log.get(), delivery_stream->appended});
+    source.delivery_stream = std::move(delivery_stream);
+    return source;
+  }
+
+  Result<std::shared_ptr<firehose::LiveDeliveryStream>> FindDeliveryStream()
+      const {
+    if (runtime_.delivery_streams_ == nullptr) {
+      return Status(ErrorCode::kResourceNotFound,
+                    "this server has no delivery streams");
+    }
+    return runtime_.delivery_streams_->Find(
+        {record_.account_id, record_.region, definition_.delivery_stream_name});
+  }
+
+  // The source of the definition's name, whichever incarnation it is.
+  Result<Source> FindSourceByName() const {
+    if (ReadsDeliveryStream()) {
+      auto found = FindDeliveryStream();
+      if (!found.ok()) return found.status();
+      return SourceOf(std::move(*found));
+    }
+    auto stream = runtime_.streams_.Find(
+        {record_.account_id, record_.region, definition_.stream_name});
+    if (!stream.ok()) return stream.status();
+    return SourceOf(std::move(*stream));
+  }
+
+  // The source Initialize() found, as it is now; nullopt once deleted.
+  std::optional<Source> FindSource() const {
+    if (!ReadsDeliveryStream()) {
+      auto stream = runtime_.streams_.FindById(stream_id_);
+      if (!stream) return std::nullopt;
+      return SourceOf(std::move(stream));
+    }
+    auto found = FindSourceByName();
+    if (!found.ok() || found->Id() != stream_id_) return std::nullopt;
+    return std::move(*found);
+  }
+
+  static bool IsOpen(const Source& source, uint32_t index) {
+    if (!source.stream) return true;
+    std::shared_lock lock(source.stream->mu);
+    return source.stream->shards[index].record.IsOpen();
+  }
+
+  // A shard's saved position: a reader checkpoint of a Kinesis shard, or
+  // the reader's position in a delivery stream's log, which also keeps the
+  // delivery engine from trimming what the consumer has not read
+  // (catalog.h, delivery_readers).
+  Result<std::optional<uint64_t>> LoadPosition(uint32_t index) {
+    if (ReadsDeliveryStream()) {
+      return runtime_.catalog_.LoadDeliveryReaderPosition(reader_, stream_id_);
+    }
+    auto saved = runtime_.catalog_.LoadCheckpoint(reader_, stream_id_, index);
+    if (!saved.ok()) return saved.status();
+    if (!saved->has_value()) return std::optional<uint64_t>();
+    auto position = ParsePosition(**saved, reader_);
+    if (!position.ok()) return position.status();
+    return std::optional<uint64_t>(*position);
+  }
+
+  Status SavePosition(uint32_t index, uint64_t position) {
+    if (ReadsDeliveryStream()) {
+      return runtime_.catalog_.SaveDeliveryReaderPosition(reader_, stream_id_,
+                                                          position);
+    }
+    return runtime_.catalog_.SaveCheckpoint(reader_, stream_id_, index,
+                                            std::to_string(position));
   }
 
   // Loads saved positions. At the very first start (no checkpoint of any
@@ -414,16 +518,13 @@ class ConsumerRuntime::Consumer
   Status LoadPositions(const std::vector<ShardRef>& shards) {
     bool fresh = true;
     for (const ShardRef& shard : shards) {
-      auto saved = runtime_.catalog_.LoadCheckpoint(reader_, stream_id_,
-                                                    shard.record.shard_index);
+      auto saved = LoadPosition(shard.record.shard_index);
       if (!saved.ok()) return saved.status();
       if (!saved->has_value()) continue;
-      auto position = ParsePosition(**saved, reader_);
-      if (!position.ok()) return position.status();
       fresh = false;
       std::lock_guard lock(mu_);
       ShardState& state = shards_[shard.record.shard_index];
-      state.position = *position;
+      state.position = **saved;
       state.position_known = true;
     }
     if (!fresh) return Status::Ok();
@@ -442,9 +543,7 @@ class ConsumerRuntime::Consumer
           break;
         }
       }
-      if (Status s = runtime_.catalog_.SaveCheckpoint(reader_, stream_id_,
-                                                      shard.record.shard_index,
-                                                      std::to_string(position));
+      if (Status s = SavePosition(shard.record.shard_index, position);
           !s.ok()) {
         return s;
       }
@@ -465,20 +564,22 @@ class ConsumerRuntime::Consumer
   // The coordinator: starts a worker for each shard whose parents are
   // finished; runs again whenever a worker finishes its shard.
   void Coordinate() {
-    std::shared_ptr<kinesis::LiveStream> stream;
     while (true) {
-      stream = runtime_.streams_.FindById(stream_id_);
-      if (!stream) {
+      std::optional<Source> source = FindSource();
+      if (!source) {
         std::lock_guard lock(mu_);
         stream_missing_ = true;
-        last_error_ =
-            "the source stream " + definition_.stream_name + " was deleted";
+        last_error_ = ReadsDeliveryStream()
+                          ? "the source delivery stream " +
+                                definition_.delivery_stream_name +
+                                " was deleted"
+                          : "the source stream " + definition_.stream_name +
+                                " was deleted";
         break;
       }
-      std::vector<ShardRef> shards = Shards(*stream);
       std::unique_lock lock(mu_);
       if (stopping_) break;
-      for (const ShardRef& shard : shards) {
+      for (const ShardRef& shard : source->shards) {
         const uint32_t index = shard.record.shard_index;
         shards_.try_emplace(index);
         if (workers_.count(index) || Finished(index)) continue;
@@ -490,8 +591,9 @@ class ConsumerRuntime::Consumer
         auto worker = std::make_unique<Worker>();
         Worker* raw = worker.get();
         workers_[index] = std::move(worker);
-        raw->thread = std::thread(
-            [this, stream, shard, raw] { RunShard(stream, shard, *raw); });
+        raw->thread = std::thread([this, source = *source, shard, raw] {
+          RunShard(source, shard, *raw);
+        });
       }
       shard_finished_ = false;
       changed_.wait_for(lock, kIdleRecheck,
@@ -512,8 +614,7 @@ class ConsumerRuntime::Consumer
   // Reads one shard to its end (when closed) or forever, in rounds: a round
   // reads up to BatchSize records per lane, hands each lane its records
   // (in batches of at most BatchSize), and saves the checkpoint after it.
-  void RunShard(std::shared_ptr<kinesis::LiveStream> stream, ShardRef shard,
-                Worker& worker) {
+  void RunShard(Source source, ShardRef shard, Worker& worker) {
     const uint32_t index = shard.record.shard_index;
     shard.appended->Add(&worker.wakeup);
     uint64_t position = 0;
@@ -525,12 +626,8 @@ class ConsumerRuntime::Consumer
     }
     if (!known) {  // a shard born after the first start: from its start
       position = shard.log->TrimHorizon();
-      auto saved = runtime_.catalog_.LoadCheckpoint(reader_, stream_id_, index);
-      if (saved.ok() && saved->has_value()) {
-        if (auto parsed = ParsePosition(**saved, reader_); parsed.ok()) {
-          position = *parsed;
-        }
-      }
+      auto saved = LoadPosition(index);
+      if (saved.ok() && saved->has_value()) position = **saved;
     }
     const uint32_t lanes =
         static_cast<uint32_t>(definition_.parallelization_factor);
@@ -545,11 +642,7 @@ class ConsumerRuntime::Consumer
         changed_.wait(lock, [&] { return stopping_ || !paused_; });
         if (stopping_) break;
       }
-      bool open = true;
-      {
-        std::shared_lock lock(stream->mu);
-        open = stream->shards[index].record.IsOpen();
-      }
+      const bool open = IsOpen(source, index);
       const uint64_t tip = shard.log->Tip();
       position = std::max(position, shard.log->TrimHorizon());
       if (position >= tip) {
@@ -611,8 +704,7 @@ class ConsumerRuntime::Consumer
 
   void Checkpoint(uint32_t index, uint64_t position,
                   std::optional<std::string> last_sequence) {
-    Status saved = runtime_.catalog_.SaveCheckpoint(reader_, stream_id_, index,
-                                                    std::to_string(position));
+    Status saved = SavePosition(index, position);
     if (!saved.ok()) {
       // The records are handled; a restart before the next save hands them
       // over again, which at-least-once allows.
@@ -691,7 +783,9 @@ class ConsumerRuntime::Consumer
   HandlerEnvironment environment_;
   ServerStreamWriter writer_;
   std::unique_ptr<Handler> handler_;  // null when FAILED
-  int64_t stream_id_ = 0;             // 0 when the stream was not found
+  // The source's catalog id (a stream's, or a delivery stream's); 0 when
+  // it was not found.
+  int64_t stream_id_ = 0;
   std::string stream_arn_;
   std::mutex file_mu_;  // serialises appends to the on-failure file
 
@@ -807,9 +901,12 @@ Status ConsumerRuntime::Create(const ConsumerDefinition& definition,
   consumer->Start();
   std::lock_guard lock(mu_);
   consumers_[record.name] = consumer;
-  SLUICE_LOG(kInfo) << "consumer " << record.name << " reads stream "
-                    << definition.stream_name << " with handler "
-                    << definition.handler_type;
+  SLUICE_LOG(kInfo) << "consumer " << record.name << " reads "
+                    << (definition.delivery_stream_name.empty()
+                            ? "stream " + definition.stream_name
+                            : "delivery stream " +
+                                  definition.delivery_stream_name)
+                    << " with handler " << definition.handler_type;
   return Status::Ok();
 }
 

@@ -12,8 +12,13 @@ void WriteConsumer(Encoder& out, const ConsumerView& view, bool with_shards) {
   out.StartObject();
   out.Key("ConsumerName");
   out.String(view.definition.name);
-  out.Key("StreamName");
-  out.String(view.definition.stream_name);
+  if (view.definition.delivery_stream_name.empty()) {
+    out.Key("StreamName");
+    out.String(view.definition.stream_name);
+  } else {
+    out.Key("DeliveryStreamName");
+    out.String(view.definition.delivery_stream_name);
+  }
   out.Key("HandlerType");
   out.String(view.definition.handler_type);
   out.Key("State");

@@ -19,6 +19,10 @@ namespace {
 // Records and bytes read from a log at a time.
 constexpr size_t kReadRecords = 10000;
 constexpr size_t kReadBytes = 16u << 20;
+// How long delivered records an in-process consumer has not read yet are
+// kept: a day, a Kinesis stream's default retention, so a paused or failed
+// application cannot make the log grow without end.
+constexpr EpochMillis kReaderHoldMillis = 24 * 3600 * 1000;
 
 // One object to write: which records, where, and how; saved before the
 // object is written so that a restart writes the very same object.
@@ -536,12 +540,26 @@ Result<std::vector<DeliveredObject>> DeliveryEngine::DeliverLocked(
     }
     stream.buffered_bytes.fetch_sub(data_bytes);
 
-    // Delivered records are no longer needed: drop those that arrived before
-    // the oldest undelivered one (arrival times never decrease in a log).
+    // Delivered records are no longer needed, unless an in-process consumer
+    // reading this delivery stream (a SQL application's KinesisFirehoseInput)
+    // has not read them yet: those stay, up to kReaderHoldMillis old. Drop
+    // what arrived before the oldest record kept (arrival times never
+    // decrease in a log).
     const uint64_t keep_from = std::min(plan.to, log.Tip() - 1);
     if (auto arrival = ArrivalOf(log, keep_from); arrival.ok()) {
-      const EpochMillis now = std::max(clock_.NowMillis(), *arrival);
-      (void)log.ApplyRetention(now, std::chrono::milliseconds(now - *arrival));
+      EpochMillis keep_since = *arrival;
+      const EpochMillis now = std::max(clock_.NowMillis(), keep_since);
+      auto reader =
+          catalog_.LowestDeliveryReaderPosition(record.delivery_stream_id);
+      if (reader.ok() && reader->has_value() && **reader < keep_from) {
+        auto unread = ArrivalOf(log, std::max(**reader, log.TrimHorizon()));
+        if (unread.ok()) {
+          keep_since =
+              std::min(keep_since, std::max(*unread, now - kReaderHoldMillis));
+        }
+      }
+      (void)log.ApplyRetention(now,
+                               std::chrono::milliseconds(now - keep_since));
     }
   }
 }

@@ -392,6 +392,7 @@ Result<std::vector<uint64_t>> DeliveryStreamManager::Put(
     stream.buffered_bytes.fetch_sub(bytes);
     return appended.status();
   }
+  stream.appended->Notify();
   uint64_t threshold = 0;
   {
     std::lock_guard lock(stream.mu);

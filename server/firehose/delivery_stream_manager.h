@@ -24,6 +24,7 @@
 #include "server/catalog/catalog.h"
 #include "server/firehose/destination.h"
 #include "server/kinesis/throughput.h"
+#include "server/storage/append_notifier.h"
 #include "server/storage/periodic_syncer.h"
 #include "server/storage/shard_log.h"
 
@@ -129,6 +130,10 @@ struct LiveDeliveryStream {
   bool gone = false;                     // guarded by mu; deleted for good
   // Thread-safe on its own; set before the stream is published.
   std::unique_ptr<storage::ShardLog> log;
+  // Notified after every append to `log`, for in-process consumers that
+  // read it (a SQL application's KinesisFirehoseInput) and wait at its tip.
+  std::shared_ptr<storage::AppendNotifier> appended =
+      std::make_shared<storage::AppendNotifier>();
   // Set before the stream is published, for KinesisStreamAsSource.
   std::optional<KinesisSource> source;
   // Set before the stream is published when limits are enforced.

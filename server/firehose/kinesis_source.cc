@@ -162,6 +162,7 @@ Status PumpKinesisSource(LiveDeliveryStream& stream,
           stream.buffered_bytes.fetch_sub(bytes);
           return appended.status();
         }
+        stream.appended->Notify();
         // The copies reach the disk before the checkpoint says so.
         if (Status s = stream.log->Sync(); !s.ok()) return s;
         position = read->next_offset;

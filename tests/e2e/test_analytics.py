@@ -7,6 +7,11 @@
   the server's clock moved by the test (--test-clock), compared with a
   recount in Python; `sluice-cli apps tail` shows the same rows;
 - a SIGKILL in the middle of a window neither loses nor repeats its result;
+- a Firehose delivery stream as the source (KinesisFirehoseInput): records
+  put with put_record_batch reach the filter's output in put order, also
+  when the delivery stream delivered them before the application read them;
+  a window over it closes on the test clock, and a SIGKILL neither loses
+  nor repeats its records;
 - malformed SQL and unknown columns are refused at creation with the line,
   column and reason.
 """
@@ -380,6 +385,162 @@ class WindowTest(unittest.TestCase):
         times, results = as_results(output_rows(kinesis, "user-minutes"))
         self.assertEqual(results, expected)
         self.assertEqual(max(times.values()), 1, "a row was sent again")
+        self.assertEqual(server.stop(), 0)
+
+
+def firehose_arn(name):
+    return f"arn:aws:firehose:us-east-1:{ACCOUNT}:deliverystream/{name}"
+
+
+def from_delivery_stream(app, name):
+    """The application reading the delivery stream `name` instead."""
+    app["Inputs"][0].pop("KinesisStreamsInput")
+    app["Inputs"][0]["KinesisFirehoseInput"] = {
+        "ResourceARN": firehose_arn(name),
+        "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/kda"}
+    return app
+
+
+class FirehoseSourceTest(unittest.TestCase):
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="sluice-analytics-firehose-")
+        self.addCleanup(shutil.rmtree, self.workdir, True)
+
+    def start(self, *args, in_memory=True):
+        archive = os.path.join(self.workdir, "archive")
+        server = start_server(self, "--test-clock", "--archive-root", archive, *args,
+                              in_memory=in_memory)
+        return server, kinesis_client(server), firehose_client(server)
+
+    def create_source(self, firehose, name):
+        firehose.create_delivery_stream(
+            DeliveryStreamName=name,
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose",
+                "BucketARN": "arn:aws:s3:::raw", "Prefix": f"{name}/",
+                "BufferingHints": {"SizeInMBs": 5, "IntervalInSeconds": 900}})
+        poll_until(lambda: firehose.describe_delivery_stream(DeliveryStreamName=name)
+                   ["DeliveryStreamDescription"]["DeliveryStreamStatus"] == "ACTIVE",
+                   DEADLINE_S, f"delivery stream {name} ACTIVE")
+
+    def put_batches(self, firehose, name, records):
+        for start in range(0, len(records), 500):
+            entries = [{"Data": json.dumps(r).encode()} for r in records[start:start + 500]]
+            while entries:
+                answer = firehose.put_record_batch(DeliveryStreamName=name, Records=entries)
+                entries = [e for e, r in zip(entries, answer["RequestResponses"])
+                           if "ErrorCode" in r]
+
+    def test_filter_sees_every_record_even_after_its_delivery(self):
+        server, kinesis, firehose = self.start()
+        self.create_source(firehose, "laps-raw")
+        kinesis.create_stream(StreamName="fast-laps", ShardCount=1)
+        wait_active(kinesis, "fast-laps")
+        app = from_delivery_stream(telemetry_app("laps-filter"), "laps-raw")
+        app["Outputs"] = [{
+            "Name": "DESTINATION_SQL_STREAM",
+            "KinesisStreamsOutput": {"ResourceARN": stream_arn("fast-laps")},
+            "DestinationSchema": {"RecordFormatType": "JSON"}}]
+        answer = admin(server, "CreateApplication", app)
+        self.assertEqual(answer["ApplicationDetail"]["ApplicationStatus"], "RUNNING")
+        consumer = admin(server, "DescribeConsumer", {"ConsumerName": "laps-filter"})
+        self.assertEqual(consumer["Consumer"]["DeliveryStreamName"], "laps-raw")
+        # Paused, so the delivery below happens before the application reads.
+        admin(server, "PauseConsumer", {"ConsumerName": "laps-filter"})
+
+        rng = random.Random(11)
+        minute = future_minute()
+        records = []
+        for batch in range(3):
+            set_clock(server, minute + 1_000 * batch)  # distinct arrival times
+            laps = [{"vehicle_id": f"car-{n % 4}",
+                     "speed": round(rng.uniform(150, 260), 1), "rpm": 7000 + len(records) + n,
+                     "gear": rng.randrange(1, 8), "throttle": round(rng.uniform(0, 1), 2)}
+                    for n in range(400)]
+            self.put_batches(firehose, "laps-raw", laps)
+            records += laps
+        fast = [r for r in records if r["speed"] >= 200]
+        self.assertGreater(len(fast), 100)
+        # The delivery stream delivers to S3 as before, every record once.
+        objects = flush(server, "laps-raw")
+        self.assertEqual(sum(o["Records"] for o in objects), len(records))
+
+        admin(server, "ResumeConsumer", {"ConsumerName": "laps-filter"})
+        counts = poll_until(
+            lambda: (lambda c: c if c["Records"] == len(records) and c["Pending"] == 0
+                     else None)(describe(server, "laps-filter")["Counts"]),
+            DEADLINE_S, "every record read and its rows sent")
+        self.assertEqual(counts["Emitted"], len(fast))
+        rows = output_rows(kinesis, "fast-laps")
+        # One delivery stream reads as one shard: the rows keep the put order.
+        self.assertEqual([row["rpm"] for row in rows], [r["rpm"] for r in fast])
+        self.assertEqual(rows[0], {"speed": fast[0]["speed"], "rpm": fast[0]["rpm"],
+                                   "gear": fast[0]["gear"], "throttle": fast[0]["throttle"]})
+        self.assertEqual(server.stop(), 0)
+
+    def start_window(self, *args, in_memory=True):
+        """A server with the per-minute application reading the delivery
+        stream events-raw into the Kinesis stream user-minutes."""
+        server, kinesis, firehose = self.start(*args, in_memory=in_memory)
+        self.create_source(firehose, "events-raw")
+        kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
+        wait_active(kinesis, "user-minutes")
+        admin(server, "CreateApplication",
+              from_delivery_stream(per_minute_app(), "events-raw"))
+        return server, kinesis, firehose
+
+    def expect_rows(self, kinesis, expected, what):
+        """Waits for `expected` rows in user-minutes; each comes once."""
+        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected),
+                   DEADLINE_S, what)
+        times, results = as_results(output_rows(kinesis, "user-minutes"))
+        self.assertEqual(results, expected)  # ROWTIME is the arrival time
+        self.assertEqual(max(times.values()), 1, "a row came twice")
+
+    def test_a_window_over_a_delivery_stream_closes_on_the_test_clock(self):
+        server, kinesis, firehose = self.start_window()
+        minute = future_minute()
+        rng = random.Random(13)
+        set_clock(server, minute + 5_000)
+        first = page_events(rng, 700, users=25)
+        self.put_batches(firehose, "events-raw", first)
+        set_clock(server, minute + 65_000)  # minute 0 closes (past the grace)
+        second = page_events(rng, 300, users=25)
+        self.put_batches(firehose, "events-raw", second)
+        expected_first = recount(first, minute)
+        self.expect_rows(kinesis, expected_first, "the first minute's rows")
+
+        set_clock(server, minute + 125_000)
+        self.expect_rows(kinesis,
+                         {**expected_first, **recount(second, minute + MINUTE_MS)},
+                         "the second minute's rows")
+        self.assertEqual(describe(server, "user-minutes")["Counts"]["Records"], 1000)
+        self.assertEqual(server.stop(), 0)
+
+    def test_sigkill_neither_loses_nor_repeats_a_delivery_streams_records(self):
+        data = os.path.join(self.workdir, "data")
+        server, kinesis, firehose = self.start_window("--data-dir", data, in_memory=False)
+        minute = future_minute()
+        rng = random.Random(17)
+        set_clock(server, minute + 5_000)
+        before = page_events(rng, 1500, users=40)
+        self.put_batches(firehose, "events-raw", before)
+        poll_until(lambda: describe(server, "user-minutes")["Counts"]["Records"] > 0,
+                   DEADLINE_S, "the application at work")
+        server.kill()
+        server.wait()
+
+        server, kinesis, firehose = self.start("--data-dir", data, in_memory=False)
+        set_clock(server, minute + 30_000)
+        after = page_events(rng, 500, users=40)
+        self.put_batches(firehose, "events-raw", after)
+        # Delivered (and the log trimmed) whatever the application has read.
+        objects = flush(server, "events-raw")
+        self.assertGreater(sum(o["Records"] for o in objects), 0)
+        poll_until(lambda: describe(server, "user-minutes")["Counts"]["Records"] == 2000,
+                   DEADLINE_S, "every record read once")
+        set_clock(server, minute + 61_500)
+        self.expect_rows(kinesis, recount(before + after, minute), "the window's rows")
         self.assertEqual(server.stop(), 0)
 
 

@@ -1083,5 +1083,40 @@ TEST_F(CatalogTest, DeletingADeliveryStreamDropsItsTags) {
               HasError(ErrorCode::kResourceNotFound));
 }
 
+TEST_F(CatalogTest, DeliveryReaderPositionsGoWithTheConsumerOrTheStream) {
+  DeliveryStreamRecord stream = MakeDeliveryStream("raw");
+  ASSERT_THAT(catalog_->CreateDeliveryStream(stream), IsOk());
+  const int64_t id = stream.delivery_stream_id;
+  EXPECT_EQ(*catalog_->LowestDeliveryReaderPosition(id), std::nullopt);
+  EXPECT_EQ(*catalog_->LoadDeliveryReaderPosition("consumer/app", id),
+            std::nullopt);
+  ASSERT_THAT(catalog_->SaveDeliveryReaderPosition("consumer/app", id, 7),
+              IsOk());
+  ASSERT_THAT(catalog_->SaveDeliveryReaderPosition("consumer/app", id, 9),
+              IsOk());
+  ASSERT_THAT(catalog_->SaveDeliveryReaderPosition("consumer/slow", id, 4),
+              IsOk());
+  EXPECT_EQ(*catalog_->LoadDeliveryReaderPosition("consumer/app", id), 9u);
+  EXPECT_EQ(*catalog_->LowestDeliveryReaderPosition(id), 4u);
+  EXPECT_THAT(catalog_->SaveDeliveryReaderPosition("consumer/app", id + 1, 1),
+              HasError(ErrorCode::kResourceNotFound));
+
+  // Deleting a consumer forgets its positions with its checkpoints.
+  EventConsumerRecord consumer;
+  consumer.name = "slow";
+  consumer.account_id = "123456789012";
+  consumer.region = "us-east-1";
+  consumer.definition = R"({"ConsumerName":"slow"})";
+  ASSERT_THAT(catalog_->CreateEventConsumer(consumer), IsOk());
+  ASSERT_THAT(catalog_->DeleteEventConsumer("slow", "consumer/slow"), IsOk());
+  EXPECT_EQ(*catalog_->LowestDeliveryReaderPosition(id), 9u);
+
+  // Deleting the delivery stream forgets its readers.
+  ASSERT_THAT(catalog_->DeleteDeliveryStream(id), IsOk());
+  EXPECT_EQ(*catalog_->LoadDeliveryReaderPosition("consumer/app", id),
+            std::nullopt);
+  EXPECT_EQ(*catalog_->LowestDeliveryReaderPosition(id), std::nullopt);
+}
+
 }  // namespace
 }  // namespace sluice::catalog

@@ -186,6 +186,31 @@ TEST(ConsumerDefinitionTest, UnknownMembersAndHandlerTypesAreRefused) {
   EXPECT_EQ(bad_name.status().code(), ErrorCode::kValidation);
 }
 
+TEST(ConsumerDefinitionTest, TheSourceIsAStreamOrADeliveryStream) {
+  auto parsed = ParseConsumerDefinition(std::string_view(
+      R"({"ConsumerName": "c", "DeliveryStreamName": "raw-events",
+          "StartingPosition": "TRIM_HORIZON",
+          "Handler": {"type": "exec", "command": ["true"]}})"));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->delivery_stream_name, "raw-events");
+  EXPECT_EQ(parsed->stream_name, "");
+  auto again = ParseConsumerDefinition(parsed->ToJson());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->delivery_stream_name, "raw-events");
+  EXPECT_EQ(again->ToJson(), parsed->ToJson());
+
+  Status both = Error(R"("DeliveryStreamName": "raw")");
+  EXPECT_EQ(both.code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(both.message(),
+            "Exactly one of StreamName and DeliveryStreamName is required.");
+  auto neither = ParseConsumerDefinition(std::string_view(
+      R"({"ConsumerName": "c", "StartingPosition": "LATEST",
+          "Handler": {"type": "exec", "command": ["true"]}})"));
+  EXPECT_EQ(neither.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Error(R"("DeliveryStreamName": "a/b")").code(),
+            ErrorCode::kValidation);
+}
+
 TEST(ConsumerDefinitionTest, ToJsonReadsBackTheSame) {
   auto parsed = ParseConsumerDefinition(Request(
       R"("BatchSize": 7, "MaximumBatchingWindowInSeconds": 3,

@@ -8,6 +8,9 @@
 #include <sstream>
 #include <thread>
 
+#include "common/json.h"
+#include "server/firehose/delivery_stream_manager.h"
+
 namespace sluice::consumers {
 namespace {
 
@@ -47,7 +50,7 @@ class ConsumerRuntimeTest : public ::testing::Test {
 
   void StartRuntime() {
     runtime_ = std::make_unique<ConsumerRuntime>(
-        *streams_, nullptr, *catalog_, clock_,
+        *streams_, delivery_streams_.get(), *catalog_, clock_,
         RuntimeOptions{dir_.string(), std::chrono::milliseconds(1),
                        std::chrono::milliseconds(10)});
     ASSERT_TRUE(runtime_->Start().ok());
@@ -109,10 +112,51 @@ class ConsumerRuntimeTest : public ::testing::Test {
     return false;
   }
 
+  // A DirectPut delivery stream "raw-orders" for a runtime started after.
+  void CreateDeliveryStream() {
+    delivery_streams_ = std::make_unique<firehose::DeliveryStreamManager>(
+        *catalog_, firehose::NewMemoryDeliveryLogFactory(), clock_,
+        firehose::DeliveryStreamOptions{});
+    ASSERT_TRUE(delivery_streams_->Start().ok());
+    json::Document config;
+    config.Parse(R"({"RoleARN": "arn:aws:iam::000000000000:role/r",
+                     "BucketARN": "arn:aws:s3:::b"})");
+    firehose::DeliveryStreamManager::NewDeliveryStream request;
+    request.key = kRawOrders;
+    request.destination = firehose::StoreDestination(config, true);
+    request.parsed = firehose::ParseS3Destination(config, true).value();
+    request.encryption = R"({"Status":"DISABLED"})";
+    ASSERT_TRUE(delivery_streams_->Create(request).ok());
+  }
+
+  void PutToDeliveryStream(std::vector<std::string> records) {
+    auto stream = delivery_streams_->Find(kRawOrders);
+    ASSERT_TRUE(stream.ok());
+    ASSERT_TRUE(delivery_streams_->Put(**stream, records).ok());
+  }
+
+  // Waits (with a deadline) until the consumer's position in the delivery
+  // stream's log is `position`.
+  bool WaitForDeliveryPosition(uint64_t position) {
+    auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    int64_t id =
+        (*delivery_streams_->Find(kRawOrders))->record.delivery_stream_id;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto saved = catalog_->LoadDeliveryReaderPosition(
+          ConsumerReaderName("counter"), id);
+      if (saved.ok() && *saved == position) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+
   const kinesis::StreamKey kOrders{"000000000000", "us-east-1", "orders"};
+  const firehose::DeliveryStreamKey kRawOrders{"000000000000", "us-east-1",
+                                               "raw-orders"};
   ManualClock clock_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<kinesis::StreamManager> streams_;
+  std::unique_ptr<firehose::DeliveryStreamManager> delivery_streams_;
   std::filesystem::path dir_;
   std::unique_ptr<ConsumerRuntime> runtime_;
 };
@@ -173,6 +217,59 @@ TEST_F(ConsumerRuntimeTest, CreateRefusesWhatCannotRun) {
   ASSERT_TRUE(runtime_->Delete("counter").ok());
   EXPECT_TRUE(runtime_->List().empty());
   EXPECT_TRUE(catalog_->ListEventConsumers()->empty());
+}
+
+TEST_F(ConsumerRuntimeTest, ReadsADeliveryStreamsLogAsOneShard) {
+  CreateDeliveryStream();
+  PutToDeliveryStream({"a", "b"});
+  StartRuntime();
+  ConsumerDefinition definition = Definition();
+  definition.stream_name.clear();
+  definition.delivery_stream_name = "raw-orders";
+  ASSERT_TRUE(runtime_->Create(definition, "000000000000", "us-east-1").ok());
+  ASSERT_TRUE(WaitForDeliveryPosition(2));
+  PutToDeliveryStream({"c"});
+  ASSERT_TRUE(WaitForDeliveryPosition(3));
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"a b", "c"}));
+  auto view = runtime_->Describe("counter");
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->state, "ACTIVE");
+  ASSERT_EQ(view->shards.size(), 1u);
+  EXPECT_EQ(view->shards[0].shard_id, "shardId-000000000000");
+  EXPECT_EQ(view->shards[0].position, 3u);
+
+  // A restart resumes at the saved position: nothing is handed over twice.
+  runtime_.reset();
+  PutToDeliveryStream({"d"});
+  StartRuntime();
+  ASSERT_TRUE(WaitForDeliveryPosition(4));
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"a b", "c", "d"}));
+
+  // Deleting the delivery stream stops the consumer.
+  ASSERT_TRUE(delivery_streams_->Delete(kRawOrders).ok());
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (runtime_->Describe("counter")->state != "STREAM_NOT_FOUND" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(runtime_->Describe("counter")->state, "STREAM_NOT_FOUND");
+}
+
+TEST_F(ConsumerRuntimeTest, ADeliveryStreamSourceMustExist) {
+  StartRuntime();  // a runtime without delivery streams
+  ConsumerDefinition definition = Definition();
+  definition.stream_name.clear();
+  definition.delivery_stream_name = "raw-orders";
+  EXPECT_EQ(runtime_->Create(definition, "000000000000", "us-east-1").code(),
+            ErrorCode::kResourceNotFound);
+  runtime_.reset();
+  CreateDeliveryStream();
+  StartRuntime();
+  definition.delivery_stream_name = "missing";
+  Status missing = runtime_->Create(definition, "000000000000", "us-east-1");
+  EXPECT_EQ(missing.code(), ErrorCode::kResourceNotFound);
+  EXPECT_EQ(missing.message(),
+            "Firehose missing under account 000000000000 not found.");
 }
 
 }  // namespace

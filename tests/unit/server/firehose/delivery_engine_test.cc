@@ -233,6 +233,41 @@ TEST_F(DeliveryEngineTest, ARestartRewritesThePlannedObjectExactlyOnce) {
   EXPECT_EQ(Objects(Bucket()).size(), 2u);
 }
 
+TEST_F(DeliveryEngineTest, KeepsDeliveredRecordsAReaderHasNotReadForADay) {
+  Open();
+  Create(kMinuteBuffer);
+  Put({"a"});
+  clock_.Advance(1'000);
+  Put({"b"});
+  clock_.Advance(1'000);
+  Put({"c"});
+  storage::ShardLog& log = *Stream()->log;
+  // An in-process consumer (a SQL application) has read "a" only.
+  const int64_t id = Stream()->record.delivery_stream_id;
+  ASSERT_THAT(catalog_->SaveDeliveryReaderPosition("consumer/app", id, 1),
+              IsOk());
+  ASSERT_THAT(engine_->Flush(*Stream()), IsOk());
+  EXPECT_EQ(log.TrimHorizon(), 1u);  // "b" and "c" stay for it
+
+  // Once it has read everything, delivery trims as without readers: all
+  // but the newest record.
+  ASSERT_THAT(catalog_->SaveDeliveryReaderPosition("consumer/app", id, 3),
+              IsOk());
+  clock_.Advance(1'000);
+  Put({"d"});
+  ASSERT_THAT(engine_->Flush(*Stream()), IsOk());
+  EXPECT_EQ(log.TrimHorizon(), 3u);
+
+  // A reader that stops (paused, failed) holds records back for a day only.
+  clock_.Advance(1'000);
+  Put({"e"});
+  clock_.Advance(24 * 3600 * 1000 + 1);
+  Put({"f"});
+  ASSERT_THAT(engine_->Flush(*Stream()), IsOk());
+  EXPECT_EQ(log.TrimHorizon(), 5u);  // "d" and "e" are more than a day old
+  EXPECT_EQ(log.Tip(), 6u);
+}
+
 TEST_F(DeliveryEngineTest, ConcurrentPutsFlushesAndTheWorkerDeliverEachOnce) {
   Open();
   Create(R"({"RoleARN": "arn:aws:iam::000000000000:role/r",
