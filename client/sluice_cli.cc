@@ -854,8 +854,14 @@ int Consumers(ApiClient& client, const std::vector<std::string>& raw) {
                                    NameBody("ConsumerName", name));
       if (!described.ok()) return Failed(described.status());
       const json::Value& full = (*described)["Consumer"];
-      std::cout << name << "\t" << json::AsView(full["StreamName"]) << "\t"
-                << json::AsView(full["HandlerType"]) << "\t"
+      // The source: a Kinesis stream, or a delivery stream's own log.
+      const json::Value* source = json::Member(full, "StreamName");
+      if (source == nullptr) source = json::Member(full, "DeliveryStreamName");
+      std::cout << name << "\t"
+                << (source != nullptr && source->IsString()
+                        ? json::AsView(*source)
+                        : "?")
+                << "\t" << json::AsView(full["HandlerType"]) << "\t"
                 << json::AsView(full["State"])
                 << "\titerator-age-ms=" << full["IteratorAgeMillis"].GetInt64()
                 << "\tbehind-ms=" << full["MillisBehindLatest"].GetInt64()

@@ -445,6 +445,12 @@ class FirehoseSourceTest(unittest.TestCase):
         self.assertEqual(answer["ApplicationDetail"]["ApplicationStatus"], "RUNNING")
         consumer = admin(server, "DescribeConsumer", {"ConsumerName": "laps-filter"})
         self.assertEqual(consumer["Consumer"]["DeliveryStreamName"], "laps-raw")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        listed = subprocess.run([os.environ["SLUICE_CLI"], "--endpoint", server.endpoint,
+                                 "consumers", "list"],
+                                capture_output=True, text=True, env=env, timeout=DEADLINE_S)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertRegex(listed.stdout, r"(?m)^laps-filter\tlaps-raw\tanalytics\t")
         # Paused, so the delivery below happens before the application reads.
         admin(server, "PauseConsumer", {"ConsumerName": "laps-filter"})
 
