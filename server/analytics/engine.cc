@@ -713,6 +713,12 @@ Result<std::unique_ptr<Engine>> Engine::Open(ApplicationDefinition definition,
   // unknown column, not the text 'speedy').
   sqlite3_db_config(state->db.handle(), SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
   sqlite3_db_config(state->db.handle(), SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+  // LIKE compares case as KDA (standard SQL) does: 'AM%' is not 'amzn'.
+  if (Status s = state->db.Exec("make LIKE case-sensitive",
+                                "PRAGMA case_sensitive_like = ON");
+      !s.ok()) {
+    return s;
+  }
   if (sqlite3_create_function(state->db.handle(), "sluice_step", 2,
                               SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
                               StepFunction, nullptr, nullptr) != SQLITE_OK) {

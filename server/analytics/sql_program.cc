@@ -410,6 +410,9 @@ class Parser {
     if (i == end) return SqlError(code_, Peek(i).offset, "an empty SELECT");
     while (i < end) {
       const Token& token = tokens_[i];
+      if (clause == Clause::kList && !aggregate_at && IsAggregate(i)) {
+        aggregate_at = token.offset;
+      }
       if (depth > 0) {
         auto next = Term(pump, i, out, false);
         if (!next.ok()) return next.status();
@@ -447,11 +450,6 @@ class Parser {
           }
         }
       }
-      if (clause == Clause::kList && !aggregate_at && IsSymbol(i + 1, "(")) {
-        for (std::string_view word : {"COUNT", "SUM", "AVG"}) {
-          if (IsKeyword(i, word)) aggregate_at = token.offset;
-        }
-      }
       auto next = Term(pump, i, out, clause == Clause::kGroupBy);
       if (!next.ok()) return next.status();
       if (*next == i + 1 && IsSymbol(i, "(")) ++depth;
@@ -480,6 +478,22 @@ class Parser {
     pump.sql = std::move(out.sql);
     pump.offsets = std::move(out.offsets);
     return Status::Ok();
+  }
+
+  // Whether the call at `i` is an aggregate: COUNT, SUM, AVG, ... or MIN /
+  // MAX of one argument (of two or more they are SQLite's scalar ones).
+  bool IsAggregate(size_t i) const {
+    if (!IsSymbol(i + 1, "(") || match_[i + 1] == 0) return false;
+    for (std::string_view word :
+         {"COUNT", "SUM", "AVG", "TOTAL", "GROUP_CONCAT"}) {
+      if (IsKeyword(i, word)) return true;
+    }
+    if (!IsKeyword(i, "MIN") && !IsKeyword(i, "MAX")) return false;
+    for (size_t j = i + 2; j < match_[i + 1]; ++j) {
+      if (IsSymbol(j, "(") && match_[j] != 0) j = match_[j];
+      if (IsSymbol(j, ",")) return false;
+    }
+    return true;
   }
 
   // After FROM (at `i`): the source, an optional alias; moves `i` past
@@ -615,6 +629,12 @@ class Parser {
                 false);
         return close + 1;
       }
+    }
+    if ((IsKeyword(i, "CHAR_LENGTH") || IsKeyword(i, "CHARACTER_LENGTH")) &&
+        IsSymbol(i + 1, "(")) {
+      // SQLite's length() counts the characters of a text.
+      out.Add("length", token.offset, false);
+      return i + 1;
     }
     out.Add(token.raw, token.offset, true);
     return i + 1;

@@ -250,6 +250,84 @@ TEST(EngineTest, RestartNeitherLosesNorRepeatsAWindow) {
   EXPECT_EQ(counts->records, 0);
 }
 
+const std::string kTickerColumns =
+    R"js({"Name": "ticker_symbol", "SqlType": "VARCHAR(4)", "Mapping": "$.ticker_symbol"},
+       {"Name": "sector", "SqlType": "VARCHAR(16)", "Mapping": "$.sector"},
+       {"Name": "price", "SqlType": "REAL", "Mapping": "$.price"})js";
+
+std::string Ticker(const std::string& symbol, const std::string& sector,
+                   double price) {
+  return R"({"ticker_symbol": ")" + symbol + R"(", "sector": ")" + sector +
+         R"(", "price": )" + std::to_string(price) + "}";
+}
+
+// Runs `code` as a filter over the tickers, returns the JSON rows.
+std::vector<std::string> RunFilter(const std::string& code) {
+  auto engine =
+      Engine::Open(Definition(kTickerColumns, code, "JSON"), ":memory:");
+  EXPECT_THAT(engine, IsOk());
+  if (!engine.ok()) return {};
+  EXPECT_THAT((*engine)->Apply(BatchOf({{Ticker("AMZN", "it's;x", 10), 1},
+                                        {Ticker("amzn", "RETAIL", 20), 2},
+                                        {Ticker("QXZ", "TECH", 30), 3}})),
+              IsOk());
+  return Drain(**engine);
+}
+
+TEST(EngineTest, LikeIsCaseSensitiveAsInKda) {
+  EXPECT_THAT(
+      RunFilter("CREATE OR REPLACE STREAM \"OUT\" (s VARCHAR(4));\n"
+                "CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"OUT\"\n"
+                "SELECT STREAM \"ticker_symbol\" FROM \"SOURCE_SQL_STREAM_001\""
+                " WHERE \"ticker_symbol\" LIKE 'AM%';"),
+      ElementsAre("{\"S\":\"AMZN\"}"));
+}
+
+TEST(EngineTest, ReadsKdaSqlAsUsersWriteIt) {
+  EXPECT_THAT(
+      RunFilter(
+          "create or replace stream \"OUT\" (s VARCHAR(4), n INTEGER, t "
+          "VARCHAR(20));\n"
+          "/* c */ create /* c */ or replace pump \"P\" as insert into \"OUT\" "
+          "(t, s, n)\n"
+          "select stream -- x\n \"sector\" || ';''' AS t, \"ticker_symbol\", "
+          "CHAR_LENGTH(\"sector\") from \"SOURCE_SQL_STREAM_001\""
+          " where \"sector\" = 'it''s;x' -- end"),
+      ElementsAre("{\"S\":\"AMZN\",\"N\":6,\"T\":\"it's;x;'\"}"));
+}
+
+TEST(EngineTest, KdaTickerWindowWithHavingAndAnIdleShard) {
+  auto engine = Engine::Open(
+      Definition(
+          kTickerColumns,
+          "CREATE OR REPLACE STREAM \"DESTINATION_SQL_STREAM\" (ticker_symbol "
+          "VARCHAR(4), ticker_count INTEGER, w TIMESTAMP);\n"
+          "CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO "
+          "\"DESTINATION_SQL_STREAM\"\n"
+          "SELECT STREAM \"ticker_symbol\", COUNT(*) AS ticker_count, "
+          "FLOOR(\"SOURCE_SQL_STREAM_001\".ROWTIME TO MINUTE) FROM "
+          "\"SOURCE_SQL_STREAM_001\" GROUP BY \"ticker_symbol\", "
+          "STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '60' SECOND) "
+          "HAVING COUNT(*) > 1;\n"
+          "CREATE STREAM \"OUT\" (x VARCHAR(4));",
+          "JSON",
+          R"(, {"Name": "DESTINATION_SQL_STREAM", "KinesisStreamsOutput":
+                   {"ResourceARN": "arn:aws:kinesis:us-east-1:0:stream/e"},
+                   "DestinationSchema": {"RecordFormatType": "CSV"}})"),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT(
+      (*engine)->Apply(BatchOf({{Ticker("AMZN", "a", 10), kStart + 1},
+                                {Ticker("AMZN", "b", 20), kStart + 2},
+                                {Ticker("QXZ", "TECH", 30), kStart + 3}})),
+      IsOk());
+  ASSERT_THAT((*engine)->CloseWindows(
+                  kStart + 2 * kMinute,
+                  {{"shardId-000000000000", 3}, {"shardId-000000000001", 0}}),
+              IsOk());
+  EXPECT_THAT(Drain(**engine), ElementsAre("AMZN,2,2026-12-02 10:00:00.000"));
+}
+
 TEST(EngineTest, FormatsTimestamps) {
   EXPECT_EQ(FormatTimestamp(kStart + 1234), "2026-12-02 10:00:01.234");
 }

@@ -118,6 +118,29 @@ TEST(SqlProgramTest, RefusesWhatWouldNeverEmit) {
               HasError(ErrorCode::kInvalidArgument));
 }
 
+TEST(SqlProgramTest, RefusesAnAggregateWithoutAWindowAtAnyDepth) {
+  // Without GROUP BY these would aggregate each batch: a row per batch.
+  for (const char* select : {"ROUND(AVG(\"speed\"), 2)", "MAX(\"speed\")",
+                             "CAST(COUNT(*) AS INTEGER)", "MIN((\"speed\"))"}) {
+    std::string code =
+        "CREATE STREAM \"OUT\" (x DOUBLE);\n"
+        "CREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM ";
+    code += select;
+    code += " FROM SOURCE_SQL_STREAM_001;";
+    auto program = ParseSqlProgram(code, kSource);
+    EXPECT_THAT(program, HasError(ErrorCode::kInvalidArgument)) << select;
+    EXPECT_THAT(program.status().message(),
+                HasSubstr("an aggregate needs GROUP BY"));
+  }
+  // MIN and MAX of two values are scalar: a filter may use them.
+  EXPECT_THAT(ParseSqlProgram("CREATE STREAM \"OUT\" (x DOUBLE);\n"
+                              "CREATE PUMP p AS INSERT INTO \"OUT\" SELECT "
+                              "STREAM MAX(\"speed\", 0) FROM "
+                              "SOURCE_SQL_STREAM_001;",
+                              kSource),
+              IsOk());
+}
+
 TEST(SqlProgramTest, RefusesUnknownStreamsAndSources) {
   Status target = ErrorOf(
       "CREATE STREAM o (n INTEGER);\n"
