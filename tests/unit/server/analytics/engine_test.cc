@@ -328,6 +328,75 @@ TEST(EngineTest, KdaTickerWindowWithHavingAndAnIdleShard) {
   EXPECT_THAT(Drain(**engine), ElementsAre("AMZN,2,2026-12-02 10:00:00.000"));
 }
 
+TEST(EngineTest, AnExpressionFailingOnARecordIsAnErrorRow) {
+  // json_extract fails on a text that is not JSON: that record is an error
+  // row, the others go through (it stopped the whole batch, for ever).
+  auto engine = Engine::Open(
+      Definition(kTickerColumns,
+                 "CREATE OR REPLACE STREAM \"OUT\" (s VARCHAR(4));\n"
+                 "CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"OUT\"\n"
+                 "SELECT STREAM \"ticker_symbol\" FROM "
+                 "\"SOURCE_SQL_STREAM_001\" WHERE "
+                 "json_extract(\"sector\", '$.a') = 1;",
+                 "JSON",
+                 R"(, {"Name": "error_stream", "KinesisStreamsOutput":
+                   {"ResourceARN": "arn:aws:kinesis:us-east-1:0:stream/e"},
+                   "DestinationSchema": {"RecordFormatType": "JSON"}})"),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT((*engine)->Apply(BatchOf({{Ticker("A", R"({\"a\": 1})", 1), 1},
+                                        {Ticker("B", "not json", 2), 2},
+                                        {Ticker("C", R"({\"a\": 1})", 3), 3},
+                                        {Ticker("D", R"({\"a\": 2})", 4), 4}})),
+              IsOk());
+  auto out = Drain(**engine);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0], "{\"S\":\"A\"}");
+  EXPECT_THAT(out[1], HasSubstr("malformed JSON"));
+  EXPECT_THAT(out[1], HasSubstr("\"ERROR_LEVEL\":\"ERROR\""));
+  EXPECT_EQ(out[2], "{\"S\":\"C\"}");
+  auto counts = (*engine)->Counts();
+  ASSERT_THAT(counts, IsOk());
+  EXPECT_EQ(counts->records, 4);
+  EXPECT_EQ(counts->error_rows, 1);
+  EXPECT_EQ(counts->emitted, 3);
+  EXPECT_THAT(counts->last_error, HasSubstr("malformed JSON"));
+  // Applied again: nothing twice.
+  ASSERT_THAT((*engine)->Apply(BatchOf({{Ticker("A", R"({\"a\": 1})", 1), 1}})),
+              IsOk());
+  EXPECT_THAT(Drain(**engine), ElementsAre());
+}
+
+TEST(EngineTest, AWindowThatCannotBeEvaluatedIsCountedAndTheNextCloses) {
+  auto engine = Engine::Open(
+      Definition(kTickerColumns,
+                 "CREATE OR REPLACE STREAM \"OUT\" (s VARCHAR(4), n INTEGER);\n"
+                 "CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"OUT\"\n"
+                 "SELECT STREAM \"ticker_symbol\", SUM(json_extract(\"sector\","
+                 " '$.a')) FROM \"SOURCE_SQL_STREAM_001\" GROUP BY "
+                 "\"ticker_symbol\", STEP(ROWTIME BY INTERVAL '1' MINUTE);",
+                 "JSON"),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT((*engine)->Apply(BatchOf(
+                  {{Ticker("A", "not json", 1), kStart + 1},
+                   {Ticker("A", R"({\"a\": 2})", 2), kStart + 2},
+                   {Ticker("A", R"({\"a\": 3})", 3), kStart + kMinute + 1}})),
+              IsOk());
+  const std::vector<ShardTip> tips = {{"shardId-000000000000", 3}};
+  auto closed = (*engine)->CloseWindows(kStart + kMinute + 1000, tips);
+  ASSERT_THAT(closed, IsOk());
+  EXPECT_EQ(*closed, 0);
+  closed = (*engine)->CloseWindows(kStart + 2 * kMinute + 1000, tips);
+  ASSERT_THAT(closed, IsOk());
+  EXPECT_THAT(Drain(**engine), ElementsAre("{\"S\":\"A\",\"N\":3}"));
+  auto counts = (*engine)->Counts();
+  ASSERT_THAT(counts, IsOk());
+  EXPECT_EQ(counts->error_rows, 1);
+  EXPECT_EQ(counts->open_rows, 0);
+  EXPECT_THAT(counts->last_error, HasSubstr("malformed JSON"));
+}
+
 TEST(EngineTest, FormatsTimestamps) {
   EXPECT_EQ(FormatTimestamp(kStart + 1234), "2026-12-02 10:00:01.234");
 }
