@@ -25,6 +25,42 @@ bool IsIdentifierPart(char c) {
 }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+// "unexpected character 'é'": the whole UTF-8 sequence at `i` (one byte of
+// it would make the error answer invalid UTF-8), or the byte in hex when
+// it is a control character or not UTF-8.
+std::string UnexpectedCharacter(std::string_view code, size_t i) {
+  const auto lead = static_cast<unsigned char>(code[i]);
+  size_t length = 0;
+  if (lead >= 0x20 && lead < 0x7f) {
+    length = 1;
+  } else if ((lead & 0xe0) == 0xc0) {
+    length = 2;
+  } else if ((lead & 0xf0) == 0xe0) {
+    length = 3;
+  } else if ((lead & 0xf8) == 0xf0) {
+    length = 4;
+  }
+  for (size_t k = 1; k < length; ++k) {
+    if (i + k >= code.size() ||
+        (static_cast<unsigned char>(code[i + k]) & 0xc0) != 0x80) {
+      length = 0;
+    }
+  }
+  std::string text = "unexpected character ";
+  if (length == 0) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    text += "(byte 0x";
+    text += kHex[lead >> 4];
+    text += kHex[lead & 0xf];
+    text += ')';
+    return text;
+  }
+  text += '\'';
+  text += code.substr(i, length);
+  text += '\'';
+  return text;
+}
+
 Result<std::vector<Token>> Tokenize(std::string_view code) {
   std::vector<Token> tokens;
   size_t i = 0;
@@ -104,8 +140,7 @@ Result<std::vector<Token>> Tokenize(std::string_view code) {
       if (length == 0) {
         if (std::string_view("(),;.*+-/%=<>").find(c) ==
             std::string_view::npos) {
-          return SqlError(code, i,
-                          "unexpected character '" + std::string(1, c) + "'");
+          return SqlError(code, i, UnexpectedCharacter(code, i));
         }
         length = 1;
       }

@@ -141,6 +141,23 @@ TEST(SqlProgramTest, RefusesAnAggregateWithoutAWindowAtAnyDepth) {
               IsOk());
 }
 
+TEST(SqlProgramTest, AnUnexpectedCharacterIsNamedInValidUtf8) {
+  // One byte of "é" in the message made the error answer invalid UTF-8.
+  EXPECT_THAT(
+      ParseSqlProgram("CREATE STREAM \"X\" (a\xc3\xa9 INTEGER);", kSource),
+      HasError(ErrorCode::kInvalidArgument,
+               "SQL error at line 1, column 21: unexpected character "
+               "'\xc3\xa9'"));
+  EXPECT_THAT(ParseSqlProgram(std::string("CREATE \xff", 8), kSource),
+              HasError(ErrorCode::kInvalidArgument,
+                       "SQL error at line 1, column 8: unexpected character "
+                       "(byte 0xFF)"));
+  EXPECT_THAT(ParseSqlProgram(std::string("\0", 1), kSource),
+              HasError(ErrorCode::kInvalidArgument,
+                       "SQL error at line 1, column 1: unexpected character "
+                       "(byte 0x00)"));
+}
+
 TEST(SqlProgramTest, RefusesUnknownStreamsAndSources) {
   Status target = ErrorOf(
       "CREATE STREAM o (n INTEGER);\n"
