@@ -323,6 +323,38 @@ class WindowTest(unittest.TestCase):
                                      tail.stdout.splitlines()])[1], expected)
         self.assertEqual(server.stop(), 0)
 
+    def test_a_shard_whose_records_all_expired_does_not_hold_windows_back(self):
+        """A shard whose every record passed the retention has nothing to
+        read, so the application never gets a batch (nor an applied mark) of
+        it: its windows waited for that shard for ever."""
+        server, kinesis = self.start()
+        kinesis.create_stream(StreamName="events", ShardCount=2)
+        kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
+        wait_active(kinesis, "events", "user-minutes")
+        second_shard = str(2 ** 127 + 1)  # an explicit hash key of shard 1
+        kinesis.put_record(StreamName="events", Data=b'{"event_type": "old"}',
+                           PartitionKey="old", ExplicitHashKey=second_shard)
+        minute = future_minute() + 25 * 3600 * 1000  # past the 24 h
+        set_clock(server, minute + 5_000)
+        kinesis.increase_stream_retention_period(StreamName="events",
+                                                 RetentionPeriodHours=48)
+        kinesis.decrease_stream_retention_period(StreamName="events",
+                                                 RetentionPeriodHours=24)
+        shard = kinesis.get_shard_iterator(StreamName="events", ShardId="shardId-000000000001",
+                                           ShardIteratorType="TRIM_HORIZON")
+        self.assertEqual(kinesis.get_records(ShardIterator=shard["ShardIterator"])["Records"],
+                         [], "the old record expired")
+        admin(server, "CreateApplication", per_minute_app())
+        events = page_events(random.Random(9), 50, users=5)
+        kinesis.put_records(StreamName="events", Records=[
+            {"Data": json.dumps(e).encode(), "PartitionKey": "k", "ExplicitHashKey": "1"}
+            for e in events])
+        set_clock(server, minute + 65_000)
+        expected = recount(events, minute)
+        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected),
+                   DEADLINE_S, "the minute's rows, with shard 1 empty by retention")
+        self.assertEqual(as_results(output_rows(kinesis, "user-minutes"))[1], expected)
+
     def test_sigkill_in_the_middle_of_a_window_neither_loses_nor_repeats_it(self):
         workdir = tempfile.mkdtemp(prefix="sluice-analytics-kill-")
         self.addCleanup(shutil.rmtree, workdir, True)
