@@ -925,6 +925,7 @@ Result<int64_t> Engine::CloseWindows(EpochMillis now,
       StatementUse use(pump.query);
       use->BindInt(1, *closed);
       use->BindInt(2, boundary);
+      use->BindInt(3, width);  // a ROWTIME in the select list: the end
       while (true) {
         Result<bool> row = use->Step();
         if (!row.ok()) {

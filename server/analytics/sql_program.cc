@@ -443,10 +443,36 @@ class Parser {
     int depth = 0;  // of parentheses
     size_t i = begin;
     if (i == end) return SqlError(code_, Peek(i).offset, "an empty SELECT");
+    // With GROUP BY, a ROWTIME of the select list outside any call is the
+    // end of the row's window, as in KDA (SQLite would give the ROWTIME of
+    // one row of the group). ?3 is the width, bound when windows close.
+    bool grouped = false;
+    for (size_t j = begin; j < end; ++j) {
+      if (IsSymbol(j, "(") && match_[j] != 0) j = match_[j];
+      if (IsKeyword(j, "GROUP") && IsKeyword(j + 1, "BY")) grouped = true;
+    }
     while (i < end) {
       const Token& token = tokens_[i];
       if (clause == Clause::kList && !aggregate_at && IsAggregate(i)) {
         aggregate_at = token.offset;
+      }
+      if (grouped && clause == Clause::kList && depth == 0) {
+        const bool qualified = IsName(i) && IsSymbol(i + 1, ".") &&
+                               IsKeyword(i + 2, "ROWTIME") &&
+                               !IsSymbol(i + 3, "(");
+        const bool bare = IsKeyword(i, "ROWTIME") && !IsSymbol(i + 1, "(") &&
+                          !(i > begin && IsSymbol(i - 1, "."));
+        if (qualified || bare) {
+          std::string end_of_window = "(sluice_step(MAX(";
+          if (qualified) {
+            end_of_window += token.raw;
+            end_of_window += '.';
+          }
+          end_of_window += "ROWTIME), ?3) + ?3)";
+          out.Add(end_of_window, token.offset, false);
+          i += qualified ? 3 : 1;
+          continue;
+        }
       }
       if (depth > 0) {
         auto next = Term(pump, i, out, false);

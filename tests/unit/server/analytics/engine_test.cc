@@ -397,6 +397,39 @@ TEST(EngineTest, AWindowThatCannotBeEvaluatedIsCountedAndTheNextCloses) {
   EXPECT_THAT(counts->last_error, HasSubstr("malformed JSON"));
 }
 
+TEST(EngineTest, RowtimeInAWindowsSelectListIsTheWindowsEnd) {
+  // The KDA guide's tumbling window (tumbling-window-concepts), with a
+  // column for its ROWTIME: the end of the minute, not one row's arrival
+  // (SQLite's bare column: here the row holding the MIN or MAX price).
+  auto engine = Engine::Open(
+      Definition(kTickerColumns,
+                 "CREATE OR REPLACE STREAM \"OUT\" (t TIMESTAMP, "
+                 "ticker_symbol VARCHAR(4), min_price REAL, max_price REAL,"
+                 " t2 TIMESTAMP);\n"
+                 "CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"OUT\"\n"
+                 "SELECT STREAM ROWTIME, Ticker_Symbol, MIN(Price) AS Price,"
+                 " MAX(Price) AS Price, s.ROWTIME AS t2\n"
+                 "FROM \"SOURCE_SQL_STREAM_001\" AS s\n"
+                 "GROUP BY Ticker_Symbol,\n"
+                 "  STEP(s.ROWTIME BY INTERVAL '60' SECOND);",
+                 "CSV"),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT((*engine)->Apply(BatchOf(
+                  {{Ticker("AMZN", "x", 10), kStart + 1000},
+                   {Ticker("AMZN", "x", 30), kStart + 2000},
+                   {Ticker("AMZN", "x", 20), kStart + 3000},
+                   {Ticker("AMZN", "x", 40), kStart + kMinute + 5000}})),
+              IsOk());
+  auto closed = (*engine)->CloseWindows(kStart + 2 * kMinute + 1000,
+                                        {{"shardId-000000000000", 4}});
+  ASSERT_THAT(closed, IsOk());
+  EXPECT_THAT(Drain(**engine), ElementsAre("2026-12-02 10:01:00.000,AMZN,10,30,"
+                                           "2026-12-02 10:01:00.000",
+                                           "2026-12-02 10:02:00.000,AMZN,40,40,"
+                                           "2026-12-02 10:02:00.000"));
+}
+
 TEST(EngineTest, FormatsTimestamps) {
   EXPECT_EQ(FormatTimestamp(kStart + 1234), "2026-12-02 10:00:01.234");
 }
