@@ -355,6 +355,46 @@ class WindowTest(unittest.TestCase):
                    DEADLINE_S, "the minute's rows, with shard 1 empty by retention")
         self.assertEqual(as_results(output_rows(kinesis, "user-minutes"))[1], expected)
 
+    def test_resharding_the_source_in_a_window_neither_closes_it_early_nor_twice(self):
+        """The source is split, then two of its shards merged, while windows
+        are open: the parents are read before their children, and every
+        window is emitted once, with the records of parents and children."""
+        server, kinesis = self.start()
+        kinesis.create_stream(StreamName="events", ShardCount=1)
+        kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
+        wait_active(kinesis, "events", "user-minutes")
+        admin(server, "CreateApplication", per_minute_app())
+        minute = future_minute()
+        rng = random.Random(11)
+        set_clock(server, minute + 5_000)
+        first = page_events(rng, 300, users=10)
+        put_all(kinesis, "events", first, key=lambda e: e["data"]["user_id"])
+        kinesis.split_shard(StreamName="events", ShardToSplit="shardId-000000000000",
+                            NewStartingHashKey=str(2 ** 127))
+        wait_active(kinesis, "events")
+        set_clock(server, minute + 30_000)
+        second = page_events(rng, 300, users=10)
+        put_all(kinesis, "events", second, key=lambda e: e["data"]["user_id"])
+        set_clock(server, minute + 65_000)  # minute 0 closes
+        third = page_events(rng, 200, users=10)
+        kinesis.merge_shards(StreamName="events", ShardToMerge="shardId-000000000001",
+                             AdjacentShardToMerge="shardId-000000000002")
+        wait_active(kinesis, "events")
+        put_all(kinesis, "events", third, key=lambda e: e["data"]["user_id"])
+        expected_first = recount(first + second, minute)
+        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected_first),
+                   DEADLINE_S, "minute 0's rows")
+        times, results = as_results(output_rows(kinesis, "user-minutes"))
+        self.assertEqual(results, expected_first)
+        set_clock(server, minute + 125_000)
+        expected = {**expected_first, **recount(third, minute + MINUTE_MS)}
+        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected),
+                   DEADLINE_S, "minute 1's rows")
+        times, results = as_results(output_rows(kinesis, "user-minutes"))
+        self.assertEqual(results, expected)
+        self.assertEqual(max(times.values()), 1, "a row came twice")
+        self.assertEqual(describe(server, "user-minutes")["Counts"]["LateRows"], 0)
+
     def test_sigkill_in_the_middle_of_a_window_neither_loses_nor_repeats_it(self):
         workdir = tempfile.mkdtemp(prefix="sluice-analytics-kill-")
         self.addCleanup(shutil.rmtree, workdir, True)
