@@ -430,6 +430,31 @@ TEST(EngineTest, RowtimeInAWindowsSelectListIsTheWindowsEnd) {
                                            "2026-12-02 10:02:00.000"));
 }
 
+TEST(EngineTest, TwoPumpsIntoOneStreamReachBothOfItsOutputs) {
+  auto engine = Engine::Open(
+      Definition(
+          kTickerColumns,
+          "CREATE OR REPLACE STREAM \"OUT\" (s VARCHAR(4), p REAL);\n"
+          "CREATE OR REPLACE PUMP \"CHEAP\" AS INSERT INTO \"OUT\" (p, s)"
+          " SELECT STREAM price, ticker_symbol FROM "
+          "\"SOURCE_SQL_STREAM_001\" WHERE price < 15;\n"
+          "CREATE OR REPLACE PUMP \"DEAR\" AS INSERT INTO \"OUT\""
+          " SELECT STREAM ticker_symbol, price FROM "
+          "\"SOURCE_SQL_STREAM_001\" WHERE price > 25;",
+          "JSON",
+          R"(, {"Name": "out", "KinesisStreamsOutput":
+                   {"ResourceARN": "arn:aws:kinesis:us-east-1:0:stream/c"},
+                   "DestinationSchema": {"RecordFormatType": "CSV"}})"),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT((*engine)->Apply(BatchOf({{Ticker("A", "x", 10), 1},
+                                        {Ticker("B", "x", 20), 2},
+                                        {Ticker("C", "x", 30), 3}})),
+              IsOk());
+  EXPECT_THAT(Drain(**engine), ElementsAre("{\"S\":\"A\",\"P\":10}", "A,10",
+                                           "{\"S\":\"C\",\"P\":30}", "C,30"));
+}
+
 TEST(EngineTest, FormatsTimestamps) {
   EXPECT_EQ(FormatTimestamp(kStart + 1234), "2026-12-02 10:00:01.234");
 }
