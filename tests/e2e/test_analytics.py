@@ -268,6 +268,13 @@ def future_minute():
     return (now_ms // MINUTE_MS + 10) * MINUTE_MS
 
 
+def create_streams(kinesis, events_shards):
+    """The per-minute application's source and output streams."""
+    kinesis.create_stream(StreamName="events", ShardCount=events_shards)
+    kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
+    wait_active(kinesis, "events", "user-minutes")
+
+
 class WindowTest(unittest.TestCase):
     def start(self, *args, in_memory=True):
         server = start_server(self, "--test-clock", *args, in_memory=in_memory)
@@ -275,9 +282,7 @@ class WindowTest(unittest.TestCase):
 
     def test_per_user_per_minute_views_match_a_recount(self):
         server, kinesis = self.start()
-        kinesis.create_stream(StreamName="events", ShardCount=2)
-        kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
-        wait_active(kinesis, "events", "user-minutes")
+        create_streams(kinesis, events_shards=2)
         answer = admin(server, "CreateApplication", per_minute_app())
         self.assertEqual(answer["ApplicationDetail"]["ApplicationStatus"], "RUNNING")
         minute = future_minute()
@@ -328,9 +333,7 @@ class WindowTest(unittest.TestCase):
         read, so the application never gets a batch (nor an applied mark) of
         it: its windows waited for that shard for ever."""
         server, kinesis = self.start()
-        kinesis.create_stream(StreamName="events", ShardCount=2)
-        kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
-        wait_active(kinesis, "events", "user-minutes")
+        create_streams(kinesis, events_shards=2)
         second_shard = str(2 ** 127 + 1)  # an explicit hash key of shard 1
         kinesis.put_record(StreamName="events", Data=b'{"event_type": "old"}',
                            PartitionKey="old", ExplicitHashKey=second_shard)
@@ -360,9 +363,7 @@ class WindowTest(unittest.TestCase):
         are open: the parents are read before their children, and every
         window is emitted once, with the records of parents and children."""
         server, kinesis = self.start()
-        kinesis.create_stream(StreamName="events", ShardCount=1)
-        kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
-        wait_active(kinesis, "events", "user-minutes")
+        create_streams(kinesis, events_shards=1)
         admin(server, "CreateApplication", per_minute_app())
         minute = future_minute()
         rng = random.Random(11)
@@ -400,9 +401,7 @@ class WindowTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, workdir, True)
         data = os.path.join(workdir, "data")
         server, kinesis = self.start("--data-dir", data, in_memory=False)
-        kinesis.create_stream(StreamName="events", ShardCount=2)
-        kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
-        wait_active(kinesis, "events", "user-minutes")
+        create_streams(kinesis, events_shards=2)
         admin(server, "CreateApplication", per_minute_app())
         minute = future_minute()
         rng = random.Random(9)

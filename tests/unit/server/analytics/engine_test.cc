@@ -42,6 +42,14 @@ ApplicationDefinition Definition(const std::string& columns,
   return definition.ok() ? *definition : ApplicationDefinition{};
 }
 
+// One more output of the definition: a Kinesis stream.
+std::string AnotherOutput(const std::string& name, const std::string& format) {
+  return R"(, {"Name": ")" + name + R"(", "KinesisStreamsOutput":
+      {"ResourceARN": "arn:aws:kinesis:us-east-1:0:stream/x"},
+      "DestinationSchema": {"RecordFormatType": ")" +
+         format + "\"}}";
+}
+
 const std::string kTelemetryColumns =
     R"({"Name": "speed", "SqlType": "DOUBLE", "Mapping": "$.speed"},
        {"Name": "rpm", "SqlType": "INTEGER", "Mapping": "$.rpm"})";
@@ -114,12 +122,9 @@ TEST(EngineTest, FilterEmitsMatchingRowsInOrderAsCsv) {
 }
 
 TEST(EngineTest, UnreadableRecordsAreCountedAndGoToTheErrorStream) {
-  auto engine = Engine::Open(
-      Definition(kTelemetryColumns, kFilter, "JSON",
-                 R"(, {"Name": "error_stream", "KinesisStreamsOutput":
-                   {"ResourceARN": "arn:aws:kinesis:us-east-1:0:stream/e"},
-                   "DestinationSchema": {"RecordFormatType": "JSON"}})"),
-      ":memory:");
+  auto engine = Engine::Open(Definition(kTelemetryColumns, kFilter, "JSON",
+                                        AnotherOutput("error_stream", "JSON")),
+                             ":memory:");
   ASSERT_THAT(engine, IsOk());
   ASSERT_THAT((*engine)->Apply(BatchOf({{"not json", 1},
                                         {R"({"speed": "fast"})", 2},
@@ -310,10 +315,7 @@ TEST(EngineTest, KdaTickerWindowWithHavingAndAnIdleShard) {
           "STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '60' SECOND) "
           "HAVING COUNT(*) > 1;\n"
           "CREATE STREAM \"OUT\" (x VARCHAR(4));",
-          "JSON",
-          R"(, {"Name": "DESTINATION_SQL_STREAM", "KinesisStreamsOutput":
-                   {"ResourceARN": "arn:aws:kinesis:us-east-1:0:stream/e"},
-                   "DestinationSchema": {"RecordFormatType": "CSV"}})"),
+          "JSON", AnotherOutput("DESTINATION_SQL_STREAM", "CSV")),
       ":memory:");
   ASSERT_THAT(engine, IsOk());
   ASSERT_THAT(
@@ -338,10 +340,7 @@ TEST(EngineTest, AnExpressionFailingOnARecordIsAnErrorRow) {
                  "SELECT STREAM \"ticker_symbol\" FROM "
                  "\"SOURCE_SQL_STREAM_001\" WHERE "
                  "json_extract(\"sector\", '$.a') = 1;",
-                 "JSON",
-                 R"(, {"Name": "error_stream", "KinesisStreamsOutput":
-                   {"ResourceARN": "arn:aws:kinesis:us-east-1:0:stream/e"},
-                   "DestinationSchema": {"RecordFormatType": "JSON"}})"),
+                 "JSON", AnotherOutput("error_stream", "JSON")),
       ":memory:");
   ASSERT_THAT(engine, IsOk());
   ASSERT_THAT((*engine)->Apply(BatchOf({{Ticker("A", R"({\"a\": 1})", 1), 1},
@@ -441,10 +440,7 @@ TEST(EngineTest, TwoPumpsIntoOneStreamReachBothOfItsOutputs) {
           "CREATE OR REPLACE PUMP \"DEAR\" AS INSERT INTO \"OUT\""
           " SELECT STREAM ticker_symbol, price FROM "
           "\"SOURCE_SQL_STREAM_001\" WHERE price > 25;",
-          "JSON",
-          R"(, {"Name": "out", "KinesisStreamsOutput":
-                   {"ResourceARN": "arn:aws:kinesis:us-east-1:0:stream/c"},
-                   "DestinationSchema": {"RecordFormatType": "CSV"}})"),
+          "JSON", AnotherOutput("out", "CSV")),
       ":memory:");
   ASSERT_THAT(engine, IsOk());
   ASSERT_THAT((*engine)->Apply(BatchOf({{Ticker("A", "x", 10), 1},
