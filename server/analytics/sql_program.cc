@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <limits>
 #include <optional>
 
 namespace sluice::analytics {
@@ -724,6 +725,10 @@ class Parser {
       return SqlError(code_, Peek(i + 2).offset,
                       "expected SECOND, MINUTE, HOUR or DAY after INTERVAL "
                       "'N'");
+    }
+    if (value > std::numeric_limits<int64_t>::max() / *unit) {
+      // value * unit would overflow (to 0 or a negative width).
+      return SqlError(code_, amount.offset, "the INTERVAL is too long");
     }
     return value * *unit;
   }

@@ -158,6 +158,21 @@ TEST(SqlProgramTest, AnUnexpectedCharacterIsNamedInValidUtf8) {
                        "(byte 0x00)"));
 }
 
+TEST(SqlProgramTest, RefusesAnIntervalWhoseMillisecondsOverflow) {
+  // 2^54 days is 2^64 * 84375 ms: the width wrapped to 0 and the window
+  // pump passed for a filter (or, wrapped negative, aggregated batches).
+  auto program = ParseSqlProgram(
+      "CREATE STREAM \"OUT\" (n BIGINT);\n"
+      "CREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM COUNT(*) FROM "
+      "SOURCE_SQL_STREAM_001 GROUP BY STEP(ROWTIME BY INTERVAL "
+      "'18014398509481984' DAY);",
+      kSource);
+  EXPECT_THAT(program,
+              HasError(ErrorCode::kInvalidArgument,
+                       "SQL error at line 2, column 120: the INTERVAL is too "
+                       "long"));
+}
+
 TEST(SqlProgramTest, RefusesUnknownStreamsAndSources) {
   Status target = ErrorOf(
       "CREATE STREAM o (n INTEGER);\n"
