@@ -249,13 +249,32 @@ struct Engine::State {
   Statement trim_rows;
 
   // The definition as stored: a changed one starts from scratch.
+  // Its source and outputs too: marks of another stream's shards would
+  // skip its records, and outbox rows name outputs by their index.
   std::string Fingerprint() const {
     std::string text = definition.code;
     text += '\n';
     text += definition.name_prefix;
     for (const InputColumn& column : definition.columns) {
       text += '\n';
-      text += column.name + "\t" + column.sql_type;
+      text += column.name + "\t" + column.sql_type + "\t" + column.mapping;
+    }
+    text += "\nsource\t";
+    text += definition.source_kind == ApplicationDefinition::Source::kStream
+                ? "stream\t"
+                : "delivery stream\t";
+    text += definition.stream_name;
+    text += '\t';
+    text += ToString(definition.input_format);
+    text += '\t';
+    text += definition.column_delimiter;
+    text += definition.row_delimiter;
+    for (const ApplicationOutput& output : definition.outputs) {
+      text += "\noutput\t" + output.name + "\t" + output.resource + "\t";
+      text += output.kind == ApplicationOutput::Kind::kStream
+                  ? "stream\t"
+                  : "delivery stream\t";
+      text += ToString(output.format);
     }
     return text;
   }

@@ -255,6 +255,40 @@ TEST(EngineTest, RestartNeitherLosesNorRepeatsAWindow) {
   EXPECT_EQ(counts->records, 0);
 }
 
+TEST(EngineTest, AnotherSourceOrOutputsStartFromScratch) {
+  // The database outlives an application deleted with DeleteConsumer; one
+  // created again with the same code but another source kept the marks of
+  // the old stream's shards (skipping the new one's records), and with
+  // fewer outputs sent outbox rows to an output index it no longer has.
+  TempDir dir;
+  const std::string path = (dir.path() / "app.db").string();
+  ApplicationDefinition definition = Definition(
+      kTelemetryColumns, kFilter, "CSV", AnotherOutput("OUT", "JSON"));
+  ASSERT_EQ(definition.outputs.size(), 2u);
+  {
+    auto engine = Engine::Open(definition, path);
+    ASSERT_THAT(engine, IsOk());
+    ASSERT_THAT((*engine)->Apply(BatchOf({{R"({"speed": 250})", 1}})), IsOk());
+  }
+  definition.outputs.pop_back();
+  {
+    auto fewer_outputs = Engine::Open(definition, path);
+    ASSERT_THAT(fewer_outputs, IsOk());
+    auto counts = (*fewer_outputs)->Counts();
+    ASSERT_THAT(counts, IsOk());
+    EXPECT_EQ(counts->records, 0);
+    EXPECT_EQ(counts->pending, 0);
+    ASSERT_THAT((*fewer_outputs)->Apply(BatchOf({{R"({"speed": 250})", 1}})),
+                IsOk());
+  }
+  definition.stream_name = "another";
+  auto another_source = Engine::Open(definition, path);
+  ASSERT_THAT(another_source, IsOk());
+  ASSERT_THAT((*another_source)->Apply(BatchOf({{R"({"speed": 300})", 1}})),
+              IsOk());
+  EXPECT_THAT(Drain(**another_source), ElementsAre("300,"));
+}
+
 const std::string kTickerColumns =
     R"js({"Name": "ticker_symbol", "SqlType": "VARCHAR(4)", "Mapping": "$.ticker_symbol"},
        {"Name": "sector", "SqlType": "VARCHAR(16)", "Mapping": "$.sector"},
