@@ -485,6 +485,30 @@ TEST(EngineTest, TwoPumpsIntoOneStreamReachBothOfItsOutputs) {
                                            "{\"S\":\"C\",\"P\":30}", "C,30"));
 }
 
+TEST(EngineTest, ReadsTimestampsAsAwsWritesThem) {
+  auto engine = Engine::Open(
+      Definition(R"({"Name": "ts", "SqlType": "TIMESTAMP", "Mapping": "$.ts"})",
+                 "CREATE STREAM \"OUT\" (t TIMESTAMP, m TIMESTAMP);\n"
+                 "CREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM ts, "
+                 "FLOOR(ts TO MINUTE) FROM SOURCE_SQL_STREAM_001;",
+                 "CSV"),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT(
+      (*engine)->Apply(BatchOf({{R"({"ts": "2026-12-02 10:01:02.345"})", 1},
+                                {R"({"ts": "2026-12-02T10:01:02.5Z"})", 2},
+                                {R"({"ts": "2026-12-02T10:01:02+00:00"})", 3},
+                                {R"({"ts": 1796205662345})", 4},
+                                {R"({"ts": "1796205662345"})", 5}})),
+      IsOk());
+  EXPECT_THAT(Drain(**engine),
+              ElementsAre("2026-12-02 10:01:02.345,2026-12-02 10:01:00.000",
+                          "2026-12-02 10:01:02.500,2026-12-02 10:01:00.000",
+                          "2026-12-02 10:01:02.000,2026-12-02 10:01:00.000",
+                          "2026-12-02 10:01:02.345,2026-12-02 10:01:00.000",
+                          "2026-12-02 10:01:02.345,2026-12-02 10:01:00.000"));
+}
+
 TEST(EngineTest, FormatsTimestamps) {
   EXPECT_EQ(FormatTimestamp(kStart + 1234), "2026-12-02 10:00:01.234");
 }
