@@ -249,13 +249,32 @@ struct Engine::State {
   Statement trim_rows;
 
   // The definition as stored: a changed one starts from scratch.
+  // Its source and outputs too: marks of another stream's shards would
+  // skip its records, and outbox rows name outputs by their index.
   std::string Fingerprint() const {
     std::string text = definition.code;
     text += '\n';
     text += definition.name_prefix;
     for (const InputColumn& column : definition.columns) {
       text += '\n';
-      text += column.name + "\t" + column.sql_type;
+      text += column.name + "\t" + column.sql_type + "\t" + column.mapping;
+    }
+    text += "\nsource\t";
+    text += definition.source_kind == ApplicationDefinition::Source::kStream
+                ? "stream\t"
+                : "delivery stream\t";
+    text += definition.stream_name;
+    text += '\t';
+    text += ToString(definition.input_format);
+    text += '\t';
+    text += definition.column_delimiter;
+    text += definition.row_delimiter;
+    for (const ApplicationOutput& output : definition.outputs) {
+      text += "\noutput\t" + output.name + "\t" + output.resource + "\t";
+      text += output.kind == ApplicationOutput::Kind::kStream
+                  ? "stream\t"
+                  : "delivery stream\t";
+      text += ToString(output.format);
     }
     return text;
   }
@@ -624,6 +643,50 @@ struct Engine::State {
     return PutOutbox(*error_output, Record(*error_output, std::move(data)));
   }
 
+  // Runs every filter pump over sluice_batch into the outbox, inside a
+  // savepoint: a pump that fails on a row (an expression SQLite cannot
+  // evaluate, e.g. json_extract of a text that is not JSON) leaves nothing
+  // and sets `failure`. Errors of the database itself are returned.
+  Status RunFilters(int64_t& emitted, std::string& failure) {
+    failure.clear();
+    if (Status s = db.Exec("start the filters", "SAVEPOINT sluice_filters");
+        !s.ok()) {
+      return s;
+    }
+    int64_t added = 0;
+    for (PreparedPump& pump : pumps) {
+      if (pump.pump->window_millis > 0) continue;
+      StatementUse use(pump.query);
+      while (true) {
+        Result<bool> row = use->Step();
+        if (!row.ok()) {
+          failure = row.status().message();  // "pump P failed: <reason>"
+          break;
+        }
+        if (!*row) break;
+        if (Status e = Emit(pump, added); !e.ok()) return e;
+      }
+      if (!failure.empty()) break;
+    }
+    if (!failure.empty()) {
+      if (Status s = db.Exec("undo the filters", "ROLLBACK TO sluice_filters");
+          !s.ok()) {
+        return s;
+      }
+    } else {
+      emitted += added;
+    }
+    return db.Exec("end the filters", "RELEASE sluice_filters");
+  }
+
+  Status InsertBatch(EpochMillis rowtime,
+                     const std::vector<std::vector<Value>>& rows) {
+    for (const std::vector<Value>& row : rows) {
+      if (Status s = Insert(insert_batch, rowtime, row); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
   Result<EpochMillis> ClosedUntil(const std::string& pump) {
     StatementUse use(read_closed);
     use->BindText(1, Upper(pump));
@@ -713,6 +776,12 @@ Result<std::unique_ptr<Engine>> Engine::Open(ApplicationDefinition definition,
   // unknown column, not the text 'speedy').
   sqlite3_db_config(state->db.handle(), SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
   sqlite3_db_config(state->db.handle(), SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+  // LIKE compares case as KDA (standard SQL) does: 'AM%' is not 'amzn'.
+  if (Status s = state->db.Exec("make LIKE case-sensitive",
+                                "PRAGMA case_sensitive_like = ON");
+      !s.ok()) {
+    return s;
+  }
   if (sqlite3_create_function(state->db.handle(), "sluice_step", 2,
                               SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
                               StepFunction, nullptr, nullptr) != SQLITE_OK) {
@@ -743,6 +812,10 @@ Status Engine::Apply(const consumers::Batch& batch) {
   auto oldest_open = s.OldestOpen();
   if (!oldest_open.ok()) return oldest_open.status();
   int64_t records = 0, rows = 0, errors = 0, late = 0, emitted = 0;
+  // The readable records and their rows, for the filters.
+  std::vector<std::pair<const consumers::ConsumerRecord*,
+                        std::vector<std::vector<Value>>>>
+      readable;
   for (const consumers::ConsumerRecord& record : batch.records) {
     if (static_cast<int64_t>(record.offset) <= mark) continue;
     mark = static_cast<int64_t>(record.offset);
@@ -757,14 +830,13 @@ Status Engine::Apply(const consumers::Batch& batch) {
       }
       continue;
     }
+    if (s.has_filters) {
+      if (Status e = s.InsertBatch(record.arrival_millis, *read); !e.ok()) {
+        return e;
+      }
+    }
     for (const std::vector<Value>& row : *read) {
       ++rows;
-      if (s.has_filters) {
-        if (Status e = s.Insert(s.insert_batch, record.arrival_millis, row);
-            !e.ok()) {
-          return e;
-        }
-      }
       if (s.has_windows) {
         if (record.arrival_millis < *oldest_open) ++late;
         if (Status e = s.Insert(s.insert_row, record.arrival_millis, row);
@@ -773,17 +845,29 @@ Status Engine::Apply(const consumers::Batch& batch) {
         }
       }
     }
+    if (s.has_filters) readable.emplace_back(&record, std::move(*read));
   }
   if (records == 0) return Status::Ok();  // all seen before: roll back
   if (s.has_filters) {
-    for (State::PreparedPump& pump : s.pumps) {
-      if (pump.pump->window_millis > 0) continue;
-      StatementUse use(pump.query);
-      while (true) {
-        Result<bool> row = use->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        if (Status e = s.Emit(pump, emitted); !e.ok()) return e;
+    std::string failure;
+    if (Status e = s.RunFilters(emitted, failure); !e.ok()) return e;
+    if (!failure.empty()) {
+      // A pump failed on some row: run the records one by one, and the
+      // record it fails on is an error row, as an unreadable one is.
+      for (const auto& [record, record_rows] : readable) {
+        StatementUse clear(s.clear_batch);
+        if (Status e = clear->Run(); !e.ok()) return e;
+        if (Status e = s.InsertBatch(record->arrival_millis, record_rows);
+            !e.ok()) {
+          return e;
+        }
+        if (Status e = s.RunFilters(emitted, failure); !e.ok()) return e;
+        if (!failure.empty()) {
+          ++errors;
+          if (Status e = s.ErrorRow(*record, failure, emitted); !e.ok()) {
+            return e;
+          }
+        }
       }
     }
     StatementUse clear(s.clear_batch);
@@ -851,16 +935,41 @@ Result<int64_t> Engine::CloseWindows(EpochMillis now,
     Result<Transaction> transaction = Transaction::Begin(s.db, "close windows");
     if (!transaction.ok()) return transaction.status();
     int64_t emitted = 0;
+    if (Status e = s.db.Exec("start a window", "SAVEPOINT sluice_window");
+        !e.ok()) {
+      return e;
+    }
+    std::string failure;
     {
       StatementUse use(pump.query);
       use->BindInt(1, *closed);
       use->BindInt(2, boundary);
+      use->BindInt(3, width);  // a ROWTIME in the select list: the end
       while (true) {
         Result<bool> row = use->Step();
-        if (!row.ok()) return row.status();
+        if (!row.ok()) {
+          failure = row.status().message();
+          break;
+        }
         if (!*row) break;
         if (Status e = s.Emit(pump, emitted); !e.ok()) return e;
       }
+    }
+    if (!failure.empty()) {
+      // The pump cannot be evaluated over these windows (SUM overflowing,
+      // json_extract of a text that is not JSON): they emit nothing and
+      // count as an error, and the later windows go on.
+      emitted = 0;
+      if (Status e = s.db.Exec("undo a window", "ROLLBACK TO sluice_window");
+          !e.ok()) {
+        return e;
+      }
+      if (Status e = s.NoteError(failure); !e.ok()) return e;
+      if (Status e = s.Count("error_rows", 1); !e.ok()) return e;
+    }
+    if (Status e = s.db.Exec("end a window", "RELEASE sluice_window");
+        !e.ok()) {
+      return e;
     }
     {
       StatementUse use(s.write_closed);

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <limits>
 #include <optional>
 
 namespace sluice::analytics {
@@ -24,6 +25,42 @@ bool IsIdentifierPart(char c) {
          c == '$';
 }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// "unexpected character 'é'": the whole UTF-8 sequence at `i` (one byte of
+// it would make the error answer invalid UTF-8), or the byte in hex when
+// it is a control character or not UTF-8.
+std::string UnexpectedCharacter(std::string_view code, size_t i) {
+  const auto lead = static_cast<unsigned char>(code[i]);
+  size_t length = 0;
+  if (lead >= 0x20 && lead < 0x7f) {
+    length = 1;
+  } else if ((lead & 0xe0) == 0xc0) {
+    length = 2;
+  } else if ((lead & 0xf0) == 0xe0) {
+    length = 3;
+  } else if ((lead & 0xf8) == 0xf0) {
+    length = 4;
+  }
+  for (size_t k = 1; k < length; ++k) {
+    if (i + k >= code.size() ||
+        (static_cast<unsigned char>(code[i + k]) & 0xc0) != 0x80) {
+      length = 0;
+    }
+  }
+  std::string text = "unexpected character ";
+  if (length == 0) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    text += "(byte 0x";
+    text += kHex[lead >> 4];
+    text += kHex[lead & 0xf];
+    text += ')';
+    return text;
+  }
+  text += '\'';
+  text += code.substr(i, length);
+  text += '\'';
+  return text;
+}
 
 Result<std::vector<Token>> Tokenize(std::string_view code) {
   std::vector<Token> tokens;
@@ -104,8 +141,7 @@ Result<std::vector<Token>> Tokenize(std::string_view code) {
       if (length == 0) {
         if (std::string_view("(),;.*+-/%=<>").find(c) ==
             std::string_view::npos) {
-          return SqlError(code, i,
-                          "unexpected character '" + std::string(1, c) + "'");
+          return SqlError(code, i, UnexpectedCharacter(code, i));
         }
         length = 1;
       }
@@ -408,8 +444,37 @@ class Parser {
     int depth = 0;  // of parentheses
     size_t i = begin;
     if (i == end) return SqlError(code_, Peek(i).offset, "an empty SELECT");
+    // With GROUP BY, a ROWTIME of the select list outside any call is the
+    // end of the row's window, as in KDA (SQLite would give the ROWTIME of
+    // one row of the group). ?3 is the width, bound when windows close.
+    bool grouped = false;
+    for (size_t j = begin; j < end; ++j) {
+      if (IsSymbol(j, "(") && match_[j] != 0) j = match_[j];
+      if (IsKeyword(j, "GROUP") && IsKeyword(j + 1, "BY")) grouped = true;
+    }
     while (i < end) {
       const Token& token = tokens_[i];
+      if (clause == Clause::kList && !aggregate_at && IsAggregate(i)) {
+        aggregate_at = token.offset;
+      }
+      if (grouped && clause == Clause::kList && depth == 0) {
+        const bool qualified = IsName(i) && IsSymbol(i + 1, ".") &&
+                               IsKeyword(i + 2, "ROWTIME") &&
+                               !IsSymbol(i + 3, "(");
+        const bool bare = IsKeyword(i, "ROWTIME") && !IsSymbol(i + 1, "(") &&
+                          !(i > begin && IsSymbol(i - 1, "."));
+        if (qualified || bare) {
+          std::string end_of_window = "(sluice_step(MAX(";
+          if (qualified) {
+            end_of_window += token.raw;
+            end_of_window += '.';
+          }
+          end_of_window += "ROWTIME), ?3) + ?3)";
+          out.Add(end_of_window, token.offset, false);
+          i += qualified ? 3 : 1;
+          continue;
+        }
+      }
       if (depth > 0) {
         auto next = Term(pump, i, out, false);
         if (!next.ok()) return next.status();
@@ -447,11 +512,6 @@ class Parser {
           }
         }
       }
-      if (clause == Clause::kList && !aggregate_at && IsSymbol(i + 1, "(")) {
-        for (std::string_view word : {"COUNT", "SUM", "AVG"}) {
-          if (IsKeyword(i, word)) aggregate_at = token.offset;
-        }
-      }
       auto next = Term(pump, i, out, clause == Clause::kGroupBy);
       if (!next.ok()) return next.status();
       if (*next == i + 1 && IsSymbol(i, "(")) ++depth;
@@ -480,6 +540,22 @@ class Parser {
     pump.sql = std::move(out.sql);
     pump.offsets = std::move(out.offsets);
     return Status::Ok();
+  }
+
+  // Whether the call at `i` is an aggregate: COUNT, SUM, AVG, ... or MIN /
+  // MAX of one argument (of two or more they are SQLite's scalar ones).
+  bool IsAggregate(size_t i) const {
+    if (!IsSymbol(i + 1, "(") || match_[i + 1] == 0) return false;
+    for (std::string_view word :
+         {"COUNT", "SUM", "AVG", "TOTAL", "GROUP_CONCAT"}) {
+      if (IsKeyword(i, word)) return true;
+    }
+    if (!IsKeyword(i, "MIN") && !IsKeyword(i, "MAX")) return false;
+    for (size_t j = i + 2; j < match_[i + 1]; ++j) {
+      if (IsSymbol(j, "(") && match_[j] != 0) j = match_[j];
+      if (IsSymbol(j, ",")) return false;
+    }
+    return true;
   }
 
   // After FROM (at `i`): the source, an optional alias; moves `i` past
@@ -616,6 +692,12 @@ class Parser {
         return close + 1;
       }
     }
+    if ((IsKeyword(i, "CHAR_LENGTH") || IsKeyword(i, "CHARACTER_LENGTH")) &&
+        IsSymbol(i + 1, "(")) {
+      // SQLite's length() counts the characters of a text.
+      out.Add("length", token.offset, false);
+      return i + 1;
+    }
     out.Add(token.raw, token.offset, true);
     return i + 1;
   }
@@ -643,6 +725,10 @@ class Parser {
       return SqlError(code_, Peek(i + 2).offset,
                       "expected SECOND, MINUTE, HOUR or DAY after INTERVAL "
                       "'N'");
+    }
+    if (value > std::numeric_limits<int64_t>::max() / *unit) {
+      // value * unit would overflow (to 0 or a negative width).
+      return SqlError(code_, amount.offset, "the INTERVAL is too long");
     }
     return value * *unit;
   }

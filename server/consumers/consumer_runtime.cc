@@ -93,8 +93,11 @@ class ConsumerRuntime::Consumer
       auto source = FindSourceByName();
       if (!source.ok()) return tips;
       for (const ShardRef& shard : source->shards) {
+        // Nothing left to read (every record trimmed by retention) is 0, as
+        // an empty shard: the consumer gets no batch of it to move a mark.
+        const uint64_t tip = shard.log->Tip();
         tips.emplace_back(catalog::ShardIdFor(shard.record.shard_index),
-                          shard.log->Tip());
+                          shard.log->TrimHorizon() >= tip ? 0 : tip);
       }
       return tips;
     };

@@ -123,7 +123,9 @@ struct HandlerEnvironment {
   std::string account_id;
   StreamWriter* writer = nullptr;
   // The source stream's shards, each with the offset its next record will
-  // get ("shardId-000000000000", tip); empty when the stream is gone. For a
+  // get ("shardId-000000000000", tip), 0 when it holds nothing to read (no
+  // record yet, or every one trimmed by retention); empty when the stream
+  // is gone. For a
   // handler that must know it has read everything up to a time (the SQL
   // applications' windows). Null when the runtime offers none.
   std::function<std::vector<std::pair<std::string, uint64_t>>()> source_tips;

@@ -268,6 +268,13 @@ def future_minute():
     return (now_ms // MINUTE_MS + 10) * MINUTE_MS
 
 
+def create_streams(kinesis, events_shards):
+    """The per-minute application's source and output streams."""
+    kinesis.create_stream(StreamName="events", ShardCount=events_shards)
+    kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
+    wait_active(kinesis, "events", "user-minutes")
+
+
 class WindowTest(unittest.TestCase):
     def start(self, *args, in_memory=True):
         server = start_server(self, "--test-clock", *args, in_memory=in_memory)
@@ -275,9 +282,7 @@ class WindowTest(unittest.TestCase):
 
     def test_per_user_per_minute_views_match_a_recount(self):
         server, kinesis = self.start()
-        kinesis.create_stream(StreamName="events", ShardCount=2)
-        kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
-        wait_active(kinesis, "events", "user-minutes")
+        create_streams(kinesis, events_shards=2)
         answer = admin(server, "CreateApplication", per_minute_app())
         self.assertEqual(answer["ApplicationDetail"]["ApplicationStatus"], "RUNNING")
         minute = future_minute()
@@ -323,14 +328,80 @@ class WindowTest(unittest.TestCase):
                                      tail.stdout.splitlines()])[1], expected)
         self.assertEqual(server.stop(), 0)
 
+    def test_a_shard_whose_records_all_expired_does_not_hold_windows_back(self):
+        """A shard whose every record passed the retention has nothing to
+        read, so the application never gets a batch (nor an applied mark) of
+        it: its windows waited for that shard for ever."""
+        server, kinesis = self.start()
+        create_streams(kinesis, events_shards=2)
+        second_shard = str(2 ** 127 + 1)  # an explicit hash key of shard 1
+        kinesis.put_record(StreamName="events", Data=b'{"event_type": "old"}',
+                           PartitionKey="old", ExplicitHashKey=second_shard)
+        minute = future_minute() + 25 * 3600 * 1000  # past the 24 h
+        set_clock(server, minute + 5_000)
+        kinesis.increase_stream_retention_period(StreamName="events",
+                                                 RetentionPeriodHours=48)
+        kinesis.decrease_stream_retention_period(StreamName="events",
+                                                 RetentionPeriodHours=24)
+        shard = kinesis.get_shard_iterator(StreamName="events", ShardId="shardId-000000000001",
+                                           ShardIteratorType="TRIM_HORIZON")
+        self.assertEqual(kinesis.get_records(ShardIterator=shard["ShardIterator"])["Records"],
+                         [], "the old record expired")
+        admin(server, "CreateApplication", per_minute_app())
+        events = page_events(random.Random(9), 50, users=5)
+        kinesis.put_records(StreamName="events", Records=[
+            {"Data": json.dumps(e).encode(), "PartitionKey": "k", "ExplicitHashKey": "1"}
+            for e in events])
+        set_clock(server, minute + 65_000)
+        expected = recount(events, minute)
+        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected),
+                   DEADLINE_S, "the minute's rows, with shard 1 empty by retention")
+        self.assertEqual(as_results(output_rows(kinesis, "user-minutes"))[1], expected)
+
+    def test_resharding_the_source_in_a_window_neither_closes_it_early_nor_twice(self):
+        """The source is split, then two of its shards merged, while windows
+        are open: the parents are read before their children, and every
+        window is emitted once, with the records of parents and children."""
+        server, kinesis = self.start()
+        create_streams(kinesis, events_shards=1)
+        admin(server, "CreateApplication", per_minute_app())
+        minute = future_minute()
+        rng = random.Random(11)
+        set_clock(server, minute + 5_000)
+        first = page_events(rng, 300, users=10)
+        put_all(kinesis, "events", first, key=lambda e: e["data"]["user_id"])
+        kinesis.split_shard(StreamName="events", ShardToSplit="shardId-000000000000",
+                            NewStartingHashKey=str(2 ** 127))
+        wait_active(kinesis, "events")
+        set_clock(server, minute + 30_000)
+        second = page_events(rng, 300, users=10)
+        put_all(kinesis, "events", second, key=lambda e: e["data"]["user_id"])
+        set_clock(server, minute + 65_000)  # minute 0 closes
+        third = page_events(rng, 200, users=10)
+        kinesis.merge_shards(StreamName="events", ShardToMerge="shardId-000000000001",
+                             AdjacentShardToMerge="shardId-000000000002")
+        wait_active(kinesis, "events")
+        put_all(kinesis, "events", third, key=lambda e: e["data"]["user_id"])
+        expected_first = recount(first + second, minute)
+        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected_first),
+                   DEADLINE_S, "minute 0's rows")
+        times, results = as_results(output_rows(kinesis, "user-minutes"))
+        self.assertEqual(results, expected_first)
+        set_clock(server, minute + 125_000)
+        expected = {**expected_first, **recount(third, minute + MINUTE_MS)}
+        poll_until(lambda: len(output_rows(kinesis, "user-minutes")) >= len(expected),
+                   DEADLINE_S, "minute 1's rows")
+        times, results = as_results(output_rows(kinesis, "user-minutes"))
+        self.assertEqual(results, expected)
+        self.assertEqual(max(times.values()), 1, "a row came twice")
+        self.assertEqual(describe(server, "user-minutes")["Counts"]["LateRows"], 0)
+
     def test_sigkill_in_the_middle_of_a_window_neither_loses_nor_repeats_it(self):
         workdir = tempfile.mkdtemp(prefix="sluice-analytics-kill-")
         self.addCleanup(shutil.rmtree, workdir, True)
         data = os.path.join(workdir, "data")
         server, kinesis = self.start("--data-dir", data, in_memory=False)
-        kinesis.create_stream(StreamName="events", ShardCount=2)
-        kinesis.create_stream(StreamName="user-minutes", ShardCount=1)
-        wait_active(kinesis, "events", "user-minutes")
+        create_streams(kinesis, events_shards=2)
         admin(server, "CreateApplication", per_minute_app())
         minute = future_minute()
         rng = random.Random(9)

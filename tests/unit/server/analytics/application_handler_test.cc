@@ -192,6 +192,9 @@ TEST_F(ApplicationHandlerTest, RowsPutBeforeACrashAreNotSentAgain) {
                 IsOk());
     stream.AddKey("app-1");
     stream.AddKey("other-7");
+    // Application "app-1" writes to the same stream: its row 3 is not ours.
+    stream.AddKey("app-1-3");
+    stream.AddKey("app-3x");
     stream.AddKey("app-2");
   }
   auto handler = Make(settings, dir.path().string(), &stream);

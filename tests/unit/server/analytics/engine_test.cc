@@ -42,6 +42,14 @@ ApplicationDefinition Definition(const std::string& columns,
   return definition.ok() ? *definition : ApplicationDefinition{};
 }
 
+// One more output of the definition: a Kinesis stream.
+std::string AnotherOutput(const std::string& name, const std::string& format) {
+  return R"(, {"Name": ")" + name + R"(", "KinesisStreamsOutput":
+      {"ResourceARN": "arn:aws:kinesis:us-east-1:0:stream/x"},
+      "DestinationSchema": {"RecordFormatType": ")" +
+         format + "\"}}";
+}
+
 const std::string kTelemetryColumns =
     R"({"Name": "speed", "SqlType": "DOUBLE", "Mapping": "$.speed"},
        {"Name": "rpm", "SqlType": "INTEGER", "Mapping": "$.rpm"})";
@@ -114,12 +122,9 @@ TEST(EngineTest, FilterEmitsMatchingRowsInOrderAsCsv) {
 }
 
 TEST(EngineTest, UnreadableRecordsAreCountedAndGoToTheErrorStream) {
-  auto engine = Engine::Open(
-      Definition(kTelemetryColumns, kFilter, "JSON",
-                 R"(, {"Name": "error_stream", "KinesisStreamsOutput":
-                   {"ResourceARN": "arn:aws:kinesis:us-east-1:0:stream/e"},
-                   "DestinationSchema": {"RecordFormatType": "JSON"}})"),
-      ":memory:");
+  auto engine = Engine::Open(Definition(kTelemetryColumns, kFilter, "JSON",
+                                        AnotherOutput("error_stream", "JSON")),
+                             ":memory:");
   ASSERT_THAT(engine, IsOk());
   ASSERT_THAT((*engine)->Apply(BatchOf({{"not json", 1},
                                         {R"({"speed": "fast"})", 2},
@@ -248,6 +253,260 @@ TEST(EngineTest, RestartNeitherLosesNorRepeatsAWindow) {
   auto counts = (*changed)->Counts();
   ASSERT_THAT(counts, IsOk());
   EXPECT_EQ(counts->records, 0);
+}
+
+TEST(EngineTest, AnotherSourceOrOutputsStartFromScratch) {
+  // The database outlives an application deleted with DeleteConsumer; one
+  // created again with the same code but another source kept the marks of
+  // the old stream's shards (skipping the new one's records), and with
+  // fewer outputs sent outbox rows to an output index it no longer has.
+  TempDir dir;
+  const std::string path = (dir.path() / "app.db").string();
+  ApplicationDefinition definition = Definition(
+      kTelemetryColumns, kFilter, "CSV", AnotherOutput("OUT", "JSON"));
+  ASSERT_EQ(definition.outputs.size(), 2u);
+  {
+    auto engine = Engine::Open(definition, path);
+    ASSERT_THAT(engine, IsOk());
+    ASSERT_THAT((*engine)->Apply(BatchOf({{R"({"speed": 250})", 1}})), IsOk());
+  }
+  definition.outputs.pop_back();
+  {
+    auto fewer_outputs = Engine::Open(definition, path);
+    ASSERT_THAT(fewer_outputs, IsOk());
+    auto counts = (*fewer_outputs)->Counts();
+    ASSERT_THAT(counts, IsOk());
+    EXPECT_EQ(counts->records, 0);
+    EXPECT_EQ(counts->pending, 0);
+    ASSERT_THAT((*fewer_outputs)->Apply(BatchOf({{R"({"speed": 250})", 1}})),
+                IsOk());
+  }
+  definition.stream_name = "another";
+  auto another_source = Engine::Open(definition, path);
+  ASSERT_THAT(another_source, IsOk());
+  ASSERT_THAT((*another_source)->Apply(BatchOf({{R"({"speed": 300})", 1}})),
+              IsOk());
+  EXPECT_THAT(Drain(**another_source), ElementsAre("300,"));
+}
+
+const std::string kTickerColumns =
+    R"js({"Name": "ticker_symbol", "SqlType": "VARCHAR(4)", "Mapping": "$.ticker_symbol"},
+       {"Name": "sector", "SqlType": "VARCHAR(16)", "Mapping": "$.sector"},
+       {"Name": "price", "SqlType": "REAL", "Mapping": "$.price"})js";
+
+std::string Ticker(const std::string& symbol, const std::string& sector,
+                   double price) {
+  return R"({"ticker_symbol": ")" + symbol + R"(", "sector": ")" + sector +
+         R"(", "price": )" + std::to_string(price) + "}";
+}
+
+// Runs `code` as a filter over the tickers, returns the JSON rows.
+std::vector<std::string> RunFilter(const std::string& code) {
+  auto engine =
+      Engine::Open(Definition(kTickerColumns, code, "JSON"), ":memory:");
+  EXPECT_THAT(engine, IsOk());
+  if (!engine.ok()) return {};
+  EXPECT_THAT((*engine)->Apply(BatchOf({{Ticker("AMZN", "it's;x", 10), 1},
+                                        {Ticker("amzn", "RETAIL", 20), 2},
+                                        {Ticker("QXZ", "TECH", 30), 3}})),
+              IsOk());
+  return Drain(**engine);
+}
+
+TEST(EngineTest, LikeIsCaseSensitiveAsInKda) {
+  EXPECT_THAT(
+      RunFilter("CREATE OR REPLACE STREAM \"OUT\" (s VARCHAR(4));\n"
+                "CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"OUT\"\n"
+                "SELECT STREAM \"ticker_symbol\" FROM \"SOURCE_SQL_STREAM_001\""
+                " WHERE \"ticker_symbol\" LIKE 'AM%';"),
+      ElementsAre("{\"S\":\"AMZN\"}"));
+}
+
+TEST(EngineTest, ReadsKdaSqlAsUsersWriteIt) {
+  EXPECT_THAT(
+      RunFilter(
+          "create or replace stream \"OUT\" (s VARCHAR(4), n INTEGER, t "
+          "VARCHAR(20));\n"
+          "/* c */ create /* c */ or replace pump \"P\" as insert into \"OUT\" "
+          "(t, s, n)\n"
+          "select stream -- x\n \"sector\" || ';''' AS t, \"ticker_symbol\", "
+          "CHAR_LENGTH(\"sector\") from \"SOURCE_SQL_STREAM_001\""
+          " where \"sector\" = 'it''s;x' -- end"),
+      ElementsAre("{\"S\":\"AMZN\",\"N\":6,\"T\":\"it's;x;'\"}"));
+}
+
+TEST(EngineTest, KdaTickerWindowWithHavingAndAnIdleShard) {
+  auto engine = Engine::Open(
+      Definition(
+          kTickerColumns,
+          "CREATE OR REPLACE STREAM \"DESTINATION_SQL_STREAM\" (ticker_symbol "
+          "VARCHAR(4), ticker_count INTEGER, w TIMESTAMP);\n"
+          "CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO "
+          "\"DESTINATION_SQL_STREAM\"\n"
+          "SELECT STREAM \"ticker_symbol\", COUNT(*) AS ticker_count, "
+          "FLOOR(\"SOURCE_SQL_STREAM_001\".ROWTIME TO MINUTE) FROM "
+          "\"SOURCE_SQL_STREAM_001\" GROUP BY \"ticker_symbol\", "
+          "STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '60' SECOND) "
+          "HAVING COUNT(*) > 1;\n"
+          "CREATE STREAM \"OUT\" (x VARCHAR(4));",
+          "JSON", AnotherOutput("DESTINATION_SQL_STREAM", "CSV")),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT(
+      (*engine)->Apply(BatchOf({{Ticker("AMZN", "a", 10), kStart + 1},
+                                {Ticker("AMZN", "b", 20), kStart + 2},
+                                {Ticker("QXZ", "TECH", 30), kStart + 3}})),
+      IsOk());
+  ASSERT_THAT((*engine)->CloseWindows(
+                  kStart + 2 * kMinute,
+                  {{"shardId-000000000000", 3}, {"shardId-000000000001", 0}}),
+              IsOk());
+  EXPECT_THAT(Drain(**engine), ElementsAre("AMZN,2,2026-12-02 10:00:00.000"));
+}
+
+TEST(EngineTest, AnExpressionFailingOnARecordIsAnErrorRow) {
+  // json_extract fails on a text that is not JSON: that record is an error
+  // row, the others go through (it stopped the whole batch, for ever).
+  auto engine = Engine::Open(
+      Definition(kTickerColumns,
+                 "CREATE OR REPLACE STREAM \"OUT\" (s VARCHAR(4));\n"
+                 "CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"OUT\"\n"
+                 "SELECT STREAM \"ticker_symbol\" FROM "
+                 "\"SOURCE_SQL_STREAM_001\" WHERE "
+                 "json_extract(\"sector\", '$.a') = 1;",
+                 "JSON", AnotherOutput("error_stream", "JSON")),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT((*engine)->Apply(BatchOf({{Ticker("A", R"({\"a\": 1})", 1), 1},
+                                        {Ticker("B", "not json", 2), 2},
+                                        {Ticker("C", R"({\"a\": 1})", 3), 3},
+                                        {Ticker("D", R"({\"a\": 2})", 4), 4}})),
+              IsOk());
+  auto out = Drain(**engine);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0], "{\"S\":\"A\"}");
+  EXPECT_THAT(out[1], HasSubstr("malformed JSON"));
+  EXPECT_THAT(out[1], HasSubstr("\"ERROR_LEVEL\":\"ERROR\""));
+  EXPECT_EQ(out[2], "{\"S\":\"C\"}");
+  auto counts = (*engine)->Counts();
+  ASSERT_THAT(counts, IsOk());
+  EXPECT_EQ(counts->records, 4);
+  EXPECT_EQ(counts->error_rows, 1);
+  EXPECT_EQ(counts->emitted, 3);
+  EXPECT_THAT(counts->last_error, HasSubstr("malformed JSON"));
+  // Applied again: nothing twice.
+  ASSERT_THAT((*engine)->Apply(BatchOf({{Ticker("A", R"({\"a\": 1})", 1), 1}})),
+              IsOk());
+  EXPECT_THAT(Drain(**engine), ElementsAre());
+}
+
+TEST(EngineTest, AWindowThatCannotBeEvaluatedIsCountedAndTheNextCloses) {
+  auto engine = Engine::Open(
+      Definition(kTickerColumns,
+                 "CREATE OR REPLACE STREAM \"OUT\" (s VARCHAR(4), n INTEGER);\n"
+                 "CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"OUT\"\n"
+                 "SELECT STREAM \"ticker_symbol\", SUM(json_extract(\"sector\","
+                 " '$.a')) FROM \"SOURCE_SQL_STREAM_001\" GROUP BY "
+                 "\"ticker_symbol\", STEP(ROWTIME BY INTERVAL '1' MINUTE);",
+                 "JSON"),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT((*engine)->Apply(BatchOf(
+                  {{Ticker("A", "not json", 1), kStart + 1},
+                   {Ticker("A", R"({\"a\": 2})", 2), kStart + 2},
+                   {Ticker("A", R"({\"a\": 3})", 3), kStart + kMinute + 1}})),
+              IsOk());
+  const std::vector<ShardTip> tips = {{"shardId-000000000000", 3}};
+  auto closed = (*engine)->CloseWindows(kStart + kMinute + 1000, tips);
+  ASSERT_THAT(closed, IsOk());
+  EXPECT_EQ(*closed, 0);
+  closed = (*engine)->CloseWindows(kStart + 2 * kMinute + 1000, tips);
+  ASSERT_THAT(closed, IsOk());
+  EXPECT_THAT(Drain(**engine), ElementsAre("{\"S\":\"A\",\"N\":3}"));
+  auto counts = (*engine)->Counts();
+  ASSERT_THAT(counts, IsOk());
+  EXPECT_EQ(counts->error_rows, 1);
+  EXPECT_EQ(counts->open_rows, 0);
+  EXPECT_THAT(counts->last_error, HasSubstr("malformed JSON"));
+}
+
+TEST(EngineTest, RowtimeInAWindowsSelectListIsTheWindowsEnd) {
+  // The KDA guide's tumbling window (tumbling-window-concepts), with a
+  // column for its ROWTIME: the end of the minute, not one row's arrival
+  // (SQLite's bare column: here the row holding the MIN or MAX price).
+  auto engine = Engine::Open(
+      Definition(kTickerColumns,
+                 "CREATE OR REPLACE STREAM \"OUT\" (t TIMESTAMP, "
+                 "ticker_symbol VARCHAR(4), min_price REAL, max_price REAL,"
+                 " t2 TIMESTAMP);\n"
+                 "CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"OUT\"\n"
+                 "SELECT STREAM ROWTIME, Ticker_Symbol, MIN(Price) AS Price,"
+                 " MAX(Price) AS Price, s.ROWTIME AS t2\n"
+                 "FROM \"SOURCE_SQL_STREAM_001\" AS s\n"
+                 "GROUP BY Ticker_Symbol,\n"
+                 "  STEP(s.ROWTIME BY INTERVAL '60' SECOND);",
+                 "CSV"),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT((*engine)->Apply(BatchOf(
+                  {{Ticker("AMZN", "x", 10), kStart + 1000},
+                   {Ticker("AMZN", "x", 30), kStart + 2000},
+                   {Ticker("AMZN", "x", 20), kStart + 3000},
+                   {Ticker("AMZN", "x", 40), kStart + kMinute + 5000}})),
+              IsOk());
+  auto closed = (*engine)->CloseWindows(kStart + 2 * kMinute + 1000,
+                                        {{"shardId-000000000000", 4}});
+  ASSERT_THAT(closed, IsOk());
+  EXPECT_THAT(Drain(**engine), ElementsAre("2026-12-02 10:01:00.000,AMZN,10,30,"
+                                           "2026-12-02 10:01:00.000",
+                                           "2026-12-02 10:02:00.000,AMZN,40,40,"
+                                           "2026-12-02 10:02:00.000"));
+}
+
+TEST(EngineTest, TwoPumpsIntoOneStreamReachBothOfItsOutputs) {
+  auto engine = Engine::Open(
+      Definition(
+          kTickerColumns,
+          "CREATE OR REPLACE STREAM \"OUT\" (s VARCHAR(4), p REAL);\n"
+          "CREATE OR REPLACE PUMP \"CHEAP\" AS INSERT INTO \"OUT\" (p, s)"
+          " SELECT STREAM price, ticker_symbol FROM "
+          "\"SOURCE_SQL_STREAM_001\" WHERE price < 15;\n"
+          "CREATE OR REPLACE PUMP \"DEAR\" AS INSERT INTO \"OUT\""
+          " SELECT STREAM ticker_symbol, price FROM "
+          "\"SOURCE_SQL_STREAM_001\" WHERE price > 25;",
+          "JSON", AnotherOutput("out", "CSV")),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT((*engine)->Apply(BatchOf({{Ticker("A", "x", 10), 1},
+                                        {Ticker("B", "x", 20), 2},
+                                        {Ticker("C", "x", 30), 3}})),
+              IsOk());
+  EXPECT_THAT(Drain(**engine), ElementsAre("{\"S\":\"A\",\"P\":10}", "A,10",
+                                           "{\"S\":\"C\",\"P\":30}", "C,30"));
+}
+
+TEST(EngineTest, ReadsTimestampsAsAwsWritesThem) {
+  auto engine = Engine::Open(
+      Definition(R"({"Name": "ts", "SqlType": "TIMESTAMP", "Mapping": "$.ts"})",
+                 "CREATE STREAM \"OUT\" (t TIMESTAMP, m TIMESTAMP);\n"
+                 "CREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM ts, "
+                 "FLOOR(ts TO MINUTE) FROM SOURCE_SQL_STREAM_001;",
+                 "CSV"),
+      ":memory:");
+  ASSERT_THAT(engine, IsOk());
+  ASSERT_THAT(
+      (*engine)->Apply(BatchOf({{R"({"ts": "2026-12-02 10:01:02.345"})", 1},
+                                {R"({"ts": "2026-12-02T10:01:02.5Z"})", 2},
+                                {R"({"ts": "2026-12-02T10:01:02+00:00"})", 3},
+                                {R"({"ts": 1796205662345})", 4},
+                                {R"({"ts": "1796205662345"})", 5}})),
+      IsOk());
+  EXPECT_THAT(Drain(**engine),
+              ElementsAre("2026-12-02 10:01:02.345,2026-12-02 10:01:00.000",
+                          "2026-12-02 10:01:02.500,2026-12-02 10:01:00.000",
+                          "2026-12-02 10:01:02.000,2026-12-02 10:01:00.000",
+                          "2026-12-02 10:01:02.345,2026-12-02 10:01:00.000",
+                          "2026-12-02 10:01:02.345,2026-12-02 10:01:00.000"));
 }
 
 TEST(EngineTest, FormatsTimestamps) {

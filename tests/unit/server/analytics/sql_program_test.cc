@@ -118,6 +118,61 @@ TEST(SqlProgramTest, RefusesWhatWouldNeverEmit) {
               HasError(ErrorCode::kInvalidArgument));
 }
 
+TEST(SqlProgramTest, RefusesAnAggregateWithoutAWindowAtAnyDepth) {
+  // Without GROUP BY these would aggregate each batch: a row per batch.
+  for (const char* select : {"ROUND(AVG(\"speed\"), 2)", "MAX(\"speed\")",
+                             "CAST(COUNT(*) AS INTEGER)", "MIN((\"speed\"))"}) {
+    std::string code =
+        "CREATE STREAM \"OUT\" (x DOUBLE);\n"
+        "CREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM ";
+    code += select;
+    code += " FROM SOURCE_SQL_STREAM_001;";
+    auto program = ParseSqlProgram(code, kSource);
+    EXPECT_THAT(program, HasError(ErrorCode::kInvalidArgument)) << select;
+    EXPECT_THAT(program.status().message(),
+                HasSubstr("an aggregate needs GROUP BY"));
+  }
+  // MIN and MAX of two values are scalar: a filter may use them.
+  EXPECT_THAT(ParseSqlProgram("CREATE STREAM \"OUT\" (x DOUBLE);\n"
+                              "CREATE PUMP p AS INSERT INTO \"OUT\" SELECT "
+                              "STREAM MAX(\"speed\", 0) FROM "
+                              "SOURCE_SQL_STREAM_001;",
+                              kSource),
+              IsOk());
+}
+
+TEST(SqlProgramTest, AnUnexpectedCharacterIsNamedInValidUtf8) {
+  // One byte of "é" in the message made the error answer invalid UTF-8.
+  EXPECT_THAT(
+      ParseSqlProgram("CREATE STREAM \"X\" (a\xc3\xa9 INTEGER);", kSource),
+      HasError(ErrorCode::kInvalidArgument,
+               "SQL error at line 1, column 21: unexpected character "
+               "'\xc3\xa9'"));
+  EXPECT_THAT(ParseSqlProgram(std::string("CREATE \xff", 8), kSource),
+              HasError(ErrorCode::kInvalidArgument,
+                       "SQL error at line 1, column 8: unexpected character "
+                       "(byte 0xFF)"));
+  EXPECT_THAT(ParseSqlProgram(std::string("\0", 1), kSource),
+              HasError(ErrorCode::kInvalidArgument,
+                       "SQL error at line 1, column 1: unexpected character "
+                       "(byte 0x00)"));
+}
+
+TEST(SqlProgramTest, RefusesAnIntervalWhoseMillisecondsOverflow) {
+  // 2^54 days is 2^64 * 84375 ms: the width wrapped to 0 and the window
+  // pump passed for a filter (or, wrapped negative, aggregated batches).
+  auto program = ParseSqlProgram(
+      "CREATE STREAM \"OUT\" (n BIGINT);\n"
+      "CREATE PUMP p AS INSERT INTO \"OUT\" SELECT STREAM COUNT(*) FROM "
+      "SOURCE_SQL_STREAM_001 GROUP BY STEP(ROWTIME BY INTERVAL "
+      "'18014398509481984' DAY);",
+      kSource);
+  EXPECT_THAT(program,
+              HasError(ErrorCode::kInvalidArgument,
+                       "SQL error at line 2, column 120: the INTERVAL is too "
+                       "long"));
+}
+
 TEST(SqlProgramTest, RefusesUnknownStreamsAndSources) {
   Status target = ErrorOf(
       "CREATE STREAM o (n INTEGER);\n"
