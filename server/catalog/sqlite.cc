@@ -43,6 +43,13 @@ Database& Database::operator=(Database&& other) noexcept {
 }
 
 Result<Database> Database::Open(const std::string& path) {
+  // Before SQLite initializes (its first open in the process): no memory
+  // statistics, which we never read. Debian builds SQLite without lookaside,
+  // so every statement step mallocs, and the statistics put a global mutex
+  // around each malloc and free. A no-op (SQLITE_MISUSE) if SQLite was
+  // initialized already.
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  static_cast<void>(memstatus_off);
   sqlite3* db = nullptr;
   // NOMUTEX: our owner serializes all use of the connection already.
   // EXRESCODE: extended codes tell a UNIQUE from a FOREIGN KEY violation.
@@ -111,6 +118,10 @@ Result<std::string> Database::PragmaText(std::string_view pragma) {
 
 int64_t Database::Changes() const { return sqlite3_changes64(db_); }
 
+bool Database::InTransaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
 std::string Database::ErrorMessage() const { return sqlite3_errmsg(db_); }
 
 Status Database::Error(std::string_view what) const {
@@ -152,6 +163,12 @@ void Statement::BindText(int index, std::string_view value) {
   const char* data = value.data() != nullptr ? value.data() : "";
   sqlite3_bind_text64(stmt_, index, data, value.size(), Transient(),
                       SQLITE_UTF8);
+}
+
+void Statement::BindTextNoCopy(int index, std::string_view value) {
+  const char* data = value.data() != nullptr ? value.data() : "";
+  // A null destructor is SQLITE_STATIC: SQLite reads the caller's bytes.
+  sqlite3_bind_text64(stmt_, index, data, value.size(), nullptr, SQLITE_UTF8);
 }
 
 void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
