@@ -677,6 +677,7 @@ std::optional<int64_t> ToCents(const json::Value& value) {
 }
 
 std::string_view TruncateUtf8(std::string_view text, size_t max_chars) {
+  if (text.size() <= max_chars) return text;  // no more characters than bytes
   size_t chars = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     // Each character starts at a byte that is not a continuation byte.
