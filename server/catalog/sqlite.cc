@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "server/catalog/wal_batching_vfs.h"
+
 namespace sluice::catalog {
 namespace {
 
@@ -42,7 +44,8 @@ Database& Database::operator=(Database&& other) noexcept {
   return *this;
 }
 
-Result<Database> Database::Open(const std::string& path) {
+Result<Database> Database::Open(const std::string& path,
+                                bool batch_wal_writes) {
   // Before SQLite initializes (its first open in the process): no memory
   // statistics, which we never read. Debian builds SQLite without lookaside,
   // so every statement step mallocs, and the statistics put a global mutex
@@ -55,7 +58,8 @@ Result<Database> Database::Open(const std::string& path) {
   // EXRESCODE: extended codes tell a UNIQUE from a FOREIGN KEY violation.
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const char* vfs = batch_wal_writes ? WalBatchingVfs() : nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     Status status = ErrorFor(db, "open catalog " + path);
     sqlite3_close_v2(db);  // a handle comes back even on failure

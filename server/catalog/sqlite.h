@@ -31,8 +31,11 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   // Opens, creating if needed, the database at `path` (":memory:" for one that
-  // lives and dies with this connection).
-  static Result<Database> Open(const std::string& path);
+  // lives and dies with this connection). With `batch_wal_writes`, through
+  // the VFS of server/catalog/wal_batching_vfs.h (one write per commit to
+  // the WAL).
+  static Result<Database> Open(const std::string& path,
+                               bool batch_wal_writes = false);
 
   // Runs one or more statements that return no rows we need.
   // `what` names the action in the error: "<what> failed: <sqlite message>".

@@ -385,7 +385,9 @@ Result<std::unique_ptr<MetricsHandler>> MetricsHandler::Create(
 }
 
 Status MetricsHandler::OpenDatabase() {
-  Result<Database> db = OpenHandlerDatabase(path_, synchronous_);
+  // Each batch commits a few dozen pages: one write() for them all.
+  Result<Database> db =
+      OpenHandlerDatabase(path_, synchronous_, /*batch_wal_writes=*/true);
   if (!db.ok()) return db.status();
   db_ = std::move(db).value();
   // Debian builds SQLite with secure_delete on, which zeroes the old copy of
