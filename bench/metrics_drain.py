@@ -73,8 +73,11 @@ def main():
         print(f"{args.records} records through `shop` in {elapsed:.2f} s: "
               f"{args.records / elapsed:,.0f} records/s")
     finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            server.stop()
+        finally:
+            server.cleanup()
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
