@@ -37,6 +37,16 @@ int64_t Query(Database& db, const std::string& sql) {
   return select->ColumnInt(0);
 }
 
+// The writer, through the batching VFS, with the table t made.
+Database OpenWriter(const std::string& path, const std::string& pragmas) {
+  Database writer = OpenWal(path, true, pragmas);
+  EXPECT_THAT(writer.Exec("create",
+                          "CREATE TABLE t (id INTEGER PRIMARY KEY,"
+                          " n INTEGER, pad BLOB)"),
+              IsOk());
+  return writer;
+}
+
 // Rows of 1 KiB each: a few dirty a page, thousands make megabytes of WAL.
 void Put(Database& db, int first, int count) {
   EXPECT_THAT(
@@ -58,11 +68,7 @@ TEST(WalBatchingVfsTest, EveryCommitIsReadByAnotherConnectionAtOnce) {
   TempDir dir;
   const std::string path = dir.File("t.db");
   // No checkpoints: every read of the reader below comes from the WAL file.
-  Database writer = OpenWal(path, true, "PRAGMA wal_autocheckpoint = 0;");
-  ASSERT_THAT(writer.Exec("create",
-                          "CREATE TABLE t (id INTEGER PRIMARY KEY,"
-                          " n INTEGER, pad BLOB)"),
-              IsOk());
+  Database writer = OpenWriter(path, "PRAGMA wal_autocheckpoint = 0;");
   Database reader = OpenWal(path, false);
   int64_t rows = 0;
   for (int commit = 0; commit < 40; ++commit) {
@@ -84,11 +90,7 @@ TEST(WalBatchingVfsTest, EveryCommitIsReadByAnotherConnectionAtOnce) {
 TEST(WalBatchingVfsTest, ACrashRightAfterCommitKeepsEveryCommit) {
   TempDir dir;
   const std::string path = dir.File("t.db");
-  Database writer = OpenWal(path, true, "PRAGMA wal_autocheckpoint = 0;");
-  ASSERT_THAT(writer.Exec("create",
-                          "CREATE TABLE t (id INTEGER PRIMARY KEY,"
-                          " n INTEGER, pad BLOB)"),
-              IsOk());
+  Database writer = OpenWriter(path, "PRAGMA wal_autocheckpoint = 0;");
   for (int commit = 0; commit < 5; ++commit) {
     ASSERT_THAT(writer.Exec("begin", "BEGIN IMMEDIATE"), IsOk());
     Put(writer, commit * 500, 500);
@@ -109,11 +111,7 @@ TEST(WalBatchingVfsTest, SpilledAndRolledBackFramesChangeNothing) {
   const std::string path = dir.File("t.db");
   // A tiny page cache: a big transaction spills pages into the WAL before
   // its commit, and SQLite rewrites frames of the open transaction.
-  Database writer = OpenWal(path, true, "PRAGMA cache_size = 10;");
-  ASSERT_THAT(writer.Exec("create",
-                          "CREATE TABLE t (id INTEGER PRIMARY KEY,"
-                          " n INTEGER, pad BLOB)"),
-              IsOk());
+  Database writer = OpenWriter(path, "PRAGMA cache_size = 10;");
   Database reader = OpenWal(path, false);
   ASSERT_THAT(writer.Exec("begin", "BEGIN IMMEDIATE"), IsOk());
   Put(writer, 0, 2000);
