@@ -54,6 +54,7 @@ class MetricsHandler final : public Handler {
   ~MetricsHandler() override;
 
   HandlerResult Handle(const Batch& batch) override;
+  bool SkipsRedeliveries() const override { return true; }
 
   // The JSON answer to a query: {"Table", "Rows": [{column: value}],
   // "Truncated"} for a table, a summary when query.table is empty.
