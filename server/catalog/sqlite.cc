@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "server/catalog/wal_batching_vfs.h"
+
 namespace sluice::catalog {
 namespace {
 
@@ -42,13 +44,22 @@ Database& Database::operator=(Database&& other) noexcept {
   return *this;
 }
 
-Result<Database> Database::Open(const std::string& path) {
+Result<Database> Database::Open(const std::string& path,
+                                bool batch_wal_writes) {
+  // Before SQLite initializes (its first open in the process): no memory
+  // statistics, which we never read. Debian builds SQLite without lookaside,
+  // so every statement step mallocs, and the statistics put a global mutex
+  // around each malloc and free. A no-op (SQLITE_MISUSE) if SQLite was
+  // initialized already.
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  static_cast<void>(memstatus_off);
   sqlite3* db = nullptr;
   // NOMUTEX: our owner serializes all use of the connection already.
   // EXRESCODE: extended codes tell a UNIQUE from a FOREIGN KEY violation.
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const char* vfs = batch_wal_writes ? WalBatchingVfs() : nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     Status status = ErrorFor(db, "open catalog " + path);
     sqlite3_close_v2(db);  // a handle comes back even on failure
@@ -111,6 +122,10 @@ Result<std::string> Database::PragmaText(std::string_view pragma) {
 
 int64_t Database::Changes() const { return sqlite3_changes64(db_); }
 
+bool Database::InTransaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
 std::string Database::ErrorMessage() const { return sqlite3_errmsg(db_); }
 
 Status Database::Error(std::string_view what) const {
@@ -152,6 +167,12 @@ void Statement::BindText(int index, std::string_view value) {
   const char* data = value.data() != nullptr ? value.data() : "";
   sqlite3_bind_text64(stmt_, index, data, value.size(), Transient(),
                       SQLITE_UTF8);
+}
+
+void Statement::BindTextNoCopy(int index, std::string_view value) {
+  const char* data = value.data() != nullptr ? value.data() : "";
+  // A null destructor is SQLITE_STATIC: SQLite reads the caller's bytes.
+  sqlite3_bind_text64(stmt_, index, data, value.size(), nullptr, SQLITE_UTF8);
 }
 
 void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }

@@ -31,8 +31,11 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   // Opens, creating if needed, the database at `path` (":memory:" for one that
-  // lives and dies with this connection).
-  static Result<Database> Open(const std::string& path);
+  // lives and dies with this connection). With `batch_wal_writes`, through
+  // the VFS of server/catalog/wal_batching_vfs.h (one write per commit to
+  // the WAL).
+  static Result<Database> Open(const std::string& path,
+                               bool batch_wal_writes = false);
 
   // Runs one or more statements that return no rows we need.
   // `what` names the action in the error: "<what> failed: <sqlite message>".
@@ -48,6 +51,8 @@ class Database {
 
   // Rows changed by the most recent INSERT, UPDATE or DELETE.
   int64_t Changes() const;
+  // True while a transaction is open (BEGIN without COMMIT or ROLLBACK yet).
+  bool InTransaction() const;
   // The message of the most recent failure on this connection.
   std::string ErrorMessage() const;
   Status Error(std::string_view what) const;
@@ -75,6 +80,9 @@ class Statement {
   // Parameters count from 1, as in SQLite.
   void BindInt(int index, int64_t value);
   void BindText(int index, std::string_view value);  // copied by SQLite
+  // As BindText, without the copy, for hot loops. REQUIRES: `value` stays
+  // alive and unchanged until the statement is reset.
+  void BindTextNoCopy(int index, std::string_view value);
   void BindNull(int index);
   void BindDouble(int index, double value);
   void BindOptionalInt(int index, const std::optional<int64_t>& value);

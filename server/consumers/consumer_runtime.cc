@@ -29,6 +29,10 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr auto kIdleRecheck = std::chrono::seconds(5);
 // After a failed read of the log or a failed checkpoint.
 constexpr auto kErrorPause = std::chrono::seconds(1);
+// How stale the saved checkpoint of a handler that skips redeliveries may
+// be while its shard is busy. The catalog is synchronous FULL: saving after
+// every batch put an fsync into every batch.
+constexpr auto kSkippingHandlerCheckpointInterval = std::chrono::seconds(1);
 
 Result<uint64_t> ParsePosition(const std::string& text,
                                const std::string& reader) {
@@ -639,9 +643,25 @@ class ConsumerRuntime::Consumer
     const EpochMillis window_millis =
         definition_.batching_window_seconds * 1000;
     EpochMillis gathering_since = 0;
+    // With a handler that skips redeliveries, checkpoints are kept in memory
+    // between saves; `unsaved` is the last one not in the catalog yet.
+    const bool skipping_handler = handler_->SkipsRedeliveries();
+    std::optional<std::pair<uint64_t, std::string>> unsaved;
+    auto last_save = SteadyClock::now();
+    auto save_unsaved = [&] {
+      if (!unsaved) return;
+      Checkpoint(index, unsaved->first, std::move(unsaved->second));
+      unsaved.reset();
+      last_save = SteadyClock::now();
+    };
     while (true) {
       {
         std::unique_lock lock(mu_);
+        if ((stopping_ || paused_) && unsaved) {
+          lock.unlock();
+          save_unsaved();
+          lock.lock();
+        }
         changed_.wait(lock, [&] { return stopping_ || !paused_; });
         if (stopping_) break;
       }
@@ -649,6 +669,7 @@ class ConsumerRuntime::Consumer
       const uint64_t tip = shard.log->Tip();
       position = std::max(position, shard.log->TrimHorizon());
       if (position >= tip) {
+        save_unsaved();  // caught up: the checkpoint goes to the catalog now
         if (!open) {
           // Read to its end: the children may go.
           Checkpoint(index, position, std::nullopt);
@@ -694,8 +715,17 @@ class ConsumerRuntime::Consumer
         break;
       }
       position = read->next_offset;
-      Checkpoint(index, position, std::move(last_sequence));
+      if (skipping_handler &&
+          SteadyClock::now() - last_save < kSkippingHandlerCheckpointInterval) {
+        Remember(index, position, last_sequence);
+        unsaved.emplace(position, std::move(last_sequence));
+      } else {
+        unsaved.reset();
+        Checkpoint(index, position, std::move(last_sequence));
+        last_save = SteadyClock::now();
+      }
     }
+    save_unsaved();
     shard.appended->Remove(&worker.wakeup);
   }
 
@@ -714,6 +744,13 @@ class ConsumerRuntime::Consumer
       Failed("saving the checkpoint of " + catalog::ShardIdFor(index) + ": " +
              saved.message());
     }
+    Remember(index, position, std::move(last_sequence));
+  }
+
+  // The checkpoint as DescribeConsumer shows it and a resume after a pause
+  // starts from; Checkpoint() also saves it in the catalog.
+  void Remember(uint32_t index, uint64_t position,
+                std::optional<std::string> last_sequence) {
     std::lock_guard lock(mu_);
     ShardState& state = shards_[index];
     state.position = position;

@@ -75,6 +75,11 @@ class Handler {
  public:
   virtual ~Handler() = default;
   virtual HandlerResult Handle(const Batch& batch) = 0;
+  // True for a handler that itself skips records it has applied already (the
+  // metrics handler's marks): records handed over again after a crash change
+  // nothing, so the runtime may save its checkpoint less often than after
+  // every batch.
+  virtual bool SkipsRedeliveries() const { return false; }
 };
 
 // Appends records to a stream of this server, as a producer would: the

@@ -61,8 +61,10 @@ Result<std::filesystem::path> HandlerFiles::Resolve(
 }
 
 Result<catalog::Database> OpenHandlerDatabase(const std::filesystem::path& path,
-                                              std::string_view synchronous) {
-  Result<catalog::Database> opened = catalog::Database::Open(path.string());
+                                              std::string_view synchronous,
+                                              bool batch_wal_writes) {
+  Result<catalog::Database> opened =
+      catalog::Database::Open(path.string(), batch_wal_writes);
   if (!opened.ok()) return opened.status();
   catalog::Database db = std::move(opened).value();
   auto in_file = [&path](const Status& status) {

@@ -45,9 +45,11 @@ class HandlerFiles {
 
 // Opens, creating it if needed, a handler's SQLite database in WAL mode (so
 // the sqlite3 CLI reads it while Sluice writes) with a busy timeout and
-// `synchronous` ("NORMAL" or "FULL", checked by ParseSynchronous).
+// `synchronous` ("NORMAL" or "FULL", checked by ParseSynchronous);
+// `batch_wal_writes` as for catalog::Database::Open.
 Result<catalog::Database> OpenHandlerDatabase(const std::filesystem::path& path,
-                                              std::string_view synchronous);
+                                              std::string_view synchronous,
+                                              bool batch_wal_writes = false);
 
 // Reads the optional "synchronous" setting: "NORMAL" (the default) or
 // "FULL"; kInvalidArgument otherwise.

@@ -16,10 +16,12 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "server/catalog/sqlite.h"
@@ -52,6 +54,7 @@ class MetricsHandler final : public Handler {
   ~MetricsHandler() override;
 
   HandlerResult Handle(const Batch& batch) override;
+  bool SkipsRedeliveries() const override { return true; }
 
   // The JSON answer to a query: {"Table", "Rows": [{column: value}],
   // "Truncated"} for a table, a summary when query.table is empty.
@@ -78,6 +81,14 @@ class MetricsHandler final : public Handler {
   Result<int64_t> AppliedMark(const Batch& batch, uint64_t shard_created);
   Status Write(const Batch& batch, uint64_t shard_created,
                const struct Aggregate& aggregate);
+  // Caller holds write_mu_.
+  static Status RunStatement(catalog::Statement& statement);
+  void Rollback();
+
+  // A lane's applied offset in the database: stream ARN, shard, shard
+  // creation time, lane, lane count.
+  using MarkKey =
+      std::tuple<std::string, std::string, uint64_t, uint32_t, uint32_t>;
 
   std::string consumer_;
   const Clock* clock_ = nullptr;
@@ -92,6 +103,12 @@ class MetricsHandler final : public Handler {
   catalog::Statement read_mark_;
   catalog::Statement write_mark_;
   catalog::Statement count_skipped_;
+  catalog::Statement begin_;
+  catalog::Statement commit_;
+  catalog::Statement rollback_;
+  // The marks this handler committed last, so that a batch is folded
+  // without a read of the database first (the transaction still checks).
+  std::map<MarkKey, int64_t> marks_;
 
   std::mutex query_mu_;
   catalog::Database query_db_;  // guarded by query_mu_; opened on first use

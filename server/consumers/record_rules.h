@@ -30,7 +30,8 @@ struct RecordContext {
 };
 
 // Parses records' data as JSON, without touching the heap for records of a
-// few KiB (the parse dominated the metrics handler's cost). Lives on the
+// few KiB (the parse dominated the metrics handler's cost), in situ in a copy
+// of the record. Lives on the
 // stack of one call; reused record after record.
 class RecordParser {
  public:
@@ -49,6 +50,10 @@ class RecordParser {
 
   alignas(8) char value_buffer_[16384];
   alignas(8) char stack_buffer_[4096];
+  // The record's text, parsed in situ: here when it fits, else in
+  // large_text_.
+  char text_buffer_[8192];
+  std::string large_text_;
   std::optional<Allocator> value_allocator_;
   std::optional<Allocator> stack_allocator_;
   std::optional<Document> doc_;  // declared last: destroyed before those

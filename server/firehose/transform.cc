@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "common/base64.h"
+#include "common/csv.h"
 #include "common/log.h"
 #include "common/subprocess.h"
 #include "common/uuid.h"
@@ -34,6 +35,7 @@ constexpr std::string_view kAddField = "sluice-builtin-add-field";
 constexpr std::string_view kAddArrival = "sluice-builtin-add-arrival-timestamp";
 constexpr std::string_view kDropIf = "sluice-builtin-drop-if";
 constexpr std::string_view kMultiply = "sluice-builtin-multiply";
+constexpr std::string_view kToCsv = "sluice-builtin-to-csv";
 
 Status Invalid(std::string message) {
   return Status(ErrorCode::kInvalidArgument, std::move(message));
@@ -92,6 +94,48 @@ std::optional<std::pair<std::string_view, std::string_view>> FieldAndValue(
   return std::pair{qualifier.substr(0, eq), qualifier.substr(eq + 1)};
 }
 
+// kToCsv's "F1,F2,...": the columns, each a non-empty field name.
+std::optional<std::vector<std::string_view>> ParseColumns(
+    std::string_view qualifier) {
+  std::vector<std::string_view> columns;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = qualifier.find(',', start);
+    const std::string_view column = qualifier.substr(
+        start, comma == std::string_view::npos ? comma : comma - start);
+    if (column.empty()) return std::nullopt;
+    columns.push_back(column);
+    if (comma == std::string_view::npos) return columns;
+    start = comma + 1;
+  }
+}
+
+// kToCsv's column `name` of `record`: the top-level field of that name, else
+// the dotted path through nested objects ("temperatures.engine"); nullptr
+// when neither is there.
+const json::Value* FindColumn(const json::Value& record,
+                              std::string_view name) {
+  auto member = [](const json::Value& object,
+                   std::string_view key) -> const json::Value* {
+    if (!object.IsObject()) return nullptr;
+    auto it = object.FindMember(json::Value(rapidjson::StringRef(
+        key.data(), static_cast<rapidjson::SizeType>(key.size()))));
+    return it == object.MemberEnd() ? nullptr : &it->value;
+  };
+  if (const json::Value* whole = member(record, name)) return whole;
+  const json::Value* value = &record;
+  size_t start = 0;
+  while (value != nullptr) {
+    const size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) {
+      return start == 0 ? nullptr : member(*value, name.substr(start));
+    }
+    value = member(*value, name.substr(start, dot - start));
+    start = dot + 1;
+  }
+  return nullptr;
+}
+
 // kMultiply's "OUT=A*B": the field to set and the two factors' fields.
 struct Product {
   std::string_view out, left, right;
@@ -131,11 +175,15 @@ Status CheckBuiltin(const LambdaProcessor& processor) {
     if (!ParseProduct(argument)) return needs("FIELD=A*B");
     return Status::Ok();
   }
+  if (name == kToCsv) {
+    if (!ParseColumns(argument)) return needs("FIELD,FIELD,...");
+    return Status::Ok();
+  }
   return Invalid("LambdaArn " + processor.lambda_arn + " names " + name +
                  ", which is not a Sluice built-in transform; built-ins are " +
                  std::string(kAddField) + ", " + std::string(kAddArrival) +
-                 ", " + std::string(kDropIf) + " and " +
-                 std::string(kMultiply) + ".");
+                 ", " + std::string(kDropIf) + ", " + std::string(kMultiply) +
+                 " and " + std::string(kToCsv) + ".");
 }
 
 bool IsBuiltin(const LambdaProcessor& processor) {
@@ -192,6 +240,20 @@ RecordOutcome ApplyBuiltin(const LambdaProcessor& processor,
                                          ": the record is not a JSON object");
   }
   const std::string& name = processor.function_name;
+  if (name == kToCsv) {
+    // One row, ending in its own newline: no AppendDelimiterToRecord needed.
+    const std::vector<std::string_view> columns =
+        *ParseColumns(processor.qualifier);
+    std::vector<std::string> fields;
+    for (std::string_view column : columns) {
+      const json::Value* value = FindColumn(doc, column);
+      fields.push_back(value == nullptr ? std::string()
+                                        : csv::FieldText(*value));
+    }
+    RecordOutcome outcome;
+    outcome.data = csv::FormatRow(fields);
+    return outcome;
+  }
   auto& allocator = doc.GetAllocator();
   auto set = [&](std::string_view field, json::Value value) {
     json::Value key(field.data(),

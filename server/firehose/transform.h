@@ -1,7 +1,8 @@
 // Firehose data transformation: the `Lambda` processor of a destination's
 // ProcessingConfiguration, run in-process. LambdaArn's function name picks
 // the transform: `sluice-builtin-*` names a built-in one (add a field, drop
-// by a predicate), any other name a handler program,
+// by a predicate, multiply two fields, turn a record into a CSV row), any
+// other name a handler program,
 // `<lambda handlers dir>/<function name>`, that reads the exact Firehose
 // transform event on stdin and writes the exact response on stdout.
 //

@@ -1,7 +1,7 @@
 """The benchmark scripts in a short smoke mode, so they keep working as the
 server changes: bench/http_bench.py (what bench/run drives; Sluice only,
-1-second scenarios, a 2,000-record drain) and bench/firehose_bench.py
-(2,000 records). Figures are not checked: tests check behaviour, never
+1-second scenarios, a 2,000-record drain), bench/firehose_bench.py
+(2,000 records) and bench/metrics_drain.py (2,000 records). Figures are not checked: tests check behaviour, never
 timings; only that every scenario ran and reported a number."""
 
 import os
@@ -69,6 +69,17 @@ class BenchSmokeTest(unittest.TestCase):
         self.assertIn("every record exactly once", result.stdout)
         self.assertRegex(result.stdout, r"end to end \(last object durable\): "
                                         r"[0-9.]+ s \([0-9,]+ records/s")
+
+    def test_metrics_drain_counts_every_record(self):
+        result = subprocess.run(
+            [sys.executable, os.path.join(BENCH, "metrics_drain.py"),
+             "--records", "2000", "--sluice", sluice_bin(),
+             "--cli", os.environ["SLUICE_CLI"]],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=DEADLINE_S)
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        self.assertRegex(result.stdout, r"2000 records through `shop` in "
+                                        r"[0-9.]+ s: [0-9,]+ records/s")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ works, its checkpoints are put back to the start (the widest window a crash
 can hit), and after the restart and more records every record must be in the
 archive files exactly once."""
 
+import csv
 import gzip
+import io
 import json
 import os
 import random
@@ -272,10 +274,13 @@ class TelemetryExampleTest(unittest.TestCase):
         poll_until(lambda: len(raw()) >= 2000, DEADLINE_S, "2000 records archived")
         records = raw()
         self.assertEqual(len(records), 2000)
-        fast = sorted(json.dumps(r, sort_keys=True) for r in records if r["speed"] >= 200)
+        fast = [r for r in records if r["speed"] >= 200]
         self.assertGreater(len(fast), 0)
+        self.assertLess(len(fast), len(records))
 
         def delivered(name, count):
+            """The decompressed bytes of each object of `name` once `count`
+            records are in them."""
             objects = []
 
             def flushed():
@@ -285,18 +290,36 @@ class TelemetryExampleTest(unittest.TestCase):
             out = []
             for obj in objects:
                 with open(os.path.join(archive, "telemetry", obj["Key"]), "rb") as f:
-                    out += [json.loads(line)
-                            for line in gzip.decompress(f.read()).splitlines()]
-            return out
-        for name, expected in (("fast-laps", fast),
-                               ("telemetry-enriched",
-                                sorted(json.dumps(r, sort_keys=True) for r in records))):
-            enriched = delivered(name, len(expected))
-            for record in enriched:
-                self.assertAlmostEqual(record.pop("EXTRA2"),
-                                       record["fuel_consumption"] * record["lap_time"])
-            self.assertEqual(sorted(json.dumps(r, sort_keys=True) for r in enriched),
-                             expected, name)
+                    out.append(gzip.decompress(f.read()).decode())
+            return objects, out
+
+        # telemetry-enriched: every record as a JSON line, with EXTRA2.
+        _, bodies = delivered("telemetry-enriched", len(records))
+        enriched = [json.loads(line) for body in bodies for line in body.splitlines()]
+        for record in enriched:
+            self.assertAlmostEqual(record.pop("EXTRA2"),
+                                   record["fuel_consumption"] * record["lap_time"])
+        self.assertEqual(sorted(json.dumps(r, sort_keys=True) for r in enriched),
+                         sorted(json.dumps(r, sort_keys=True) for r in records))
+
+        # fast-laps: the laps at 200 or more, and only those, as CSV rows
+        # speed,rpm,gear,throttle, each ending in one newline.
+        objects, bodies = delivered("fast-laps", len(fast))
+        for obj in objects:
+            self.assertTrue(obj["Key"].startswith("fast/year="), obj["Key"])
+            self.assertTrue(obj["Key"].endswith(".csv.gz"), obj["Key"])
+        for body in bodies:
+            self.assertTrue(body.endswith("\n"), body[-80:])
+            self.assertNotIn("\n\n", body)
+            self.assertNotIn("{", body)
+        rows = [row for body in bodies for row in csv.reader(io.StringIO(body))]
+        for row in rows:
+            self.assertEqual(len(row), 4, row)
+            self.assertGreaterEqual(float(row[0]), 200, row)
+        columns = ("speed", "rpm", "gear", "throttle")
+        self.assertEqual(
+            sorted(tuple(float(value) for value in row) for row in rows),
+            sorted(tuple(float(r[c]) for c in columns) for r in fast))
         self.assertEqual(server.stop(), 0)
 
 

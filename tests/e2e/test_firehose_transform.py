@@ -363,11 +363,16 @@ class FirehoseTransformTest(ErrorAssertions, unittest.TestCase):
              "sluice-builtin-nope, which is not a Sluice built-in transform; "
              "built-ins are sluice-builtin-add-field, "
              "sluice-builtin-add-arrival-timestamp, "
-             "sluice-builtin-drop-if and sluice-builtin-multiply."),
+             "sluice-builtin-drop-if, sluice-builtin-multiply and "
+             "sluice-builtin-to-csv."),
             ([("LambdaArn", FUNCTION_ARN + "sluice-builtin-multiply:x=a")],
              f"LambdaArn {FUNCTION_ARN}sluice-builtin-multiply:x=a: the built-in "
              "sluice-builtin-multiply takes its argument after the name, as in "
              "function:sluice-builtin-multiply:FIELD=A*B."),
+            ([("LambdaArn", FUNCTION_ARN + "sluice-builtin-to-csv:a,,b")],
+             f"LambdaArn {FUNCTION_ARN}sluice-builtin-to-csv:a,,b: the built-in "
+             "sluice-builtin-to-csv takes its argument after the name, as in "
+             "function:sluice-builtin-to-csv:FIELD,FIELD,...."),
         ]
         for parameters, message in cases:
             with self.subTest(message=message):

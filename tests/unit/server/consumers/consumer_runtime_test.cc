@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "server/consumers/metrics_handler.h"
 #include "server/firehose/delivery_stream_manager.h"
 
 namespace sluice::consumers {
@@ -201,6 +202,45 @@ TEST_F(ConsumerRuntimeTest, ARestartedRuntimeResumesFromTheCheckpointPaused) {
   ASSERT_TRUE(runtime_->Resume("counter").ok());
   ASSERT_TRUE(WaitForCheckpoint("3"));
   EXPECT_EQ(Calls(), (std::vector<std::string>{"a b", "c"}));
+}
+
+// The metrics handler skips what it applied already, so the runtime saves
+// its checkpoint at most once a second while busy, and at once when caught
+// up, paused or stopped; nothing is lost or counted twice across a restart.
+TEST_F(ConsumerRuntimeTest, ASkippingHandlerCheckpointsWhenCaughtUpOrStopped) {
+  const std::string definition =
+      R"({"ConsumerName": "counter", "StreamName": "orders",
+          "StartingPosition": "TRIM_HORIZON", "BatchSize": 1,
+          "Handler": {"type": "metrics", "database": "m.db",
+                      "rules": [{"table": "t", "key": "{k}",
+                                 "add": {"n": 1}}]}})";
+  auto parsed = ParseConsumerDefinition(definition);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  auto count = [&]() -> int64_t {
+    auto handler = runtime_->HandlerOf("counter");
+    EXPECT_TRUE(handler.ok());
+    auto* metrics = dynamic_cast<MetricsHandler*>(handler->get());
+    EXPECT_NE(metrics, nullptr);
+    auto rows = metrics->Query({"t", std::string("a"), std::nullopt, 10});
+    EXPECT_TRUE(rows.ok());
+    const size_t at = rows->find("\"n\":");
+    return at == std::string::npos ? 0 : std::stoll(rows->substr(at + 4));
+  };
+  for (int i = 0; i < 30; ++i) Put({R"({"k": "a"})"});
+  StartRuntime();
+  ASSERT_TRUE(runtime_->Create(*parsed, "000000000000", "us-east-1").ok());
+  ASSERT_TRUE(WaitForCheckpoint("30"));  // caught up: saved
+  EXPECT_EQ(count(), 30);
+  for (int i = 0; i < 20; ++i) Put({R"({"k": "a"})"});
+  runtime_.reset();  // stops it, wherever it is in those 20
+  StartRuntime();
+  ASSERT_TRUE(WaitForCheckpoint("50"));
+  EXPECT_EQ(count(), 50);
+  auto view = runtime_->Describe("counter");
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->records, view->batches);
+  ASSERT_EQ(view->shards.size(), 1u);
+  EXPECT_EQ(view->shards[0].position, 50u);
 }
 
 TEST_F(ConsumerRuntimeTest, CreateRefusesWhatCannotRun) {

@@ -123,7 +123,9 @@ TEST(LambdaProcessorTest, ChecksBuiltinsAndTheirArguments) {
                            "sluice-builtin-add-field:empty=",
                            "sluice-builtin-add-arrival-timestamp:received_at",
                            "sluice-builtin-drop-if:level=debug",
-                           "sluice-builtin-multiply:EXTRA2=fuel*lap"}) {
+                           "sluice-builtin-multiply:EXTRA2=fuel*lap",
+                           "sluice-builtin-to-csv:speed",
+                           "sluice-builtin-to-csv:speed,rpm,temps.engine"}) {
     EXPECT_EQ(ParseError({{"LambdaArn", base + good}}), "(accepted)") << good;
   }
   EXPECT_EQ(ParseError({{"LambdaArn", base + "sluice-builtin-add-field"}}),
@@ -150,7 +152,8 @@ TEST(LambdaProcessorTest, ChecksBuiltinsAndTheirArguments) {
                 "not a Sluice built-in transform; built-ins are "
                 "sluice-builtin-add-field, "
                 "sluice-builtin-add-arrival-timestamp, "
-                "sluice-builtin-drop-if and sluice-builtin-multiply.");
+                "sluice-builtin-drop-if, sluice-builtin-multiply and "
+                "sluice-builtin-to-csv.");
   for (std::string bad :
        {"sluice-builtin-multiply:out=a", "sluice-builtin-multiply:out=a*",
         "sluice-builtin-multiply:=a*b", "sluice-builtin-multiply:o=a*b*c"}) {
@@ -159,6 +162,15 @@ TEST(LambdaProcessorTest, ChecksBuiltinsAndTheirArguments) {
                   ": the built-in sluice-builtin-multiply takes its argument "
                   "after the name, as in "
                   "function:sluice-builtin-multiply:FIELD=A*B.");
+  }
+  for (std::string bad :
+       {"sluice-builtin-to-csv", "sluice-builtin-to-csv:a,,b",
+        "sluice-builtin-to-csv:a,", "sluice-builtin-to-csv:,a"}) {
+    EXPECT_EQ(ParseError({{"LambdaArn", base + bad}}),
+              "LambdaArn " + base + bad +
+                  ": the built-in sluice-builtin-to-csv takes its argument "
+                  "after the name, as in "
+                  "function:sluice-builtin-to-csv:FIELD,FIELD,....");
   }
 }
 
@@ -326,6 +338,57 @@ TEST(BuiltinTransformTest, MultipliesTwoNumberFields) {
   EXPECT_EQ(multiplied.outcomes[3].error_message,
             "sluice-builtin-multiply: the record has no number "
             "fuel_consumption");
+}
+
+TEST(BuiltinTransformTest, WritesTheNamedFieldsAsOneCsvRow) {
+  Transformer transformer({});
+  Invocation rows = transformer.Invoke(
+      Builtin("sluice-builtin-to-csv:speed,rpm,gear,throttle,EXTRA2"), {},
+      JsonRecords({"{\"speed\":231.5,\"rpm\":11800,\"gear\":7,"
+                   "\"throttle\":1,\"EXTRA2\":161.0,\"brakes\":0}\n",
+                   "{\"gear\":3,\"speed\":190}",
+                   "{\"speed\":null,\"rpm\":\"a,\\\"b\\\"\",\"gear\":true,"
+                   "\"throttle\":[1,2]}"}));
+  ASSERT_FALSE(rows.failure.has_value());
+  ASSERT_EQ(rows.outcomes.size(), 3u);
+  for (const RecordOutcome& outcome : rows.outcomes) {
+    EXPECT_EQ(outcome.result, RecordResult::kOk);
+  }
+  // Columns in the order named, whatever the record's order; numbers as
+  // written in JSON; one newline per row, whether or not the record had one.
+  EXPECT_EQ(rows.outcomes[0].data, "231.5,11800,7,1,161.0\n");
+  // A missing field is an empty field.
+  EXPECT_EQ(rows.outcomes[1].data, "190,,3,,\n");
+  // null is empty; text with a comma or quote is quoted (RFC 4180);
+  // booleans and arrays as their JSON.
+  EXPECT_EQ(rows.outcomes[2].data, ",\"a,\"\"b\"\"\",true,\"[1,2]\",\n");
+}
+
+TEST(BuiltinTransformTest, ReadsCsvColumnsFromNestedObjects) {
+  Transformer transformer({});
+  Invocation rows = transformer.Invoke(
+      Builtin("sluice-builtin-to-csv:temperatures.engine,a.b,gear,gear.x"), {},
+      JsonRecords({"{\"temperatures\":{\"engine\":104.5},\"a.b\":\"dotted\","
+                   "\"a\":{\"b\":\"nested\"},\"gear\":6}"}));
+  ASSERT_FALSE(rows.failure.has_value());
+  // A top-level field whose name has a dot wins over the path; a path
+  // through a non-object is missing.
+  EXPECT_EQ(rows.outcomes[0].data, "104.5,dotted,6,\n");
+}
+
+TEST(BuiltinTransformTest, FailsCsvRecordsThatAreNotJsonObjects) {
+  Transformer transformer({});
+  Invocation rows = transformer.Invoke(
+      Builtin("sluice-builtin-to-csv:speed"), {},
+      JsonRecords({"speed=200", "[200]", "200", "{\"speed\":200}"}));
+  ASSERT_FALSE(rows.failure.has_value());
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(rows.outcomes[i].result, RecordResult::kProcessingFailed) << i;
+    EXPECT_EQ(rows.outcomes[i].error_code, "Lambda.ProcessingFailed");
+    EXPECT_EQ(rows.outcomes[i].error_message,
+              "sluice-builtin-to-csv: the record is not a JSON object");
+  }
+  EXPECT_EQ(rows.outcomes[3].data, "200\n");
 }
 
 TEST(BuiltinTransformTest, DropsRecordsWhoseFieldMatches) {
