@@ -1,7 +1,7 @@
 """sluice-cli end to end: each subcommand against the real server, checked
 with boto3 (streams, put from arguments and stdin, partial failures under
---enforce-limits retried until every record is in, firehose put and flush,
-call), and its usage errors and exit codes."""
+--enforce-limits retried until every record is in, firehose put, flush and
+tail, call), and its usage errors and exit codes."""
 
 import base64
 import gzip
@@ -150,6 +150,62 @@ class CliTest(unittest.TestCase):
         described = json.loads(self.cli("firehose", "describe", "cli-delivery").stdout)
         self.assertEqual(
             described["DeliveryStreamDescription"]["DeliveryStreamName"], "cli-delivery")
+
+    def test_firehose_tail_reads_the_delivery_streams_log(self):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="cli-fh-tail",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "BucketARN": "arn:aws:s3:::cli-tail-bucket",
+                "BufferingHints": {"SizeInMBs": 5, "IntervalInSeconds": 900}})
+        records = [json.dumps({"n": n}).encode() + b"\n" for n in range(1200)]
+        ids = []
+        for start in range(0, len(records), 500):
+            answer = self.firehose.put_record_batch(
+                DeliveryStreamName="cli-fh-tail",
+                Records=[{"Data": r} for r in records[start:start + 500]])
+            self.assertEqual(answer["FailedPutCount"], 0)
+            ids += [r["RecordId"] for r in answer["RequestResponses"]]
+        # Plain: one line per record, its own newline ending the line.
+        plain = self.cli("firehose", "tail", "cli-fh-tail").stdout
+        self.assertEqual(plain.encode(), b"".join(records))
+        as_json = [json.loads(line) for line in self.cli(
+            "firehose", "tail", "cli-fh-tail", "--from", "trim-horizon", "--json",
+            "--count", "1001").stdout.splitlines()]
+        self.assertEqual([base64.b64decode(r["data"]) for r in as_json], records[:1001])
+        self.assertEqual([r["recordId"] for r in as_json], ids[:1001])
+        self.assertEqual([r["position"] for r in as_json], list(range(1001)))
+        self.assertTrue(all(r["approximateArrivalTimestamp"] > 1.5e9 for r in as_json))
+        # From the tip: nothing until a record is put after it.
+        self.assertEqual(self.cli("firehose", "tail", "cli-fh-tail",
+                                  "--from", "latest").stdout, "")
+        follow = subprocess.Popen(
+            [cli_bin(), "--endpoint", self.server.endpoint, "firehose", "tail",
+             "cli-fh-tail", "--from", "latest", "--follow", "--count", "2"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(follow.kill)
+        sent = 0
+
+        def put_next():
+            nonlocal sent
+            if follow.poll() is not None:
+                return True
+            self.firehose.put_record(DeliveryStreamName="cli-fh-tail",
+                                     Record={"Data": f"new-{sent}\n".encode()})
+            sent += 1
+            return False
+
+        poll_until(put_next, CLI_DEADLINE_S, "firehose tail --follow to print 2 records")
+        out, err = follow.communicate(timeout=CLI_DEADLINE_S)
+        self.assertEqual(follow.returncode, 0, err)
+        first = int(out.splitlines()[0].split("-")[1])
+        self.assertEqual(out, f"new-{first}\nnew-{first + 1}\n")
+        missing = self.cli("firehose", "tail", "no-such-delivery-stream", ok=False)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("ResourceNotFoundException", missing.stderr)
+        for bad in (["--from", "yesterday"], ["--count", "x"]):
+            result = self.cli("firehose", "tail", "cli-fh-tail", *bad, ok=False)
+            self.assertEqual(result.returncode, 2, (bad, result.stderr))
 
     def test_tail_reads_parents_before_children(self):
         self.kinesis.create_stream(StreamName="cli-tail", ShardCount=1)
