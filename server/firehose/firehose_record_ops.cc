@@ -33,6 +33,15 @@ bool IsEncrypted(const catalog::DeliveryStreamRecord& record) {
   return record.encryption.find("\"ENABLED\"") != std::string::npos;
 }
 
+// The admin operations are not in the service model: their one required
+// member is checked here.
+Status RequireName(const json::Value& input) {
+  if (model::GetString(input, "DeliveryStreamName")) return Status::Ok();
+  return Status(ErrorCode::kValidation,
+                "DeliveryStreamName must be a string naming a delivery "
+                "stream.");
+}
+
 }  // namespace
 
 // Opaque and unique forever: the delivery stream's catalog id is never
@@ -172,11 +181,7 @@ Status FirehoseApi::PutRecordBatch(const Context& context,
 Status FirehoseApi::FlushDeliveryStream(const Context& context,
                                         const json::Value& input,
                                         Encoder& output) {
-  if (!model::GetString(input, "DeliveryStreamName")) {
-    return Status(ErrorCode::kValidation,
-                  "DeliveryStreamName must be a string naming a delivery "
-                  "stream.");
-  }
+  if (Status s = RequireName(input); !s.ok()) return s;
   auto stream = Find(context, input);
   if (!stream.ok()) return stream.status();
   auto delivered = engine_.Flush(**stream);
@@ -208,11 +213,7 @@ Status FirehoseApi::FlushDeliveryStream(const Context& context,
 Status FirehoseApi::ReadDeliveryStream(const Context& context,
                                        const json::Value& input,
                                        Encoder& output) {
-  if (!model::GetString(input, "DeliveryStreamName")) {
-    return Status(ErrorCode::kValidation,
-                  "DeliveryStreamName must be a string naming a delivery "
-                  "stream.");
-  }
+  if (Status s = RequireName(input); !s.ok()) return s;
   auto whole_number = [&](const char* member, uint64_t max,
                           uint64_t& out) -> Status {
     auto it = input.FindMember(member);

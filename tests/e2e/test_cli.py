@@ -87,6 +87,28 @@ class CliTest(unittest.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
         return result
 
+    def follow_while_putting(self, command, put):
+        """Runs a following tail `command` and calls put(n), n = 0, 1, ...,
+        until it exits: records put before it reached the tip are not
+        shown. Returns what it printed."""
+        tail = subprocess.Popen([cli_bin(), "--endpoint", self.server.endpoint, *command],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(tail.kill)
+        sent = 0
+
+        def put_next():
+            nonlocal sent
+            if tail.poll() is not None:
+                return True
+            put(sent)
+            sent += 1
+            return False
+
+        poll_until(put_next, CLI_DEADLINE_S, f"{command} to print its records and exit")
+        out, err = tail.communicate(timeout=CLI_DEADLINE_S)
+        self.assertEqual(tail.returncode, 0, err)
+        return out
+
     def test_streams_create_list_describe_delete(self):
         self.cli("streams", "create", "cli-provisioned", "--shards", "3")
         self.cli("streams", "create", "cli-on-demand")
@@ -179,25 +201,11 @@ class CliTest(unittest.TestCase):
         # From the tip: nothing until a record is put after it.
         self.assertEqual(self.cli("firehose", "tail", "cli-fh-tail",
                                   "--from", "latest").stdout, "")
-        follow = subprocess.Popen(
-            [cli_bin(), "--endpoint", self.server.endpoint, "firehose", "tail",
-             "cli-fh-tail", "--from", "latest", "--follow", "--count", "2"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.addCleanup(follow.kill)
-        sent = 0
-
-        def put_next():
-            nonlocal sent
-            if follow.poll() is not None:
-                return True
-            self.firehose.put_record(DeliveryStreamName="cli-fh-tail",
-                                     Record={"Data": f"new-{sent}\n".encode()})
-            sent += 1
-            return False
-
-        poll_until(put_next, CLI_DEADLINE_S, "firehose tail --follow to print 2 records")
-        out, err = follow.communicate(timeout=CLI_DEADLINE_S)
-        self.assertEqual(follow.returncode, 0, err)
+        out = self.follow_while_putting(
+            ["firehose", "tail", "cli-fh-tail", "--from", "latest", "--follow",
+             "--count", "2"],
+            lambda n: self.firehose.put_record(DeliveryStreamName="cli-fh-tail",
+                                               Record={"Data": f"new-{n}\n".encode()}))
         first = int(out.splitlines()[0].split("-")[1])
         self.assertEqual(out, f"new-{first}\nnew-{first + 1}\n")
         missing = self.cli("firehose", "tail", "no-such-delivery-stream", ok=False)
@@ -229,27 +237,11 @@ class CliTest(unittest.TestCase):
         self.kinesis.create_stream(StreamName="cli-follow", ShardCount=2)
         self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-follow")
         self.cli("put", "cli-follow", "--partition-key", "k", "old")
-        tail = subprocess.Popen(
-            [cli_bin(), "--endpoint", self.server.endpoint, "tail", "cli-follow",
-             "--from", "latest", "--follow", "--count", "3"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.addCleanup(tail.kill)
-        # Records put before tail holds its iterators are not shown; keep
-        # putting until it has printed three and exited.
-        sent = 0
-
-        def put_next():
-            nonlocal sent
-            if tail.poll() is not None:
-                return True
-            self.kinesis.put_record(StreamName="cli-follow", PartitionKey="k",
-                                    Data=f"new-{sent}".encode())
-            sent += 1
-            return False
-
-        poll_until(put_next, CLI_DEADLINE_S, "tail --follow to print 3 records")
-        out, err = tail.communicate(timeout=CLI_DEADLINE_S)
-        self.assertEqual(tail.returncode, 0, err)
+        out = self.follow_while_putting(
+            ["tail", "cli-follow", "--from", "latest", "--follow", "--count", "3"],
+            lambda n: self.kinesis.put_record(StreamName="cli-follow",
+                                              PartitionKey="k",
+                                              Data=f"new-{n}".encode()))
         lines = out.splitlines()
         self.assertEqual(len(lines), 3, out)
         first = int(lines[0].split("-")[1])
