@@ -520,6 +520,10 @@ struct DeliveryStreamTail {
   uint64_t limit = std::numeric_limits<uint64_t>::max();
 };
 
+// How long a following delivery stream tail waits at the log's tip before
+// asking again, as `tail --follow` waits at a shard's.
+constexpr std::chrono::milliseconds kDeliveryStreamPollInterval{250};
+
 int RunDeliveryStreamTail(ApiClient& client, const DeliveryStreamTail& tail) {
   const std::string name_member =
       "{\"DeliveryStreamName\":" + json::Quote(tail.name);
@@ -569,7 +573,9 @@ int RunDeliveryStreamTail(ApiClient& client, const DeliveryStreamTail& tail) {
     position = (*answer)["NextPosition"].GetInt64();
     if (*position < (*answer)["Tip"].GetInt64()) continue;
     if (!tail.follow) break;
-    if (records.Empty()) std::this_thread::sleep_for(kTailPollInterval);
+    if (records.Empty()) {
+      std::this_thread::sleep_for(kDeliveryStreamPollInterval);
+    }
   }
   return kExitOk;
 }
