@@ -230,15 +230,17 @@ Status FirehoseApi::ReadDeliveryStream(const Context& context,
   if (Status s = whole_number("Limit", kMaxReadRecords, limit); !s.ok()) {
     return s;
   }
-  auto stream = Find(context, input);
-  if (!stream.ok()) return stream.status();
-  storage::ShardLog& log = *(*stream)->log;
-  uint64_t position = log.TrimHorizon();
+  constexpr uint64_t kAbsent = std::numeric_limits<uint64_t>::max();
+  uint64_t position = kAbsent;
   if (Status s = whole_number("Position", std::numeric_limits<int64_t>::max(),
                               position);
       !s.ok()) {
     return s;
   }
+  auto stream = Find(context, input);
+  if (!stream.ok()) return stream.status();
+  storage::ShardLog& log = *(*stream)->log;
+  if (position == kAbsent) position = log.TrimHorizon();
   catalog::DeliveryStreamRecord record;
   {
     std::lock_guard lock((*stream)->mu);
