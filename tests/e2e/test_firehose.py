@@ -935,6 +935,15 @@ class FirehoseDurabilityTest(unittest.TestCase):
             pass
 
 
+def create_active(firehose, name, bucket):
+    """A delivery stream into `bucket` with the default hints, once ACTIVE."""
+    firehose.create_delivery_stream(DeliveryStreamName=name,
+                                    ExtendedS3DestinationConfiguration=s3_config(bucket))
+    poll_until(lambda: firehose.describe_delivery_stream(DeliveryStreamName=name)
+               ["DeliveryStreamDescription"]["DeliveryStreamStatus"] == "ACTIVE",
+               DEADLINE_S, f"{name} ACTIVE")
+
+
 class ReadDeliveryStreamTest(unittest.TestCase):
     """SluiceAdmin.ReadDeliveryStream: the delivery stream's own log, paged by
     position, and what a delivery trims from it."""
@@ -948,11 +957,7 @@ class ReadDeliveryStreamTest(unittest.TestCase):
     def test_pages_by_position_and_loses_what_a_delivery_trimmed(self):
         server = start_server(self, "--test-clock")
         firehose = firehose_client(server)
-        firehose.create_delivery_stream(DeliveryStreamName="readable",
-                                        ExtendedS3DestinationConfiguration=s3_config("r"))
-        poll_until(lambda: firehose.describe_delivery_stream(
-            DeliveryStreamName="readable")["DeliveryStreamDescription"][
-                "DeliveryStreamStatus"] == "ACTIVE", DEADLINE_S, "ACTIVE")
+        create_active(firehose, "readable", "r")
 
         def set_clock(millis):
             response, _ = server.call("SetClock", json.dumps({"EpochMillis": millis}),
@@ -1011,11 +1016,7 @@ class InMemoryArchiveTest(unittest.TestCase):
     def test_the_temporary_archive_is_removed_when_the_server_stops(self):
         server = start_server(self)  # --in-memory, no --archive-root
         firehose = firehose_client(server)
-        firehose.create_delivery_stream(DeliveryStreamName="ephemeral",
-                                        ExtendedS3DestinationConfiguration=s3_config("tmp"))
-        poll_until(lambda: firehose.describe_delivery_stream(
-            DeliveryStreamName="ephemeral")["DeliveryStreamDescription"][
-                "DeliveryStreamStatus"] == "ACTIVE", DEADLINE_S, "ACTIVE")
+        create_active(firehose, "ephemeral", "tmp")
         firehose.put_record(DeliveryStreamName="ephemeral", Record={"Data": b"x"})
         [written] = flush(server, "ephemeral")
         match = re.search(r"archive root \(temporary[^)]*\): (\S+)", server.stderr())
