@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -63,6 +64,8 @@ Commands:
   firehose describe NAME                DescribeDeliveryStream, as JSON
   firehose put NAME [--raw] [RECORD...] records, or one per line of stdin
   firehose flush NAME                   deliver everything buffered now
+  firehose tail NAME [--from trim-horizon|latest] [--follow] [--count N]
+       [--json]                         print the records of its log
   consumers list                        in-process consumers: state, lag
   consumers describe|pause|resume|delete NAME
   consumers create JSON|@FILE           a CreateConsumer body
@@ -111,11 +114,22 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "       sluice-cli firehose describe NAME\n"
        "       sluice-cli firehose put NAME [--raw] [RECORD...]\n"
        "       sluice-cli firehose flush NAME\n"
+       "       sluice-cli firehose tail NAME [--from trim-horizon|latest]\n"
+       "                                [--follow] [--count N] [--json]\n"
        "put sends each RECORD (or each line of stdin) with PutRecordBatch,\n"
        "with a newline appended unless --raw, since Firehose writes records\n"
        "back to back. flush is Sluice's SluiceAdmin.FlushDeliveryStream: it\n"
        "writes every buffered record to the archive now and prints each\n"
-       "object as bucket/key and its record count.\n"},
+       "object as bucket/key and its record count.\n"
+       "tail prints the records of the delivery stream's own log in put\n"
+       "order (SluiceAdmin.ReadDeliveryStream), one line each, as `tail`\n"
+       "does (a record's own trailing newline ends its line; --json:\n"
+       "recordId, position, approximateArrivalTimestamp, base64 data\n"
+       "as put). The log holds the records not yet delivered, and\n"
+       "delivered ones only while a SQL application or consumer reading the\n"
+       "delivery stream still needs them: --from trim-horizon (default)\n"
+       "starts at the oldest record the log still holds; what was delivered\n"
+       "and trimmed is in the archive only.\n"},
       {"tail",
        "usage: sluice-cli tail STREAM [--from trim-horizon|latest] [--follow]\n"
        "                            [--count N] [--json] [--deaggregate]\n"
@@ -147,8 +161,9 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "line per application: name, status, records read, rows emitted,\n"
        "unreadable rows. create takes a CreateApplication body, inline or\n"
        "from a file; SQL errors come back with their line and column.\n"
-       "tail follows the application's first Kinesis stream output as\n"
-       "`tail --follow` does (from the tip unless --from trim-horizon).\n"},
+       "tail follows the application's first output as `tail --follow`\n"
+       "(a Kinesis stream) or `firehose tail --follow` (a delivery stream)\n"
+       "does, from the tip unless --from trim-horizon.\n"},
       {"metrics",
        "usage: sluice-cli metrics NAME [--table T] [--key K] [--sort-key S]\n"
        "                               [--limit N]\n"
@@ -470,9 +485,129 @@ int Put(ApiClient& client, const std::vector<std::string>& raw) {
   return PutToStream(client, args);
 }
 
+// Prints one record as a line: its data as put, or with `as_json` an
+// object of `identity` (members already in JSON, such as "shardId":"...")
+// followed by approximateArrivalTimestamp and the base64 data. `tail`,
+// `firehose tail` and `apps tail` print this way.
+void PrintLine(std::string_view identity, double arrival_seconds,
+               std::string_view data, bool as_json) {
+  if (!as_json) {
+    std::cout << data << "\n";
+    return;
+  }
+  // Seconds with their milliseconds (the stream's default precision, six
+  // digits, would print 1.76467e+09).
+  char arrival[64];
+  const char* arrival_end =
+      std::to_chars(arrival, arrival + sizeof(arrival), arrival_seconds,
+                    std::chars_format::fixed, 3)
+          .ptr;
+  std::cout << "{" << identity << ",\"approximateArrivalTimestamp\":"
+            << std::string_view(arrival,
+                                static_cast<size_t>(arrival_end - arrival))
+            << ",\"data\":" << json::Quote(Base64Encode(data)) << "}\n";
+}
+
+// What `firehose tail` and `apps tail` read: a delivery stream's own record
+// log, through SluiceAdmin.ReadDeliveryStream, a page at a time from a
+// position. With --json a line carries the record's recordId (as PutRecord
+// answered it) and position in the log.
+struct DeliveryStreamTail {
+  std::string name;
+  bool from_latest = false;
+  bool follow = false;
+  bool as_json = false;
+  uint64_t limit = std::numeric_limits<uint64_t>::max();
+};
+
+// How long a following delivery stream tail waits at the log's tip before
+// asking again, as `tail --follow` waits at a shard's.
+constexpr std::chrono::milliseconds kDeliveryStreamPollInterval{250};
+
+int RunDeliveryStreamTail(ApiClient& client, const DeliveryStreamTail& tail) {
+  const std::string name_member =
+      "{\"DeliveryStreamName\":" + json::Quote(tail.name);
+  std::optional<int64_t> position;
+  if (tail.from_latest) {
+    auto answer = client.Call(Api::kSluiceAdmin, "ReadDeliveryStream",
+                              name_member + ",\"Limit\":0}");
+    if (!answer.ok()) return Failed(answer.status());
+    position = (*answer)["Tip"].GetInt64();
+  }
+  uint64_t printed = 0;
+  while (printed < tail.limit) {
+    std::string body = name_member + ",\"Limit\":";
+    body += std::to_string(std::min<uint64_t>(tail.limit - printed, 10000));
+    if (position) {
+      body += ",\"Position\":";
+      body += std::to_string(*position);
+    }
+    body += "}";
+    auto answer = client.Call(Api::kSluiceAdmin, "ReadDeliveryStream", body);
+    if (!answer.ok()) return Failed(answer.status());
+    const json::Value& records = (*answer)["Records"];
+    for (const json::Value& record : records.GetArray()) {
+      const int64_t at = record["Position"].GetInt64();
+      if (position && at > *position) {
+        std::cerr << "sluice-cli: " << (at - *position)
+                  << " records were delivered and trimmed before they were "
+                     "read\n";
+      }
+      position = at + 1;
+      std::string identity = "\"recordId\":";
+      identity += json::Quote(json::AsView(record["RecordId"]));
+      identity += ",\"position\":";
+      identity += std::to_string(at);
+      std::string data =
+          Base64Decode(json::AsView(record["Data"])).value_or("");
+      // Firehose records usually carry their own newline (`firehose put`,
+      // an application's rows): in plain text it ends the line.
+      if (!tail.as_json && !data.empty() && data.back() == '\n') {
+        data.pop_back();
+      }
+      PrintLine(identity, record["ApproximateArrivalTimestamp"].GetDouble(),
+                data, tail.as_json);
+      ++printed;
+    }
+    std::cout.flush();
+    position = (*answer)["NextPosition"].GetInt64();
+    if (*position < (*answer)["Tip"].GetInt64()) continue;
+    if (!tail.follow) break;
+    if (records.Empty()) {
+      std::this_thread::sleep_for(kDeliveryStreamPollInterval);
+    }
+  }
+  return kExitOk;
+}
+
+template <class T>
+bool ParseNumber(const std::string& text, T& out);
+
+// `firehose tail NAME [--from trim-horizon|latest] [--follow] [--count N]
+// [--json]`, its NAME the first positional argument.
+int FirehoseTail(ApiClient& client, const Arguments& args) {
+  DeliveryStreamTail tail;
+  tail.name = args.positional[0];
+  if (auto from = args.flags.find("--from"); from != args.flags.end()) {
+    if (from->second != "trim-horizon" && from->second != "latest") {
+      return UsageError("firehose", "--from is trim-horizon or latest");
+    }
+    tail.from_latest = from->second == "latest";
+  }
+  tail.follow = args.flags.count("--follow") || args.flags.count("-f");
+  tail.as_json = args.flags.count("--json") > 0;
+  if (auto count = args.flags.find("--count"); count != args.flags.end()) {
+    if (!ParseNumber(count->second, tail.limit)) {
+      return UsageError("firehose", "--count needs a whole number");
+    }
+  }
+  return RunDeliveryStreamTail(client, tail);
+}
+
 int Firehose(ApiClient& client, const std::vector<std::string>& raw) {
   Arguments args;
-  if (auto error = Parse(raw, {}, {"--raw"}, args)) {
+  if (auto error = Parse(raw, {"--from", "--count"},
+                         {"--raw", "--follow", "-f", "--json"}, args)) {
     return UsageError("firehose", *error);
   }
   if (args.help) {
@@ -497,6 +632,11 @@ int Firehose(ApiClient& client, const std::vector<std::string>& raw) {
   }
   if (args.positional.size() != 2) {
     return UsageError("firehose", verb + " takes one NAME");
+  }
+  if (verb == "tail") {
+    Arguments rest = args;
+    rest.positional.erase(rest.positional.begin());
+    return FirehoseTail(client, rest);
   }
   if (verb == "describe") {
     return PrintCall(client, Api::kFirehose, "DescribeDeliveryStream", body);
@@ -592,18 +732,17 @@ size_t PrintRecord(const std::string& shard_id, const json::Value& record,
   if (deaggregate) users = kpl::Deaggregate(data);
   auto print = [&](std::string_view key, std::string_view bytes,
                    std::optional<size_t> subsequence) {
-    if (!as_json) {
-      std::cout << bytes << "\n";
-      return;
+    std::string identity = "\"shardId\":" + json::Quote(shard_id);
+    identity += ",\"sequenceNumber\":";
+    identity += json::Quote(json::AsView(record["SequenceNumber"]));
+    if (subsequence) {
+      identity += ",\"subSequenceNumber\":";
+      identity += std::to_string(*subsequence);
     }
-    std::cout << "{\"shardId\":" << json::Quote(shard_id)
-              << ",\"sequenceNumber\":"
-              << json::Quote(json::AsView(record["SequenceNumber"]));
-    if (subsequence) std::cout << ",\"subSequenceNumber\":" << *subsequence;
-    std::cout << ",\"partitionKey\":" << json::Quote(key)
-              << ",\"approximateArrivalTimestamp\":"
-              << record["ApproximateArrivalTimestamp"].GetDouble()
-              << ",\"data\":" << json::Quote(Base64Encode(bytes)) << "}\n";
+    identity += ",\"partitionKey\":";
+    identity += json::Quote(key);
+    PrintLine(identity, record["ApproximateArrivalTimestamp"].GetDouble(),
+              bytes, as_json);
   };
   if (!users) {
     print(json::AsView(record["PartitionKey"]), data, std::nullopt);
@@ -892,9 +1031,15 @@ int Consumers(ApiClient& client, const std::vector<std::string>& raw) {
                    NameBody("ConsumerName", args.positional[1]));
 }
 
-// The name of the first Kinesis stream an application writes to.
-Result<std::string> ApplicationOutputStream(ApiClient& client,
-                                            const std::string& name) {
+// The first output an application writes to: a Kinesis stream, or a
+// delivery stream.
+struct ApplicationOutput {
+  bool delivery_stream = false;
+  std::string name;
+};
+
+Result<ApplicationOutput> FirstApplicationOutput(ApiClient& client,
+                                                 const std::string& name) {
   auto answer = client.Call(Api::kSluiceAdmin, "DescribeApplication",
                             NameBody("ApplicationName", name));
   if (!answer.ok()) return answer.status();
@@ -905,21 +1050,27 @@ Result<std::string> ApplicationOutputStream(ApiClient& client,
       definition != nullptr ? json::Member(*definition, "Outputs") : nullptr;
   if (outputs != nullptr && outputs->IsArray()) {
     for (const json::Value& output : outputs->GetArray()) {
-      const json::Value* kinesis = json::Member(output, "KinesisStreamsOutput");
-      if (kinesis == nullptr) continue;
-      for (const char* member : {"ResourceARN", "StreamName"}) {
-        const json::Value* value = json::Member(*kinesis, member);
-        if (value == nullptr || !value->IsString()) continue;
-        std::string text(json::AsView(*value));
-        return text.substr(
-            text.find('/') == std::string::npos ? 0 : text.rfind('/') + 1);
+      for (const bool delivery_stream : {false, true}) {
+        const json::Value* target =
+            json::Member(output, delivery_stream ? "KinesisFirehoseOutput"
+                                                 : "KinesisStreamsOutput");
+        if (target == nullptr) continue;
+        for (const char* member :
+             {"ResourceARN",
+              delivery_stream ? "DeliveryStreamName" : "StreamName"}) {
+          const json::Value* value = json::Member(*target, member);
+          if (value == nullptr || !value->IsString()) continue;
+          std::string text(json::AsView(*value));
+          return ApplicationOutput{
+              delivery_stream, text.substr(text.find('/') == std::string::npos
+                                               ? 0
+                                               : text.rfind('/') + 1)};
+        }
       }
     }
   }
   return Status(ErrorCode::kInvalidArgument,
-                "application " + name +
-                    " has no Kinesis stream output to tail; the rows of a "
-                    "delivery stream output land in its archive");
+                "application " + name + " has no output to tail");
 }
 
 int Apps(ApiClient& client, const std::vector<std::string>& raw) {
@@ -957,11 +1108,18 @@ int Apps(ApiClient& client, const std::vector<std::string>& raw) {
     return UsageError("apps", verb + " takes one argument");
   }
   if (verb == "tail") {
-    auto stream = ApplicationOutputStream(client, args.positional[1]);
-    if (!stream.ok()) return Failed(stream.status());
-    std::vector<std::string> tail = {
-        *stream, "--follow", "--from",
-        args.flags.count("--from") ? args.flags.at("--from") : "latest"};
+    auto output = FirstApplicationOutput(client, args.positional[1]);
+    if (!output.ok()) return Failed(output.status());
+    const std::string from =
+        args.flags.count("--from") ? args.flags.at("--from") : "latest";
+    if (output->delivery_stream) {
+      Arguments rest = args;
+      rest.positional = {output->name};
+      rest.flags["--from"] = from;
+      rest.flags["--follow"] = "";
+      return FirehoseTail(client, rest);
+    }
+    std::vector<std::string> tail = {output->name, "--follow", "--from", from};
     if (args.flags.count("--count")) {
       tail.push_back("--count");
       tail.push_back(args.flags.at("--count"));

@@ -108,6 +108,11 @@ void FirehoseApi::RegisterWith(http::ApiRouter& router) {
                          const json::Value& input, Encoder& output) {
                     return FlushDeliveryStream(context, input, output);
                   });
+  router.Register(kAdminApiName, "ReadDeliveryStream",
+                  [this](const http::RequestContext& context,
+                         const json::Value& input, Encoder& output) {
+                    return ReadDeliveryStream(context, input, output);
+                  });
 }
 
 DeliveryStreamKey FirehoseApi::KeyFor(const Context& context,

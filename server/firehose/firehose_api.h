@@ -7,7 +7,8 @@
 //
 // Handlers are split by subject: delivery_stream_ops.cc (create, delete,
 // describe, list, update destination, encryption, tags) and
-// firehose_record_ops.cc (PutRecord, PutRecordBatch, the admin flush).
+// firehose_record_ops.cc (PutRecord, PutRecordBatch, the admin flush and
+// read).
 #pragma once
 
 #include <string>
@@ -31,6 +32,11 @@ inline constexpr std::string_view kAdminApiName = "SluiceAdmin";
 // Firehose's limits beyond the model.
 inline constexpr size_t kMaxBatchBytes = 4u << 20;  // PutRecordBatch request
 inline constexpr size_t kMaxTagsPerDeliveryStream = 50;
+// SluiceAdmin.ReadDeliveryStream's page: records (as GetRecords) and the
+// data bytes past which it stops (the first record is always returned).
+inline constexpr uint64_t kDefaultReadRecords = 1000;
+inline constexpr uint64_t kMaxReadRecords = 10000;
+inline constexpr size_t kMaxReadBytes = 10u << 20;
 
 // The RecordId PutRecord answers for the record at `offset` of the delivery
 // stream's log (also used by consumers' StreamWriter).
@@ -98,6 +104,16 @@ class FirehoseApi {
   // "Records"}]} once they are durable in the archive.
   Status FlushDeliveryStream(const Context& context, const json::Value& input,
                              Encoder& output);
+  // SluiceAdmin.ReadDeliveryStream {"DeliveryStreamName", "Position"?,
+  // "Limit"?}: up to Limit (default 1000, 0 to 10000) records of the
+  // delivery stream's own log from Position (absent: the oldest record the
+  // log still holds), read as an in-process consumer reads it. Answers
+  // {"Records": [{"RecordId", "Position", "ApproximateArrivalTimestamp",
+  // "Data"}], "NextPosition", "Tip", "TrimHorizon"}. Nothing is held back
+  // for this reader: delivered records are trimmed as usual, and a Position
+  // below TrimHorizon reads from TrimHorizon.
+  Status ReadDeliveryStream(const Context& context, const json::Value& input,
+                            Encoder& output);
 
   // CreateDeliveryStream for a stream the config file declares: `input` is a
   // CreateDeliveryStream request, checked against the model like one.

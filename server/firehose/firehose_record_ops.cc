@@ -1,5 +1,7 @@
-// Data plane: PutRecord, PutRecordBatch, and the admin flush.
+// Data plane: PutRecord, PutRecordBatch, and the admin flush and read.
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 
 #include "common/base64.h"
 #include "server/firehose/firehose_api.h"
@@ -29,6 +31,15 @@ Status SlowDown() {
 
 bool IsEncrypted(const catalog::DeliveryStreamRecord& record) {
   return record.encryption.find("\"ENABLED\"") != std::string::npos;
+}
+
+// The admin operations are not in the service model: their one required
+// member is checked here.
+Status RequireName(const json::Value& input) {
+  if (model::GetString(input, "DeliveryStreamName")) return Status::Ok();
+  return Status(ErrorCode::kValidation,
+                "DeliveryStreamName must be a string naming a delivery "
+                "stream.");
 }
 
 }  // namespace
@@ -170,11 +181,7 @@ Status FirehoseApi::PutRecordBatch(const Context& context,
 Status FirehoseApi::FlushDeliveryStream(const Context& context,
                                         const json::Value& input,
                                         Encoder& output) {
-  if (!model::GetString(input, "DeliveryStreamName")) {
-    return Status(ErrorCode::kValidation,
-                  "DeliveryStreamName must be a string naming a delivery "
-                  "stream.");
-  }
+  if (Status s = RequireName(input); !s.ok()) return s;
   auto stream = Find(context, input);
   if (!stream.ok()) return stream.status();
   auto delivered = engine_.Flush(**stream);
@@ -197,6 +204,77 @@ Status FirehoseApi::FlushDeliveryStream(const Context& context,
     output.EndObject();
   }
   output.EndArray();
+  output.EndObject();
+  return Status::Ok();
+}
+
+// What the log holds is read as the consumer runtime reads a delivery
+// stream source (consumer_runtime.cc): ShardLog::Read from a position.
+Status FirehoseApi::ReadDeliveryStream(const Context& context,
+                                       const json::Value& input,
+                                       Encoder& output) {
+  if (Status s = RequireName(input); !s.ok()) return s;
+  auto whole_number = [&](const char* member, uint64_t max,
+                          uint64_t& out) -> Status {
+    auto it = input.FindMember(member);
+    if (it == input.MemberEnd() || it->value.IsNull()) return Status::Ok();
+    if (!it->value.IsUint64() || it->value.GetUint64() > max) {
+      return Status(ErrorCode::kValidation,
+                    std::string(member) + " must be an integer from 0 to " +
+                        std::to_string(max) + ".");
+    }
+    out = it->value.GetUint64();
+    return Status::Ok();
+  };
+  uint64_t limit = kDefaultReadRecords;
+  if (Status s = whole_number("Limit", kMaxReadRecords, limit); !s.ok()) {
+    return s;
+  }
+  constexpr uint64_t kAbsent = std::numeric_limits<uint64_t>::max();
+  uint64_t position = kAbsent;
+  if (Status s = whole_number("Position", std::numeric_limits<int64_t>::max(),
+                              position);
+      !s.ok()) {
+    return s;
+  }
+  auto stream = Find(context, input);
+  if (!stream.ok()) return stream.status();
+  storage::ShardLog& log = *(*stream)->log;
+  if (position == kAbsent) position = log.TrimHorizon();
+  catalog::DeliveryStreamRecord record;
+  {
+    std::lock_guard lock((*stream)->mu);
+    record = (*stream)->record;
+  }
+  storage::ReadResult read;
+  read.next_offset = std::max(position, log.TrimHorizon());
+  if (limit > 0) {
+    auto result = log.Read(position, limit, kMaxReadBytes);
+    if (!result.ok()) return result.status();
+    read = std::move(*result);
+  }
+  output.StartObject();
+  output.Key("Records");
+  output.StartArray();
+  for (const storage::StoredRecord& stored : read.records) {
+    output.StartObject();
+    output.Key("RecordId");
+    output.String(RecordIdFor(record, stored.offset));
+    output.Key("Position");
+    output.Int(static_cast<int64_t>(stored.offset));
+    output.Key("ApproximateArrivalTimestamp");
+    output.Timestamp(stored.arrival_millis);
+    output.Key("Data");
+    output.Blob(stored.data);
+    output.EndObject();
+  }
+  output.EndArray();
+  output.Key("NextPosition");
+  output.Int(static_cast<int64_t>(read.next_offset));
+  output.Key("Tip");
+  output.Int(static_cast<int64_t>(log.Tip()));
+  output.Key("TrimHorizon");
+  output.Int(static_cast<int64_t>(log.TrimHorizon()));
   output.EndObject();
   return Status::Ok();
 }

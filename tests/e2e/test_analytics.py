@@ -2,7 +2,8 @@
 
 - the telemetry filter of pipelines.md: an application declared in the config
   file pumps the laps with speed >= 200 into a second delivery stream as CSV;
-  the archive holds exactly those rows, in order per shard, and none other;
+  the archive holds exactly those rows, in order per shard, and none other,
+  and `sluice-cli apps tail` shows them from the delivery stream's log first;
 - the per-user per-minute aggregation (page views and distinct pages), with
   the server's clock moved by the test (--test-clock), compared with a
   recount in Python; `sluice-cli apps tail` shows the same rows;
@@ -16,6 +17,7 @@
   column and reason.
 """
 
+import base64
 import json
 import os
 import random
@@ -195,6 +197,22 @@ class TelemetryFilterTest(unittest.TestCase):
             DEADLINE_S, "the outbox delivered")
         self.assertEqual(counts["Emitted"], len(fast))
         self.assertEqual(counts["ErrorRows"], 1)  # "fast" is no DOUBLE
+        expected = [",".join([csv_number(r["speed"]), str(r["rpm"]), str(r["gear"]),
+                              csv_number(r["throttle"])]) for r in fast]
+
+        # Before the delivery: `apps tail` reads the rows from the delivery
+        # stream's log, the application's only output.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        tail = subprocess.run(
+            [os.environ["SLUICE_CLI"], "--endpoint", server.endpoint, "apps", "tail",
+             "fast-laps-sql", "--from", "trim-horizon", "--count", str(len(fast)),
+             "--json"], capture_output=True, text=True, env=env, timeout=DEADLINE_S)
+        self.assertEqual(tail.returncode, 0, tail.stderr)
+        tailed = [json.loads(line) for line in tail.stdout.splitlines()]
+        self.assertEqual([r["position"] for r in tailed], list(range(len(fast))))
+        rows = [base64.b64decode(r["data"]).decode() for r in tailed]
+        self.assertTrue(all(row.endswith("\n") for row in rows))
+        self.assertEqual(Counter(row[:-1] for row in rows), Counter(expected))
 
         objects = flush(server, "fast-laps-csv")
         self.assertEqual(sum(o["Records"] for o in objects), len(fast))
@@ -203,8 +221,6 @@ class TelemetryFilterTest(unittest.TestCase):
             self.assertTrue(path.startswith("fast/"), path)
             with open(os.path.join(archive, "processed", path)) as f:
                 lines += f.read().splitlines()
-        expected = [",".join([csv_number(r["speed"]), str(r["rpm"]), str(r["gear"]),
-                              csv_number(r["throttle"])]) for r in fast]
         self.assertEqual(Counter(lines), Counter(expected))
         # One vehicle is one partition key, hence one shard: its laps keep
         # their order (rpm grows with the put order).

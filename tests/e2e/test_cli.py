@@ -1,7 +1,7 @@
 """sluice-cli end to end: each subcommand against the real server, checked
 with boto3 (streams, put from arguments and stdin, partial failures under
---enforce-limits retried until every record is in, firehose put and flush,
-call), and its usage errors and exit codes."""
+--enforce-limits retried until every record is in, firehose put, flush and
+tail, call), and its usage errors and exit codes."""
 
 import base64
 import gzip
@@ -87,6 +87,28 @@ class CliTest(unittest.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
         return result
 
+    def follow_while_putting(self, command, put):
+        """Runs a following tail `command` and calls put(n), n = 0, 1, ...,
+        until it exits: records put before it reached the tip are not
+        shown. Returns what it printed."""
+        tail = subprocess.Popen([cli_bin(), "--endpoint", self.server.endpoint, *command],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(tail.kill)
+        sent = 0
+
+        def put_next():
+            nonlocal sent
+            if tail.poll() is not None:
+                return True
+            put(sent)
+            sent += 1
+            return False
+
+        poll_until(put_next, CLI_DEADLINE_S, f"{command} to print its records and exit")
+        out, err = tail.communicate(timeout=CLI_DEADLINE_S)
+        self.assertEqual(tail.returncode, 0, err)
+        return out
+
     def test_streams_create_list_describe_delete(self):
         self.cli("streams", "create", "cli-provisioned", "--shards", "3")
         self.cli("streams", "create", "cli-on-demand")
@@ -151,6 +173,48 @@ class CliTest(unittest.TestCase):
         self.assertEqual(
             described["DeliveryStreamDescription"]["DeliveryStreamName"], "cli-delivery")
 
+    def test_firehose_tail_reads_the_delivery_streams_log(self):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="cli-fh-tail",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "BucketARN": "arn:aws:s3:::cli-tail-bucket",
+                "BufferingHints": {"SizeInMBs": 5, "IntervalInSeconds": 900}})
+        records = [json.dumps({"n": n}).encode() + b"\n" for n in range(1200)]
+        ids = []
+        for start in range(0, len(records), 500):
+            answer = self.firehose.put_record_batch(
+                DeliveryStreamName="cli-fh-tail",
+                Records=[{"Data": r} for r in records[start:start + 500]])
+            self.assertEqual(answer["FailedPutCount"], 0)
+            ids += [r["RecordId"] for r in answer["RequestResponses"]]
+        # Plain: one line per record, its own newline ending the line.
+        plain = self.cli("firehose", "tail", "cli-fh-tail").stdout
+        self.assertEqual(plain.encode(), b"".join(records))
+        as_json = [json.loads(line) for line in self.cli(
+            "firehose", "tail", "cli-fh-tail", "--from", "trim-horizon", "--json",
+            "--count", "1001").stdout.splitlines()]
+        self.assertEqual([base64.b64decode(r["data"]) for r in as_json], records[:1001])
+        self.assertEqual([r["recordId"] for r in as_json], ids[:1001])
+        self.assertEqual([r["position"] for r in as_json], list(range(1001)))
+        self.assertTrue(all(r["approximateArrivalTimestamp"] > 1.5e9 for r in as_json))
+        # From the tip: nothing until a record is put after it.
+        self.assertEqual(self.cli("firehose", "tail", "cli-fh-tail",
+                                  "--from", "latest").stdout, "")
+        out = self.follow_while_putting(
+            ["firehose", "tail", "cli-fh-tail", "--from", "latest", "--follow",
+             "--count", "2"],
+            lambda n: self.firehose.put_record(DeliveryStreamName="cli-fh-tail",
+                                               Record={"Data": f"new-{n}\n".encode()}))
+        first = int(out.splitlines()[0].split("-")[1])
+        self.assertEqual(out, f"new-{first}\nnew-{first + 1}\n")
+        missing = self.cli("firehose", "tail", "no-such-delivery-stream", ok=False)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("ResourceNotFoundException", missing.stderr)
+        for bad in (["--from", "yesterday"], ["--count", "x"]):
+            result = self.cli("firehose", "tail", "cli-fh-tail", *bad, ok=False)
+            self.assertEqual(result.returncode, 2, (bad, result.stderr))
+
     def test_tail_reads_parents_before_children(self):
         self.kinesis.create_stream(StreamName="cli-tail", ShardCount=1)
         self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-tail")
@@ -173,27 +237,11 @@ class CliTest(unittest.TestCase):
         self.kinesis.create_stream(StreamName="cli-follow", ShardCount=2)
         self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-follow")
         self.cli("put", "cli-follow", "--partition-key", "k", "old")
-        tail = subprocess.Popen(
-            [cli_bin(), "--endpoint", self.server.endpoint, "tail", "cli-follow",
-             "--from", "latest", "--follow", "--count", "3"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.addCleanup(tail.kill)
-        # Records put before tail holds its iterators are not shown; keep
-        # putting until it has printed three and exited.
-        sent = 0
-
-        def put_next():
-            nonlocal sent
-            if tail.poll() is not None:
-                return True
-            self.kinesis.put_record(StreamName="cli-follow", PartitionKey="k",
-                                    Data=f"new-{sent}".encode())
-            sent += 1
-            return False
-
-        poll_until(put_next, CLI_DEADLINE_S, "tail --follow to print 3 records")
-        out, err = tail.communicate(timeout=CLI_DEADLINE_S)
-        self.assertEqual(tail.returncode, 0, err)
+        out = self.follow_while_putting(
+            ["tail", "cli-follow", "--from", "latest", "--follow", "--count", "3"],
+            lambda n: self.kinesis.put_record(StreamName="cli-follow",
+                                              PartitionKey="k",
+                                              Data=f"new-{n}".encode()))
         lines = out.splitlines()
         self.assertEqual(len(lines), 3, out)
         first = int(lines[0].split("-")[1])

@@ -1,8 +1,8 @@
 """Firehose end to end, driven by boto3: every operation and its errors,
 PutRecordBatch per-record results, and what lands in the archive: object keys
 and contents checked byte for byte after a flush, GZIP, buffering by size,
-prefixes that try to leave the bucket, and exactly-once delivery across a
-SIGKILL in the middle of delivery."""
+prefixes that try to leave the bucket, exactly-once delivery across a
+SIGKILL in the middle of delivery, and SluiceAdmin.ReadDeliveryStream."""
 
 import gzip
 import hashlib
@@ -935,15 +935,88 @@ class FirehoseDurabilityTest(unittest.TestCase):
             pass
 
 
+def create_active(firehose, name, bucket):
+    """A delivery stream into `bucket` with the default hints, once ACTIVE."""
+    firehose.create_delivery_stream(DeliveryStreamName=name,
+                                    ExtendedS3DestinationConfiguration=s3_config(bucket))
+    poll_until(lambda: firehose.describe_delivery_stream(DeliveryStreamName=name)
+               ["DeliveryStreamDescription"]["DeliveryStreamStatus"] == "ACTIVE",
+               DEADLINE_S, f"{name} ACTIVE")
+
+
+class ReadDeliveryStreamTest(unittest.TestCase):
+    """SluiceAdmin.ReadDeliveryStream: the delivery stream's own log, paged by
+    position, and what a delivery trims from it."""
+
+    def read(self, server, body, expect=200):
+        response, answer = server.call("ReadDeliveryStream", json.dumps(body),
+                                       api=ADMIN_TARGET)
+        self.assertEqual(response.status, expect, answer)
+        return answer
+
+    def test_pages_by_position_and_loses_what_a_delivery_trimmed(self):
+        server = start_server(self, "--test-clock")
+        firehose = firehose_client(server)
+        create_active(firehose, "readable", "r")
+
+        def set_clock(millis):
+            response, _ = server.call("SetClock", json.dumps({"EpochMillis": millis}),
+                                      api=ADMIN_TARGET)
+            self.assertEqual(response.status, 200)
+
+        set_clock(1_800_000_000_000)
+        ids = [r["RecordId"] for r in firehose.put_record_batch(
+            DeliveryStreamName="readable",
+            Records=[{"Data": b"a"}, {"Data": b"b"}])["RequestResponses"]]
+        set_clock(1_800_000_001_000)
+        ids.append(firehose.put_record(DeliveryStreamName="readable",
+                                       Record={"Data": b"c"})["RecordId"])
+
+        whole = self.read(server, {"DeliveryStreamName": "readable"})
+        self.assertEqual(whole["Records"], [
+            {"RecordId": ids[0], "Position": 0,
+             "ApproximateArrivalTimestamp": 1_800_000_000.0, "Data": "YQ=="},
+            {"RecordId": ids[1], "Position": 1,
+             "ApproximateArrivalTimestamp": 1_800_000_000.0, "Data": "Yg=="},
+            {"RecordId": ids[2], "Position": 2,
+             "ApproximateArrivalTimestamp": 1_800_000_001.0, "Data": "Yw=="}])
+        self.assertEqual((whole["NextPosition"], whole["Tip"], whole["TrimHorizon"]),
+                         (3, 3, 0))
+        page = self.read(server, {"DeliveryStreamName": "readable", "Position": 1,
+                                  "Limit": 1})
+        self.assertEqual([r["Position"] for r in page["Records"]], [1])
+        self.assertEqual(page["NextPosition"], 2)
+        positions = self.read(server, {"DeliveryStreamName": "readable", "Limit": 0})
+        self.assertEqual((positions["Records"], positions["NextPosition"],
+                          positions["Tip"]), ([], 0, 3))
+
+        # Delivered with no reader registered: what arrived before the last
+        # record is trimmed, and a read from position 0 starts after it.
+        self.assertEqual(sum(o["Records"] for o in flush(server, "readable")), 3)
+        after = self.read(server, {"DeliveryStreamName": "readable", "Position": 0})
+        self.assertEqual(after["TrimHorizon"], 2)
+        self.assertEqual([r["Data"] for r in after["Records"]], ["Yw=="])
+        tail = subprocess.run(
+            [os.environ["SLUICE_CLI"], "--endpoint", server.endpoint, "firehose",
+             "tail", "readable", "--from", "trim-horizon"],
+            capture_output=True, text=True, timeout=DEADLINE_S,
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")})
+        self.assertEqual((tail.returncode, tail.stdout), (0, "c\n"), tail.stderr)
+
+        for body in ({}, {"DeliveryStreamName": 7},
+                     {"DeliveryStreamName": "readable", "Limit": 10001},
+                     {"DeliveryStreamName": "readable", "Position": -1}):
+            answer = self.read(server, body, expect=400)
+            self.assertEqual(answer["__type"], "ValidationException", body)
+        missing = self.read(server, {"DeliveryStreamName": "ghost"}, expect=400)
+        self.assertEqual(missing["__type"], "ResourceNotFoundException")
+
+
 class InMemoryArchiveTest(unittest.TestCase):
     def test_the_temporary_archive_is_removed_when_the_server_stops(self):
         server = start_server(self)  # --in-memory, no --archive-root
         firehose = firehose_client(server)
-        firehose.create_delivery_stream(DeliveryStreamName="ephemeral",
-                                        ExtendedS3DestinationConfiguration=s3_config("tmp"))
-        poll_until(lambda: firehose.describe_delivery_stream(
-            DeliveryStreamName="ephemeral")["DeliveryStreamDescription"][
-                "DeliveryStreamStatus"] == "ACTIVE", DEADLINE_S, "ACTIVE")
+        create_active(firehose, "ephemeral", "tmp")
         firehose.put_record(DeliveryStreamName="ephemeral", Record={"Data": b"x"})
         [written] = flush(server, "ephemeral")
         match = re.search(r"archive root \(temporary[^)]*\): (\S+)", server.stderr())
