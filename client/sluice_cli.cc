@@ -116,11 +116,11 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "       sluice-cli firehose flush NAME\n"
        "put sends each RECORD, then each line of each --file (or each file\n"
        "whole with --file-per-record), or else each line of stdin, with\n"
-       "PutRecordBatch,\n"
-       "with a newline appended unless --raw, since Firehose writes records\n"
-       "back to back. flush is Sluice's SluiceAdmin.FlushDeliveryStream: it\n"
-       "writes every buffered record to the archive now and prints each\n"
-       "object as bucket/key and its record count.\n"},
+       "PutRecordBatch, with a newline appended unless --raw, since\n"
+       "Firehose writes records back to back. flush is Sluice's\n"
+       "SluiceAdmin.FlushDeliveryStream: it writes every buffered record to\n"
+       "the archive now and prints each object as bucket/key and its\n"
+       "record count.\n"},
       {"tail",
        "usage: sluice-cli tail STREAM [--from trim-horizon|latest|TIME]\n"
        "                            [--follow] [--count N] [--json]\n"
