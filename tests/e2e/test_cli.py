@@ -267,6 +267,24 @@ class CliTest(unittest.TestCase):
         first = int(lines[0].split("-")[1])
         self.assertEqual(lines, [f"new-{first + i}" for i in range(3)])
 
+    def test_tail_follow_goes_on_into_the_children_of_a_split(self):
+        self.kinesis.create_stream(StreamName="cli-follow-split", ShardCount=1)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-follow-split")
+        tail = subprocess.Popen(
+            [cli_bin(), "--endpoint", self.server.endpoint, "tail", "cli-follow-split",
+             "--follow", "--count", "6"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(tail.kill)
+        self.cli("put", "cli-follow-split", "--partition-key", "k", "a", "b", "c")
+        self.kinesis.split_shard(StreamName="cli-follow-split",
+                                 ShardToSplit="shardId-000000000000",
+                                 NewStartingHashKey=str(2 ** 127))
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-follow-split")
+        self.cli("put", "cli-follow-split", "--partition-key", "k", "d", "e", "f")
+        out, err = tail.communicate(timeout=CLI_DEADLINE_S)
+        self.assertEqual(tail.returncode, 0, err)
+        self.assertEqual(out, "a\nb\nc\nd\ne\nf\n")
+
     def test_tail_from_a_time(self):
         self.kinesis.create_stream(StreamName="cli-since", ShardCount=2)
         self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-since")
