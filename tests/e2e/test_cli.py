@@ -219,6 +219,25 @@ class CliTest(unittest.TestCase):
         self.assertEqual(
             described["DeliveryStreamDescription"]["DeliveryStreamName"], "cli-delivery")
 
+    def test_firehose_put_from_files(self):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="cli-delivery-files",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "BucketARN": "arn:aws:s3:::cli-files-bucket"})
+        lines = os.path.join(self.workdir, "events.ndjson")
+        with open(lines, "w") as f:
+            f.write('{"n":1}\n{"n":2}\n')
+        whole = os.path.join(self.workdir, "doc.json")
+        with open(whole, "w") as f:
+            f.write('{"n":3}')
+        self.cli("firehose", "put", "cli-delivery-files", "--file", lines)
+        self.cli("firehose", "put", "cli-delivery-files", "--file", whole,
+                 "--file-per-record", "--raw")
+        [obj] = self.cli("firehose", "flush", "cli-delivery-files").stdout.splitlines()
+        with open(os.path.join(self.archive, obj.split(" (")[0]), "rb") as f:
+            self.assertEqual(f.read(), b'{"n":1}\n{"n":2}\n{"n":3}')
+
     def test_tail_reads_parents_before_children(self):
         self.kinesis.create_stream(StreamName="cli-tail", ShardCount=1)
         self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-tail")
