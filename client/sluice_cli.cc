@@ -223,7 +223,7 @@ std::string NameBody(std::string_view member, std::string_view name) {
 struct Arguments {
   std::vector<std::string> positional;
   std::map<std::string, std::string, std::less<>> flags;  // the last value
-  // Every value of a flag given more than once, in order.
+  // Every value of each valued flag, in order (for flags that repeat).
   std::map<std::string, std::vector<std::string>, std::less<>> repeated;
   bool help = false;
 };
@@ -271,11 +271,15 @@ Result<std::vector<std::string>> RecordsFrom(const Arguments& args) {
   std::vector<std::string> records(args.positional.begin() + 1,
                                    args.positional.end());
   auto files = args.repeated.find("--file");
+  const bool whole = args.flags.count("--file-per-record") > 0;
   if (files == args.repeated.end()) {
+    if (whole) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "--file-per-record applies to --file");
+    }
     if (records.empty()) AppendLines(std::cin, records);
     return records;
   }
-  const bool whole = args.flags.count("--file-per-record") > 0;
   for (const std::string& path : files->second) {
     std::ifstream file(path, std::ios::binary);
     if (!file) {

@@ -462,7 +462,7 @@ class CliTest(unittest.TestCase):
                     ["put", "s", "--bogus"], ["call", "sqs", "ListQueues"],
                     ["tail", "s", "--from", "yesterday"], ["tail", "s", "--count", "x"],
                     ["tail", "s", "--from", "2026-12-02T10:00:00"],
-                    ["put", "s", "--file"]):
+                    ["put", "s", "--file"], ["put", "s", "x", "--file-per-record"]):
             result = self.cli(*bad, ok=False)
             self.assertEqual(result.returncode, 2, (bad, result.stderr))
             self.assertIn("usage: sluice-cli", result.stderr)
