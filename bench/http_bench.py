@@ -20,6 +20,7 @@ import tempfile
 import base64
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -478,49 +479,36 @@ def drain(server, deadline_s, limit=10000):
     }
 
 
-def bench_server(name, args, logdir):
-    """Everything for one server; returns a dict of results, or raises."""
+# The scenarios in the order they run; each is run against every server in
+# turn before the next begins (scenario-major), so that noise from the rest
+# of the machine (a build on a shared box) falls on all servers alike.
+SCENARIOS = ["drain"] + [key for key, *_ in WRK_SCENARIOS]
+
+
+def new_result(name):
+    return {"name": name, "version": None, "notes": [], "starts_ms": [], "errors": {}}
+
+
+def run_scenario(name, scenario, args, logdir, res):
+    """Starts `name` fresh on loopback, runs one scenario against it, stops
+    it by PID; the figures go into `res`. A failure is recorded for this
+    scenario only."""
     server = SERVERS[name](args, logdir)
-    res = {"name": name, "version": None, "notes": []}
-    log(f"{name}: starting")
+    log(f"{name}: starting for {scenario}")
     try:
         server.start(deadline_s=args.start_timeout)
-        res["version"] = server.version()
+        res["version"] = res["version"] or server.version()
         res["cmd"] = " ".join(server.cmd)
-        res["first_answer_ms"] = server.first_answer_ms
+        res["starts_ms"].append(server.first_answer_ms)
+        res["first_answer_ms"] = statistics.median(res["starts_ms"])
         log(f"{name}: first answer after {server.first_answer_ms:.1f} ms on port {server.port}")
         c = Client(server.port)
-        create_stream(c, PUT_STREAM, 4)
-        create_stream(c, DRAIN_STREAM, 4)
+        create_stream(c, DRAIN_STREAM if scenario == "drain" else PUT_STREAM, 4)
         c.close()
-
-        log(f"{name}: filling {DRAIN_STREAM} with {args.records} records (at most {args.fill_timeout} s)")
-        filled, fill_s, fill_err = fill(server, args.records, args.fill_timeout)
-        res["fill"] = {"records": filled, "seconds": fill_s, "records_per_s": filled / fill_s,
-                       "err": fill_err}
-        log(f"{name}:   {filled} records in {fill_s:.1f} s" + (f" ({fill_err})" if fill_err else ""))
-        # Memory with exactly the filled records in it, before anything else
-        # runs: comparable across servers, whatever their speed.
-        res["rss_after_fill"] = proc_status(server.proc.pid, "VmRSS")
-        log(f"{name}:   resident memory {res['rss_after_fill'] / 2**20:.0f} MiB holding {filled} records")
-        if filled < args.records:
-            res["notes"].append(f"filled only {filled} of {args.records} records within "
-                                f"{args.fill_timeout} s" + (f" ({fill_err})" if fill_err else ""))
-
-        log(f"{name}: draining 4 shards with GetRecords Limit 10000 (at most {args.drain_timeout} s)")
-        d = drain(server, args.drain_timeout)
-        d["load"] = loadavg()
-        res["drain"] = d
-        log(f"{name}:   {d['records']} records in {d['seconds']:.2f} s = {d['records_per_s']:.0f}/s, "
-            f"{d['calls']} calls, complete={d['complete']}, server CPU {d['server_cpu'] * 100:.0f}%, "
-            f"driver CPU {d['driver_cpu'] * 100:.0f}%" + (f", errors {d['errors']}" if d["errors"] else ""))
-        if d["records"] != filled or not d["complete"]:
-            res["notes"].append(f"drain read {d['records']} of {filled} records"
-                                + ("" if d["complete"] else f", incomplete within {args.drain_timeout} s")
-                                + (f" ({'; '.join(d['errors'])})" if d["errors"] else ""))
-
-        res["load_before"] = loadavg()
-        for key, title, conns, per, size in WRK_SCENARIOS:
+        if scenario == "drain":
+            run_drain(name, server, args, res)
+        else:
+            key, title, conns, per, size = next(w for w in WRK_SCENARIOS if w[0] == scenario)
             if args.warmup > 0:
                 run_wrk(server, conns, per, size, args.warmup, args.wrk_threads)
             log(f"{name}: {title}, {conns} connections, {args.duration} s")
@@ -532,20 +520,56 @@ def bench_server(name, args, logdir):
                 f"p99 {r['lat_p99_us'] / 1000:.2f} ms, errors {r['errors']}, "
                 f"failed records {r['failed_records']}, server CPU {r['server_cpu'] * 100:.0f}%, "
                 f"wrk CPU {r['driver_cpu'] * 100:.0f}%")
-
-        res["hwm"] = proc_status(server.proc.pid, "VmHWM")
-        res["rss"] = proc_status(server.proc.pid, "VmRSS")
-        held = sum(res[k]["records"] for k, *_ in WRK_SCENARIOS) + filled
-        held_bytes = sum(res[k]["records"] * size for k, _, _, _, size in WRK_SCENARIOS) + filled * 100
-        res["held"] = (held, held_bytes)
-        log(f"{name}: peak RSS {res['hwm'] / 2**20:.0f} MiB holding {held} records "
-            f"({held_bytes / 1e6:.0f} MB of payload, excluding warm-up)")
-    except Exception as e:  # noqa: BLE001 - the column says n/a with the reason
-        res["error"] = str(e)
-        log(f"{name}: FAILED: {e}")
+        hwm = proc_status(server.proc.pid, "VmHWM")
+        if hwm is not None and hwm > (res.get("hwm") or 0):
+            res["hwm"] = hwm
+            res["hwm_scenario"] = scenario
+    except Exception as e:  # noqa: BLE001 - the cell says n/a with the reason
+        res["errors"][scenario] = str(e)
+        res["error"] = "; ".join(f"{k}: {v}" for k, v in res["errors"].items())
+        log(f"{name}: {scenario} FAILED: {e}")
     finally:
         server.stop()
-    return res
+
+
+def run_drain(name, server, args, res):
+    log(f"{name}: filling {DRAIN_STREAM} with {args.records} records (at most {args.fill_timeout} s)")
+    filled, fill_s, fill_err = fill(server, args.records, args.fill_timeout)
+    res["fill"] = {"records": filled, "seconds": fill_s, "records_per_s": filled / fill_s,
+                   "err": fill_err}
+    log(f"{name}:   {filled} records in {fill_s:.1f} s" + (f" ({fill_err})" if fill_err else ""))
+    # Memory with exactly the filled records in it, before anything else
+    # runs: comparable across servers, whatever their speed.
+    res["rss_after_fill"] = proc_status(server.proc.pid, "VmRSS")
+    log(f"{name}:   resident memory {res['rss_after_fill'] / 2**20:.0f} MiB holding {filled} records")
+    if filled < args.records:
+        res["notes"].append(f"filled only {filled} of {args.records} records within "
+                            f"{args.fill_timeout} s" + (f" ({fill_err})" if fill_err else ""))
+
+    log(f"{name}: draining 4 shards with GetRecords Limit 10000 (at most {args.drain_timeout} s)")
+    d = drain(server, args.drain_timeout)
+    d["load"] = loadavg()
+    res["drain"] = d
+    log(f"{name}:   {d['records']} records in {d['seconds']:.2f} s = {d['records_per_s']:.0f}/s, "
+        f"{d['calls']} calls, complete={d['complete']}, server CPU {d['server_cpu'] * 100:.0f}%, "
+        f"driver CPU {d['driver_cpu'] * 100:.0f}%" + (f", errors {d['errors']}" if d["errors"] else ""))
+    if d["records"] != filled or not d["complete"]:
+        res["notes"].append(f"drain read {d['records']} of {filled} records"
+                            + ("" if d["complete"] else f", incomplete within {args.drain_timeout} s")
+                            + (f" ({'; '.join(d['errors'])})" if d["errors"] else ""))
+
+
+def run_interleaved(names, args, logdir):
+    """Every scenario against every server, scenario by scenario. The order
+    of the servers turns by one with each scenario, so none always goes
+    first (or runs right after a slow one)."""
+    results = {n: new_result(n) for n in names}
+    for i, scenario in enumerate(SCENARIOS):
+        order = names[i % len(names):] + names[:i % len(names)]
+        log(f"scenario {scenario}: {', '.join(order)}")
+        for n in order:
+            run_scenario(n, scenario, args, logdir, results[n])
+    return results
 
 
 # --------------------------------------------------------------------------
@@ -607,11 +631,10 @@ def rows_for(results):
     rows.append(("Resident memory after the drain stream's fill (VmRSS), MiB (lower is better)",
                  "mb", lambda n: None if g(n, "rss_after_fill") is None
                  else g(n, "rss_after_fill") / 2**20))
-    rows.append(("Peak resident memory at the end (VmHWM), MiB (lower is better)", "mb", mib))
-    rows.append(("Records held at the end (excluding warm-ups)", "int",
-                 lambda n: (g(n, "held") or [None])[0]))
-    rows.append(("Time to first answer (spawn to ListStreams 200), ms (lower is better)", "ms",
-                 lambda n: g(n, "first_answer_ms")))
+    rows.append(("Peak resident memory, largest of the scenario runs (VmHWM), MiB (lower is better)",
+                 "mb", mib))
+    rows.append(("Time to first answer (spawn to ListStreams 200), median of the starts, ms "
+                 "(lower is better)", "ms", lambda n: g(n, "first_answer_ms")))
     return rows
 
 
@@ -795,10 +818,12 @@ def report(results, args, names):
             details.append(f"  - drain: {d['records']:,} records in {d['seconds']:.2f} s, {d['calls']} GetRecords "
                            f"calls, complete: {d['complete']}; CPU: server {d['server_cpu'] * 100:.0f}%, "
                            f"driver {d['driver_cpu'] * 100:.0f}%; load {d['load']}")
-        if r.get("held"):
-            details.append(f"  - held at the end: {r['held'][0]:,} records, {r['held'][1] / 1e6:,.0f} MB of "
-                           f"payload (plus warm-ups); VmHWM {r['hwm'] / 2**20:,.0f} MiB, "
-                           f"VmRSS {r['rss'] / 2**20:,.0f} MiB")
+        if r.get("hwm"):
+            details.append(f"  - peak resident memory (VmHWM) {r['hwm'] / 2**20:,.0f} MiB, "
+                           f"in the {r['hwm_scenario']} scenario")
+        if r.get("starts_ms"):
+            details.append("  - first answer after each start, ms: "
+                           + ", ".join(f"{ms:.1f}" for ms in r["starts_ms"]))
         for note in r.get("notes", []):
             details.append(f"  - note: {note}")
     return table, "\n".join(goals), "\n".join(details)
@@ -857,16 +882,19 @@ def main():
             ap.error(f"unknown server {n}")
     started = datetime.datetime.now(datetime.timezone.utc)
     load0 = loadavg()
-    results = {}
-    for n in names:
-        results[n] = bench_server(n, args, args.logdir)
+    results = run_interleaved(names, args, args.logdir)
+    minutes = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds() / 60
 
     table, goals, details = report(results, args, names)
     head = [
         f"# HTTP benchmark, {started.strftime('%Y-%m-%d %H:%M UTC')}, commit {args.commit}",
         "",
         f"- command: `{args.command}`",
-        f"- machine: {machine()}; load average at start {load0}; benchmark processes at nice {args.niceness}",
+        f"- machine: {machine()}; load average at start {load0}, at the end {loadavg()}; "
+        f"benchmark processes at nice {args.niceness}; {minutes:.1f} minutes in all",
+        f"- interleaved: scenario by scenario ({', '.join(SCENARIOS)}), each against every server "
+        f"in turn, the first server turning with each scenario; every server started fresh on "
+        f"127.0.0.1 for each scenario and stopped by PID after it",
         f"- each wrk scenario: {args.duration} s after a {args.warmup} s warm-up, `wrk -t{args.wrk_threads}`, "
         f"one stream of 4 shards; drain: {args.records:,} records into a second 4-shard stream, "
         f"then one Python consumer per shard",

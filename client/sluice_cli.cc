@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -26,8 +28,8 @@
 #include "client/api_client.h"
 #include "client/batch_calls.h"
 #include "client/load_generator.h"
+#include "client/stream_reader.h"
 #include "common/base64.h"
-#include "common/kpl_aggregation.h"
 #include "common/uuid.h"
 
 namespace sluice::client {
@@ -44,9 +46,6 @@ constexpr size_t kFirehoseBatchRecords = 500;
 constexpr size_t kFirehoseBatchBytes = 4u << 20;
 // How often a batch's failed entries are sent again before giving up.
 constexpr int kEntryAttempts = 10;
-// How long `tail --follow` waits at the tip of every shard before asking
-// again (GetRecords allows 5 calls per second per shard).
-constexpr std::chrono::milliseconds kTailPollInterval{250};
 
 constexpr std::string_view kUsage = R"(usage: sluice-cli [options] COMMAND ...
 
@@ -55,14 +54,16 @@ Commands:
   streams create NAME [--shards N]      a stream (on demand without --shards)
   streams describe NAME                 DescribeStreamSummary, as JSON
   streams delete NAME
-  put STREAM [--partition-key K] [RECORD...]
-                                        records, or one per line of stdin
-  tail STREAM [--from trim-horizon|latest] [--follow] [--count N] [--json]
-       [--deaggregate]
+  put STREAM [--partition-key K] [--file PATH [--file-per-record]]
+      [RECORD...]                       records, one per line of each file,
+                                        or one per line of stdin
+  tail STREAM [--from trim-horizon|latest|TIME] [--follow] [--count N]
+       [--json] [--deaggregate]
                                         print records of every shard
   firehose list                         names of the delivery streams
   firehose describe NAME                DescribeDeliveryStream, as JSON
-  firehose put NAME [--raw] [RECORD...] records, or one per line of stdin
+  firehose put NAME [--raw] [--file PATH [--file-per-record]] [RECORD...]
+                                        records, of files, or lines of stdin
   firehose flush NAME                   deliver everything buffered now
   firehose tail NAME [--from trim-horizon|latest] [--follow] [--count N]
        [--json]                         print the records of its log
@@ -103,24 +104,32 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "       sluice-cli streams delete NAME\n"
        "create makes an ON_DEMAND stream, or a PROVISIONED one of N shards.\n"},
       {"put",
-       "usage: sluice-cli put STREAM [--partition-key K] [RECORD...]\n"
-       "Puts each RECORD (or, with none, each line of stdin, without its\n"
-       "newline) with PutRecords, 500 at a time; entries a partial failure\n"
-       "refused are sent again. Without --partition-key each record gets a\n"
-       "random key, spreading records over the shards. Prints one line per\n"
-       "record: its shard id and sequence number.\n"},
+       "usage: sluice-cli put STREAM [--partition-key K]\n"
+       "                           [--file PATH [--file-per-record]]\n"
+       "                           [RECORD...]\n"
+       "Puts each RECORD, then each line of each --file PATH (the flag may\n"
+       "be given again), or with neither each line of stdin, without its\n"
+       "newline, with PutRecords, 500 at a time; entries a partial failure\n"
+       "refused are sent again. --file-per-record puts each file whole, as\n"
+       "one record. Without --partition-key each record gets a random key,\n"
+       "spreading records over the shards. Prints one line per record: its\n"
+       "shard id and sequence number; on a terminal, progress on stderr\n"
+       "for more than 10,000 records.\n"},
       {"firehose",
        "usage: sluice-cli firehose list\n"
        "       sluice-cli firehose describe NAME\n"
-       "       sluice-cli firehose put NAME [--raw] [RECORD...]\n"
+       "       sluice-cli firehose put NAME [--raw]\n"
+       "                  [--file PATH [--file-per-record]] [RECORD...]\n"
        "       sluice-cli firehose flush NAME\n"
        "       sluice-cli firehose tail NAME [--from trim-horizon|latest]\n"
        "                                [--follow] [--count N] [--json]\n"
-       "put sends each RECORD (or each line of stdin) with PutRecordBatch,\n"
-       "with a newline appended unless --raw, since Firehose writes records\n"
-       "back to back. flush is Sluice's SluiceAdmin.FlushDeliveryStream: it\n"
-       "writes every buffered record to the archive now and prints each\n"
-       "object as bucket/key and its record count.\n"
+       "put sends each RECORD, then each line of each --file (or each file\n"
+       "whole with --file-per-record), or else each line of stdin, with\n"
+       "PutRecordBatch, with a newline appended unless --raw, since\n"
+       "Firehose writes records back to back. flush is Sluice's\n"
+       "SluiceAdmin.FlushDeliveryStream: it writes every buffered record to\n"
+       "the archive now and prints each object as bucket/key and its\n"
+       "record count.\n"
        "tail prints the records of the delivery stream's own log in put\n"
        "order (SluiceAdmin.ReadDeliveryStream), one line each, as `tail`\n"
        "does (a record's own trailing newline ends its line; --json:\n"
@@ -131,16 +140,21 @@ const std::map<std::string, std::string, std::less<>>& CommandHelp() {
        "starts at the oldest record the log still holds; what was delivered\n"
        "and trimmed is in the archive only.\n"},
       {"tail",
-       "usage: sluice-cli tail STREAM [--from trim-horizon|latest] [--follow]\n"
-       "                            [--count N] [--json] [--deaggregate]\n"
+       "usage: sluice-cli tail STREAM [--from trim-horizon|latest|TIME]\n"
+       "                            [--follow] [--count N] [--json]\n"
+       "                            [--deaggregate]\n"
        "Prints the records of every shard, one per line (the data as put;\n"
        "--json: a JSON object per record with shardId, sequenceNumber,\n"
        "partitionKey, approximateArrivalTimestamp and base64 data). It\n"
        "follows resharding: a shard is read only once its parents are read\n"
        "to their end, so records of one key come out in order. Reads from\n"
-       "the oldest record (default) or the tip; stops at the tip unless\n"
-       "--follow; --count stops after N lines. --deaggregate prints each\n"
-       "user record of a KPL aggregated record as a line of its own.\n"},
+       "the oldest record (default), the tip, or the first record that\n"
+       "arrived at or after TIME (2026-12-02T10:00:00Z, or seconds since\n"
+       "1970); stops at the tip unless --follow; --count stops after N\n"
+       "lines. --deaggregate prints each user record of a KPL aggregated\n"
+       "record as a line of its own (--json adds its subSequenceNumber and\n"
+       "explicitHashKey). Throttled reads back off; expired iterators are\n"
+       "renewed after the last record printed.\n"},
       {"consumers",
        "usage: sluice-cli consumers list\n"
        "       sluice-cli consumers describe|pause|resume|delete NAME\n"
@@ -239,7 +253,9 @@ std::string NameBody(std::string_view member, std::string_view name) {
 // Arguments after the command: positional ones, and --flag [value] pairs.
 struct Arguments {
   std::vector<std::string> positional;
-  std::map<std::string, std::string, std::less<>> flags;
+  std::map<std::string, std::string, std::less<>> flags;  // the last value
+  // Every value of each valued flag, in order (for flags that repeat).
+  std::map<std::string, std::vector<std::string>, std::less<>> repeated;
   bool help = false;
 };
 
@@ -259,6 +275,7 @@ std::optional<std::string> Parse(const std::vector<std::string>& args,
     } else if (is(valued, arg)) {
       if (i + 1 >= args.size()) return arg + " needs a value";
       out.flags[arg] = args[++i];
+      out.repeated[arg].push_back(args[i]);
     } else if (is(switches, arg)) {
       out.flags[arg] = "";
     } else if (arg.size() > 2 && arg.rfind("--", 0) == 0) {
@@ -270,14 +287,43 @@ std::optional<std::string> Parse(const std::vector<std::string>& args,
   return std::nullopt;
 }
 
-// The records to put: the positional arguments after the first, else the
-// lines of stdin.
-std::vector<std::string> RecordsFrom(const Arguments& args) {
+// The lines of `in`, each without its newline.
+void AppendLines(std::istream& in, std::vector<std::string>& records) {
+  for (std::string line; std::getline(in, line);) {
+    records.push_back(std::move(line));
+  }
+}
+
+// The records to put: the positional arguments after the first, then each
+// line of each --file (with --file-per-record: each file whole, as it is);
+// with neither, the lines of stdin. kInvalidArgument for a file that cannot
+// be read.
+Result<std::vector<std::string>> RecordsFrom(const Arguments& args) {
   std::vector<std::string> records(args.positional.begin() + 1,
                                    args.positional.end());
-  if (records.empty()) {
-    for (std::string line; std::getline(std::cin, line);) {
-      records.push_back(std::move(line));
+  auto files = args.repeated.find("--file");
+  const bool whole = args.flags.count("--file-per-record") > 0;
+  if (files == args.repeated.end()) {
+    if (whole) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "--file-per-record applies to --file");
+    }
+    if (records.empty()) AppendLines(std::cin, records);
+    return records;
+  }
+  for (const std::string& path : files->second) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+      return Status(ErrorCode::kInvalidArgument, "cannot read " + path);
+    }
+    if (whole) {
+      records.emplace_back(std::istreambuf_iterator<char>(file),
+                           std::istreambuf_iterator<char>());
+    } else {
+      AppendLines(file, records);
+    }
+    if (file.bad()) {
+      return Status(ErrorCode::kInvalidArgument, "cannot read " + path);
     }
   }
   return records;
@@ -348,7 +394,9 @@ Result<std::vector<size_t>> Refused(Result<std::vector<EntryOutcome>> outcomes,
 int PutToStream(ApiClient& client, const Arguments& args) {
   if (args.positional.empty()) return UsageError("put", "STREAM is missing");
   const std::string& stream = args.positional.front();
-  const std::vector<std::string> records = RecordsFrom(args);
+  auto read = RecordsFrom(args);
+  if (!read.ok()) return UsageError("put", read.status().message());
+  const std::vector<std::string>& records = *read;
   std::vector<std::string> keys;
   if (auto it = args.flags.find("--partition-key"); it != args.flags.end()) {
     keys.assign(records.size(), it->second);
@@ -374,7 +422,9 @@ int PutToStream(ApiClient& client, const Arguments& args) {
 
 int PutToDeliveryStream(ApiClient& client, const Arguments& args) {
   const std::string& name = args.positional.front();
-  std::vector<std::string> records = RecordsFrom(args);
+  auto read = RecordsFrom(args);
+  if (!read.ok()) return UsageError("firehose", read.status().message());
+  std::vector<std::string>& records = *read;
   if (!args.flags.count("--raw")) {
     for (std::string& record : records) record += '\n';
   }
@@ -475,7 +525,8 @@ int Streams(ApiClient& client, const std::vector<std::string>& raw) {
 
 int Put(ApiClient& client, const std::vector<std::string>& raw) {
   Arguments args;
-  if (auto error = Parse(raw, {"--partition-key"}, {}, args)) {
+  if (auto error = Parse(raw, {"--partition-key", "--file"},
+                         {"--file-per-record"}, args)) {
     return UsageError("put", *error);
   }
   if (args.help) {
@@ -606,8 +657,9 @@ int FirehoseTail(ApiClient& client, const Arguments& args) {
 
 int Firehose(ApiClient& client, const std::vector<std::string>& raw) {
   Arguments args;
-  if (auto error = Parse(raw, {"--from", "--count"},
-                         {"--raw", "--follow", "-f", "--json"}, args)) {
+  if (auto error = Parse(
+          raw, {"--file", "--from", "--count"},
+          {"--raw", "--file-per-record", "--follow", "-f", "--json"}, args)) {
     return UsageError("firehose", *error);
   }
   if (args.help) {
@@ -661,97 +713,47 @@ int Firehose(ApiClient& client, const std::vector<std::string>& raw) {
   return UsageError("firehose", "unknown firehose command " + verb);
 }
 
-// One shard as `tail` sees it.
-struct TailShard {
-  std::vector<std::string> parents;    // shard ids, those in the stream only
-  bool closed = false;                 // when listed
-  std::string start = "TRIM_HORIZON";  // the iterator type it starts with
-  std::string iterator;                // empty until started
-  bool started = false;
-  bool drained = false;  // a closed shard read to its end
-};
-
-// The stream's shards (ListShards, every page) merged into `shards`: new
-// ones are added, known ones kept as they are.
-Status ListShardsInto(ApiClient& client, const std::string& stream,
-                      std::map<std::string, TailShard>& shards) {
-  std::string body = NameBody("StreamName", stream);
-  struct Listed {
-    std::string id;
-    std::vector<std::string> parents;
-    bool closed;
-  };
-  std::vector<Listed> listed;
-  while (true) {
-    auto answer = client.Call(Api::kKinesis, "ListShards", body);
-    if (!answer.ok()) return answer.status();
-    auto list = answer->FindMember("Shards");
-    if (list == answer->MemberEnd() || !list->value.IsArray()) {
-      return Status(ErrorCode::kInternalFailure, "ListShards has no Shards");
-    }
-    for (const json::Value& shard : list->value.GetArray()) {
-      std::vector<std::string> parents;
-      for (const char* member : {"ParentShardId", "AdjacentParentShardId"}) {
-        if (shard.HasMember(member) && shard[member].IsString()) {
-          parents.emplace_back(json::AsView(shard[member]));
-        }
-      }
-      const json::Value& range = shard["SequenceNumberRange"];
-      listed.push_back(
-          {std::string(json::AsView(shard["ShardId"])), std::move(parents),
-           range.IsObject() && range.HasMember("EndingSequenceNumber")});
-    }
-    auto token = answer->FindMember("NextToken");
-    if (token == answer->MemberEnd() || !token->value.IsString()) break;
-    body = NameBody("NextToken", json::AsView(token->value));
+// A time given to `tail --from`: seconds since the epoch (a fraction
+// allowed), or ISO 8601 in UTC ("2026-12-02T10:00:00Z", fraction allowed).
+std::optional<double> ParseTime(const std::string& text) {
+  char* end = nullptr;
+  const double seconds = std::strtod(text.c_str(), &end);
+  if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0])) &&
+      *end == '\0') {
+    return seconds;
   }
-  for (Listed& entry : listed) {
-    if (shards.count(entry.id)) continue;
-    TailShard& shard = shards[entry.id];
-    shard.closed = entry.closed;
-    for (std::string& parent : entry.parents) {
-      // A parent past the retention period is gone: nothing to wait for.
-      if (std::any_of(listed.begin(), listed.end(), [&](const Listed& other) {
-            return other.id == parent;
-          })) {
-        shard.parents.push_back(std::move(parent));
-      }
-    }
+  std::tm parts{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &parts);
+  if (rest == nullptr) return std::nullopt;
+  double fraction = 0;
+  if (*rest == '.') {
+    fraction = std::strtod(rest, &end);
+    rest = end;
   }
-  return Status::Ok();
+  if (std::string_view(rest) != "Z") return std::nullopt;
+  return static_cast<double>(timegm(&parts)) + fraction;
 }
 
-// Prints one record of GetRecords as a line, or with `deaggregate` each
-// user record of a KPL aggregate as a line of its own (--json adds its
-// subSequenceNumber, and its own partition key). Returns the lines printed.
-size_t PrintRecord(const std::string& shard_id, const json::Value& record,
-                   bool as_json, bool deaggregate) {
-  const std::string_view data64 = json::AsView(record["Data"]);
-  const std::string data = Base64Decode(data64).value_or("");
-  std::optional<std::vector<kpl::UserRecord>> users;
-  if (deaggregate) users = kpl::Deaggregate(data);
-  auto print = [&](std::string_view key, std::string_view bytes,
-                   std::optional<size_t> subsequence) {
-    std::string identity = "\"shardId\":" + json::Quote(shard_id);
-    identity += ",\"sequenceNumber\":";
-    identity += json::Quote(json::AsView(record["SequenceNumber"]));
-    if (subsequence) {
-      identity += ",\"subSequenceNumber\":";
-      identity += std::to_string(*subsequence);
-    }
-    identity += ",\"partitionKey\":";
-    identity += json::Quote(key);
-    PrintLine(identity, record["ApproximateArrivalTimestamp"].GetDouble(),
-              bytes, as_json);
-  };
-  if (!users) {
-    print(json::AsView(record["PartitionKey"]), data, std::nullopt);
-    return 1;
+// Prints one record as a line: its data as put, or with `as_json` an
+// object with its shard, sequence number (and subSequenceNumber for a user
+// record of a KPL aggregate), key, explicit hash key if any, arrival and
+// base64 data.
+void PrintRecord(const ReadRecord& record, bool as_json) {
+  std::string identity = "\"shardId\":" + json::Quote(record.shard_id);
+  identity += ",\"sequenceNumber\":";
+  identity += json::Quote(record.sequence_number);
+  if (record.subsequence_number) {
+    identity += ",\"subSequenceNumber\":";
+    identity += std::to_string(*record.subsequence_number);
   }
-  for (size_t i = 0; i < users->size(); ++i) {
-    print((*users)[i].partition_key, (*users)[i].data, i);
+  identity += ",\"partitionKey\":";
+  identity += json::Quote(record.partition_key);
+  if (record.explicit_hash_key) {
+    identity += ",\"explicitHashKey\":";
+    identity += json::Quote(*record.explicit_hash_key);
   }
-  return users->size();
+  PrintLine(identity, record.approximate_arrival_timestamp, record.data,
+            as_json);
 }
 
 int Tail(ApiClient& client, const std::vector<std::string>& raw) {
@@ -765,15 +767,24 @@ int Tail(ApiClient& client, const std::vector<std::string>& raw) {
     return kExitOk;
   }
   if (args.positional.size() != 1) return UsageError("tail", "needs a STREAM");
-  const std::string& stream = args.positional[0];
-  const std::string from =
-      args.flags.count("--from") ? args.flags.at("--from") : "trim-horizon";
-  if (from != "trim-horizon" && from != "latest") {
-    return UsageError("tail", "--from is trim-horizon or latest");
+  ReaderOptions options;
+  if (auto from = args.flags.find("--from"); from != args.flags.end()) {
+    if (from->second == "latest") {
+      options.start = StartPosition::kLatest;
+    } else if (from->second != "trim-horizon") {
+      std::optional<double> time = ParseTime(from->second);
+      if (!time) {
+        return UsageError("tail",
+                          "--from is trim-horizon, latest or a time "
+                          "(2026-12-02T10:00:00Z, or seconds since 1970)");
+      }
+      options.start = StartPosition::kAtTimestamp;
+      options.timestamp = *time;
+    }
   }
-  const bool follow = args.flags.count("--follow") || args.flags.count("-f");
+  options.follow = args.flags.count("--follow") || args.flags.count("-f");
+  options.deaggregate = args.flags.count("--deaggregate") > 0;
   const bool as_json = args.flags.count("--json") > 0;
-  const bool deaggregate = args.flags.count("--deaggregate") > 0;
   uint64_t limit = std::numeric_limits<uint64_t>::max();
   if (auto count = args.flags.find("--count"); count != args.flags.end()) {
     if (count->second.empty() ||
@@ -782,78 +793,16 @@ int Tail(ApiClient& client, const std::vector<std::string>& raw) {
     }
     limit = std::stoull(count->second);
   }
+  if (limit == 0) return kExitOk;
 
-  std::map<std::string, TailShard> shards;
-  if (Status s = ListShardsInto(client, stream, shards); !s.ok()) {
-    return Failed(s);
-  }
-  // From the tip: the open shards start at their tip and closed ones, which
-  // hold only the past, are skipped. Shards made later start at their first
-  // record either way.
-  if (from == "latest") {
-    for (auto& [id, shard] : shards) {
-      shard.start = "LATEST";
-      shard.started = shard.drained = shard.closed;
-    }
-  }
+  StreamReader reader(client, args.positional[0], options);
   uint64_t printed = 0;
-  while (printed < limit) {
-    bool all_at_tip = true;
-    bool new_shards = false;
-    for (auto& [id, shard] : shards) {
-      if (shard.drained && shard.started) continue;
-      if (!shard.started) {
-        const bool ready = std::all_of(
-            shard.parents.begin(), shard.parents.end(), [&](const auto& p) {
-              auto parent = shards.find(p);
-              return parent == shards.end() || parent->second.drained;
-            });
-        if (!ready) continue;
-        auto answer =
-            client.Call(Api::kKinesis, "GetShardIterator",
-                        "{\"StreamName\":" + json::Quote(stream) +
-                            ",\"ShardId\":" + json::Quote(id) +
-                            ",\"ShardIteratorType\":\"" + shard.start + "\"}");
-        if (!answer.ok()) return Failed(answer.status());
-        shard.iterator = json::AsView((*answer)["ShardIterator"]);
-        shard.started = true;
-      }
-      auto answer =
-          client.Call(Api::kKinesis, "GetRecords",
-                      "{\"ShardIterator\":" + json::Quote(shard.iterator) +
-                          ",\"Limit\":10000}");
-      if (!answer.ok()) return Failed(answer.status());
-      const json::Value& records = (*answer)["Records"];
-      for (const json::Value& record : records.GetArray()) {
-        if (printed >= limit) break;
-        printed += PrintRecord(id, record, as_json, deaggregate);
-      }
-      auto next = answer->FindMember("NextShardIterator");
-      if (next == answer->MemberEnd() || !next->value.IsString()) {
-        shard.drained = true;  // closed and read to its end: children next
-        new_shards = true;
-        continue;
-      }
-      shard.iterator = json::AsView(next->value);
-      auto behind = answer->FindMember("MillisBehindLatest");
-      if (!records.Empty() ||
-          (behind != answer->MemberEnd() && behind->value.GetInt64() > 0)) {
-        all_at_tip = false;
-      }
-    }
-    std::cout.flush();
-    if (new_shards || follow) {
-      // Resharding makes shards; a drained parent lets its children start.
-      if (Status s = ListShardsInto(client, stream, shards); !s.ok()) {
-        return Failed(s);
-      }
-    }
-    if (new_shards) continue;
-    if (all_at_tip) {
-      if (!follow) break;
-      std::this_thread::sleep_for(kTailPollInterval);
-    }
-  }
+  Status status = reader.Run([&](const ReadRecord& record) {
+    PrintRecord(record, as_json);
+    return ++printed < limit;
+  });
+  std::cout.flush();
+  if (!status.ok()) return Failed(status);
   return kExitOk;
 }
 

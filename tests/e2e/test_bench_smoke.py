@@ -1,8 +1,10 @@
 """The benchmark scripts in a short smoke mode, so they keep working as the
-server changes: bench/http_bench.py (what bench/run drives; Sluice only,
-1-second scenarios, a 2,000-record drain), bench/firehose_bench.py
-(2,000 records) and bench/metrics_drain.py (2,000 records). Figures are not checked: tests check behaviour, never
-timings; only that every scenario ran and reported a number."""
+server changes: bench/http_bench.py (what bench/run drives; Sluice in
+memory and on disk, 1-second scenarios, a 2,000-record drain),
+bench/firehose_bench.py (2,000 records) and bench/metrics_drain.py (2,000
+records). Figures are not checked: tests check behaviour, never timings;
+only that every scenario ran against every server, interleaved scenario by
+scenario, and reported a number."""
 
 import os
 import re
@@ -29,12 +31,20 @@ class BenchSmokeTest(unittest.TestCase):
                                  "installs it (Debian package wrk)")
         result = subprocess.run(
             [sys.executable, os.path.join(BENCH, "http_bench.py"),
-             "--sluice", sluice_bin(), "--servers", "sluice", "--duration", "1",
+             "--sluice", sluice_bin(), "--servers", "sluice,sluice-disk", "--duration", "1",
              "--warmup", "0", "--records", "2000", "--commit", "smoke",
              "--results-dir", self.work, "--logdir", self.work],
             stdin=subprocess.DEVNULL, capture_output=True, text=True,
             timeout=DEADLINE_S)
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        # Interleaved: each scenario against both servers (each started
+        # fresh) before the next scenario, the first server alternating.
+        starts = re.findall(r"\] (\S+): starting for (\S+)", result.stderr)
+        self.assertEqual(starts, [
+            ("sluice", "drain"), ("sluice-disk", "drain"),
+            ("sluice-disk", "putrecord"), ("sluice", "putrecord"),
+            ("sluice", "putrecords_small"), ("sluice-disk", "putrecords_small"),
+            ("sluice-disk", "putrecords_large"), ("sluice", "putrecords_large")])
         [report] = [f for f in os.listdir(self.work) if f.endswith(".md")]
         chart = report[:-len(".md")]
         self.assertTrue(os.path.isfile(os.path.join(self.work, chart + ".svg")))
@@ -53,8 +63,8 @@ class BenchSmokeTest(unittest.TestCase):
             rows.append(line)
         self.assertGreaterEqual(len(rows), 15, table)
         for row in rows:
-            sluice_cell = row.split("|")[2].strip()
-            self.assertRegex(sluice_cell, r"^[0-9][0-9,.]*$", row)
+            for cell in row.split("|")[2:4]:  # sluice, sluice-disk
+                self.assertRegex(cell.strip(), r"^[0-9][0-9,.]*$", row)
         self.assertIn("GetRecords drain, 4 shards, Limit 10000: records read | 2,000",
                       table)
 

@@ -4,12 +4,15 @@ with boto3 (streams, put from arguments and stdin, partial failures under
 tail, call), and its usage errors and exit codes."""
 
 import base64
+import datetime
 import gzip
 import json
 import os
+import pty
 import subprocess
 import tempfile
 import shutil
+import time
 import unittest
 
 import boto3
@@ -49,6 +52,12 @@ def client(server, service):
 
 def read_stream(kinesis, stream):
     """Every record of every shard, as (partition key, data) per shard."""
+    return {shard: [(k, d.decode("utf-8", "replace")) for k, d in records]
+            for shard, records in read_stream_bytes(kinesis, stream).items()}
+
+
+def read_stream_bytes(kinesis, stream):
+    """Every record of every shard, as (partition key, data bytes) per shard."""
     shards = kinesis.list_shards(StreamName=stream)["Shards"]
     found = {}
     for shard in shards:
@@ -58,8 +67,7 @@ def read_stream(kinesis, stream):
         records = []
         while True:
             answer = kinesis.get_records(ShardIterator=iterator, Limit=10000)
-            records += [(r["PartitionKey"], r["Data"].decode("utf-8", "replace"))
-                        for r in answer["Records"]]
+            records += [(r["PartitionKey"], r["Data"]) for r in answer["Records"]]
             if answer.get("MillisBehindLatest", 0) == 0 and not answer["Records"]:
                 break
             iterator = answer["NextShardIterator"]
@@ -142,6 +150,66 @@ class CliTest(unittest.TestCase):
         # Random keys spread the piped records over both shards.
         self.assertTrue(all(len(shard) > 0 for shard in records.values()))
 
+    def test_put_from_files(self):
+        self.kinesis.create_stream(StreamName="cli-files", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-files")
+        first = os.path.join(self.workdir, "first.txt")
+        second = os.path.join(self.workdir, "second.ndjson")
+        with open(first, "w") as f:
+            f.write("one\ntwo\n")
+        with open(second, "w") as f:
+            f.write('{"n": 3}\n{"n": 4}')  # no newline after the last line
+        put = self.cli("put", "cli-files", "--partition-key", "k", "zero",
+                       "--file", first, "--file", second)
+        self.assertEqual(len(put.stdout.splitlines()), 5)
+        self.assertIn("put 5 records", put.stderr)
+        # Each file whole: its newlines and bytes kept.
+        blob = os.path.join(self.workdir, "blob.bin")
+        with open(blob, "wb") as f:
+            f.write(b"line 1\nline 2\n\x00\xff")
+        self.cli("put", "cli-files", "--partition-key", "whole", "--file", blob,
+                 "--file", first, "--file-per-record")
+        records = [r for shard in read_stream_bytes(self.kinesis, "cli-files").values()
+                   for r in shard]
+        self.assertEqual([d for k, d in records if k == "k"],
+                         [b"zero", b"one", b"two", b'{"n": 3}', b'{"n": 4}'])
+        self.assertEqual([d for k, d in records if k == "whole"],
+                         [b"line 1\nline 2\n\x00\xff", b"one\ntwo\n"])
+        missing = self.cli("put", "cli-files", "--file",
+                           os.path.join(self.workdir, "nowhere"), ok=False)
+        self.assertEqual(missing.returncode, 2)
+        self.assertIn("cannot read", missing.stderr)
+
+    def test_put_from_a_long_file_shows_progress_on_a_terminal(self):
+        self.kinesis.create_stream(StreamName="cli-long", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-long")
+        path = os.path.join(self.workdir, "long.txt")
+        with open(path, "w") as f:
+            f.writelines(f"event {i}\n" for i in range(12000))
+        # stderr on a pseudo-terminal, as in a shell.
+        controller, terminal = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        process = subprocess.Popen(
+            [cli_bin(), "--endpoint", self.server.endpoint, "put", "cli-long",
+             "--file", path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=terminal, env=env)
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the CLI closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(controller)
+        self.assertEqual(process.wait(timeout=CLI_DEADLINE_S), 0, shown)
+        self.assertIn(b"put 500 of 12000", shown)
+        self.assertIn(b"put 12000 of 12000", shown)
+        self.assertEqual(sum(len(s) for s in read_stream(self.kinesis, "cli-long").values()),
+                         12000)
+
     def test_put_to_a_missing_stream_fails_with_the_aws_error(self):
         result = self.cli("put", "no-such-stream", "x", ok=False)
         self.assertEqual(result.returncode, 1)
@@ -215,6 +283,25 @@ class CliTest(unittest.TestCase):
             result = self.cli("firehose", "tail", "cli-fh-tail", *bad, ok=False)
             self.assertEqual(result.returncode, 2, (bad, result.stderr))
 
+    def test_firehose_put_from_files(self):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="cli-delivery-files",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "BucketARN": "arn:aws:s3:::cli-files-bucket"})
+        lines = os.path.join(self.workdir, "events.ndjson")
+        with open(lines, "w") as f:
+            f.write('{"n":1}\n{"n":2}\n')
+        whole = os.path.join(self.workdir, "doc.json")
+        with open(whole, "w") as f:
+            f.write('{"n":3}')
+        self.cli("firehose", "put", "cli-delivery-files", "--file", lines)
+        self.cli("firehose", "put", "cli-delivery-files", "--file", whole,
+                 "--file-per-record", "--raw")
+        [obj] = self.cli("firehose", "flush", "cli-delivery-files").stdout.splitlines()
+        with open(os.path.join(self.archive, obj.split(" (")[0]), "rb") as f:
+            self.assertEqual(f.read(), b'{"n":1}\n{"n":2}\n{"n":3}')
+
     def test_tail_reads_parents_before_children(self):
         self.kinesis.create_stream(StreamName="cli-tail", ShardCount=1)
         self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-tail")
@@ -246,6 +333,46 @@ class CliTest(unittest.TestCase):
         self.assertEqual(len(lines), 3, out)
         first = int(lines[0].split("-")[1])
         self.assertEqual(lines, [f"new-{first + i}" for i in range(3)])
+
+    def test_tail_follow_goes_on_into_the_children_of_a_split(self):
+        self.kinesis.create_stream(StreamName="cli-follow-split", ShardCount=1)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-follow-split")
+        tail = subprocess.Popen(
+            [cli_bin(), "--endpoint", self.server.endpoint, "tail", "cli-follow-split",
+             "--follow", "--count", "6"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(tail.kill)
+        self.cli("put", "cli-follow-split", "--partition-key", "k", "a", "b", "c")
+        self.kinesis.split_shard(StreamName="cli-follow-split",
+                                 ShardToSplit="shardId-000000000000",
+                                 NewStartingHashKey=str(2 ** 127))
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-follow-split")
+        self.cli("put", "cli-follow-split", "--partition-key", "k", "d", "e", "f")
+        out, err = tail.communicate(timeout=CLI_DEADLINE_S)
+        self.assertEqual(tail.returncode, 0, err)
+        self.assertEqual(out, "a\nb\nc\nd\ne\nf\n")
+
+    def test_tail_from_a_time(self):
+        self.kinesis.create_stream(StreamName="cli-since", ShardCount=2)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName="cli-since")
+        self.cli("put", "cli-since", "--partition-key", "k", "early-1", "early-2")
+        early = [json.loads(line) for line in
+                 self.cli("tail", "cli-since", "--json").stdout.splitlines()]
+        newest = max(r["approximateArrivalTimestamp"] for r in early)
+        poll_until(lambda: time.time() > newest + 0.01, CLI_DEADLINE_S,
+                   "the clock to pass the early records")
+        self.cli("put", "cli-since", "--partition-key", "k", "late-1", "late-2")
+        since = f"{newest + 0.005:.3f}"
+        self.assertEqual(self.cli("tail", "cli-since", "--from", since).stdout,
+                         "late-1\nlate-2\n")
+        iso = datetime.datetime.fromtimestamp(newest + 0.005, datetime.timezone.utc)
+        self.assertEqual(
+            self.cli("tail", "cli-since", "--from",
+                     iso.strftime("%Y-%m-%dT%H:%M:%S.%fZ")).stdout,
+            "late-1\nlate-2\n")
+        self.assertEqual(
+            self.cli("tail", "cli-since", "--from", "2000-01-01T00:00:00Z").stdout,
+            "early-1\nearly-2\nlate-1\nlate-2\n")
 
     def test_load_ecommerce_into_a_stream(self):
         self.kinesis.create_stream(StreamName="cli-load", ShardCount=2)
@@ -381,7 +508,9 @@ class CliTest(unittest.TestCase):
         for bad in (["frobnicate"], ["streams", "create"], ["put"],
                     ["streams", "create", "s", "--shards", "many"],
                     ["put", "s", "--bogus"], ["call", "sqs", "ListQueues"],
-                    ["tail", "s", "--from", "yesterday"], ["tail", "s", "--count", "x"]):
+                    ["tail", "s", "--from", "yesterday"], ["tail", "s", "--count", "x"],
+                    ["tail", "s", "--from", "2026-12-02T10:00:00"],
+                    ["put", "s", "--file"], ["put", "s", "x", "--file-per-record"]):
             result = self.cli(*bad, ok=False)
             self.assertEqual(result.returncode, 2, (bad, result.stderr))
             self.assertIn("usage: sluice-cli", result.stderr)

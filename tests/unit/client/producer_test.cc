@@ -9,108 +9,32 @@
 #include <map>
 #include <thread>
 
-#include "common/base64.h"
-#include "common/kpl_aggregation.h"
-#include "server/server.h"
+#include "client/stream_reader.h"
+#include "tests/unit/client/in_process_server.h"
 
 namespace sluice::client {
 namespace {
 
-// "prefix" + number, appended piecewise: GCC 12 raises a false -Wrestrict
-// on `"literal" + std::to_string(n)`.
-std::string Named(std::string prefix, int number) {
-  prefix += std::to_string(number);
-  return prefix;
-}
-
-class ProducerTest : public ::testing::Test {
+class ProducerTest : public InProcessServerTest {
  protected:
-  void SetUp() override {
-    ServerConfig config;
-    config.in_memory = true;
-    config.http.port = 0;
-    config.http.io_threads = 1;
-    config.kinesis.enforce_limits = true;
-    auto server = Server::Start(config);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(*server);
-    options_.endpoint = "http://127.0.0.1:" + std::to_string(server_->port());
-    auto client = ApiClient::Create(options_);
-    ASSERT_TRUE(client.ok());
-    client_ = std::move(*client);
-  }
+  void SetUp() override { StartServer(/*enforce_limits=*/true); }
 
-  void CreateStream(const std::string& name, int shards) {
-    ASSERT_TRUE(client_
-                    ->Call(Api::kKinesis, "CreateStream",
-                           R"({"StreamName":")" + name + R"(","ShardCount":)" +
-                               std::to_string(shards) + "}")
-                    .ok());
-    // The stream is CREATING for a moment; wait (with a deadline) for ACTIVE.
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (true) {
-      auto summary = client_->Call(Api::kKinesis, "DescribeStreamSummary",
-                                   R"({"StreamName":")" + name + R"("})");
-      ASSERT_TRUE(summary.ok());
-      if (json::AsView(
-              (*summary)["StreamDescriptionSummary"]["StreamStatus"]) ==
-          "ACTIVE") {
-        return;
-      }
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  }
-
-  // Every record of the stream, per partition key in the order stored
-  // (each key lives on one shard, whose order is its sequence order), KPL
+  // Every record of the stream, per partition key in the order stored, KPL
   // aggregates as their user records; `stored` counts Kinesis records.
   std::map<std::string, std::vector<std::string>> ReadBack(
       const std::string& name, size_t* stored = nullptr) {
     std::map<std::string, std::vector<std::string>> by_key;
-    auto shards = client_->Call(Api::kKinesis, "ListShards",
-                                R"({"StreamName":")" + name + R"("})");
-    EXPECT_TRUE(shards.ok());
-    for (const json::Value& shard : (*shards)["Shards"].GetArray()) {
-      auto iterator =
-          client_->Call(Api::kKinesis, "GetShardIterator",
-                        R"({"StreamName":")" + name + R"(","ShardId":")" +
-                            std::string(json::AsView(shard["ShardId"])) +
-                            R"(","ShardIteratorType":"TRIM_HORIZON"})");
-      EXPECT_TRUE(iterator.ok());
-      std::string at(json::AsView((*iterator)["ShardIterator"]));
-      while (true) {
-        auto page = client_->Call(Api::kKinesis, "GetRecords",
-                                  R"({"ShardIterator":")" + at + R"("})");
-        EXPECT_TRUE(page.ok()) << page.status().ToString();
-        if (!page.ok()) break;
-        const json::Value& records = (*page)["Records"];
-        for (const json::Value& record : records.GetArray()) {
-          if (stored != nullptr) ++*stored;
-          std::string data =
-              Base64Decode(json::AsView(record["Data"])).value_or("?");
-          if (auto users = kpl::Deaggregate(data)) {
-            for (kpl::UserRecord& user : *users) {
-              by_key[user.partition_key].push_back(std::move(user.data));
-            }
-            continue;
-          }
-          by_key[std::string(json::AsView(record["PartitionKey"]))].push_back(
-              std::move(data));
-        }
-        if (records.Empty() && (*page)["MillisBehindLatest"].GetInt64() == 0) {
-          break;
-        }
-        at = json::AsView((*page)["NextShardIterator"]);
-      }
-    }
+    ReaderOptions options;
+    options.deaggregate = true;
+    StreamReader reader(*client_, name, options);
+    Status status = reader.Run([&](const ReadRecord& record) {
+      by_key[record.partition_key].push_back(record.data);
+      return true;
+    });
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    if (stored != nullptr) *stored = reader.stats().records;
     return by_key;
   }
-
-  std::unique_ptr<Server> server_;
-  ClientOptions options_;
-  std::unique_ptr<ApiClient> client_;
 };
 
 TEST_F(ProducerTest, EveryRecordIsStoredOnceInOrderPerKeyDespiteThrottling) {
