@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "bench/scratch_dir.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/temp_dir.h"
 #include "server/analytics/engine.h"
 
 namespace sluice::analytics {
@@ -32,8 +32,6 @@ namespace {
 constexpr EpochMillis kMinute = 60'000;
 constexpr EpochMillis kStart = 1'796'205'600'000;  // a minute boundary
 constexpr size_t kBatchSize = 1000;
-
-using bench::ScratchDir;
 
 std::string Application(const std::string& columns, const std::string& code) {
   return R"({"ApplicationName": "bench", "ApplicationCode": )" +
@@ -48,8 +46,7 @@ std::string Application(const std::string& columns, const std::string& code) {
            "DestinationSchema": {"RecordFormatType": "CSV"}}]})";
 }
 
-std::unique_ptr<Engine> OpenEngine(benchmark::State& state,
-                                   const ScratchDir& dir,
+std::unique_ptr<Engine> OpenEngine(benchmark::State& state, const TempDir& dir,
                                    const std::string& text) {
   log::SetLevel(log::Level::kWarn);
   auto definition = ParseApplicationDefinition(text);
@@ -81,7 +78,7 @@ bool Drain(benchmark::State& state, Engine& engine) {
 }
 
 void BM_Filter(benchmark::State& state) {
-  ScratchDir dir;
+  TempDir dir;
   auto engine = OpenEngine(
       state, dir,
       Application(
@@ -126,7 +123,7 @@ void BM_Filter(benchmark::State& state) {
 void BM_MinuteWindow(benchmark::State& state) {
   constexpr int kUsers = 10'000;
   constexpr size_t kRecordsPerMinute = 100'000;
-  ScratchDir dir;
+  TempDir dir;
   auto engine = OpenEngine(
       state, dir,
       Application(

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "bench/scratch_dir.h"
 #include "common/log.h"
 #include "common/sequence_number.h"
+#include "common/temp_dir.h"
 #include "server/consumers/metrics_handler.h"
 
 namespace sluice::consumers {
@@ -47,8 +47,6 @@ constexpr std::string_view kRules = R"("rules": [
     {"table": "user_events", "match": {"data.user_id": {"exists": true}},
      "key": "{data.user_id}", "sort_key": "{event_type}", "add": {"events": 1}}
   ])";
-
-using bench::ScratchDir;
 
 // An e-commerce event of about 200 bytes, as the pipelines.md producer
 // sends it.
@@ -88,7 +86,7 @@ std::string Event(std::mt19937& rng, int n) {
 
 void BM_MetricsHandler(benchmark::State& state, std::string_view synchronous) {
   log::SetLevel(log::Level::kWarn);
-  ScratchDir dir;
+  TempDir dir;
   const std::string settings =
       "{\"database\": \"shop.db\", \"synchronous\": \"" +
       std::string(synchronous) + "\", " + std::string(kRules) + "}";

@@ -17,16 +17,14 @@
 #include <thread>
 #include <vector>
 
-#include "bench/scratch_dir.h"
 #include "common/log.h"
+#include "common/temp_dir.h"
 #include "server/storage/file_shard_log.h"
 
 namespace sluice::storage {
 namespace {
 
 constexpr EpochMillis kArrival = 1700000000000;
-
-using bench::ScratchDir;
 
 std::unique_ptr<FileShardLog> OpenLog(const std::filesystem::path& dir,
                                       FsyncMode mode) {
@@ -47,7 +45,7 @@ FsyncMode ModeArg(const benchmark::State& state, size_t index) {
 
 // Args: record bytes, fsync mode.
 void BM_Append(benchmark::State& state) {
-  ScratchDir dir;
+  TempDir dir;
   auto log = OpenLog(dir.path() / "shard", ModeArg(state, 1));
   std::string data(static_cast<size_t>(state.range(0)), 'x');
   RecordToAppend record{.partition_key = "partition-key",
@@ -65,7 +63,7 @@ void BM_Append(benchmark::State& state) {
 
 // PutRecords: 500 records a call. Args: record bytes, fsync mode.
 void BM_AppendBatch500(benchmark::State& state) {
-  ScratchDir dir;
+  TempDir dir;
   auto log = OpenLog(dir.path() / "shard", ModeArg(state, 1));
   std::string data(static_cast<size_t>(state.range(0)), 'x');
   std::vector<RecordToAppend> batch(500, {.partition_key = "partition-key",
@@ -85,7 +83,7 @@ void BM_AppendBatch500(benchmark::State& state) {
 void BM_AppendConcurrent32(benchmark::State& state) {
   constexpr int kWriters = 32;
   const int per_writer = ModeArg(state, 1) == FsyncMode::kAlways ? 200 : 5000;
-  ScratchDir dir;
+  TempDir dir;
   auto log = OpenLog(dir.path() / "shard", ModeArg(state, 1));
   std::string data(static_cast<size_t>(state.range(0)), 'x');
   RecordToAppend record{.partition_key = "partition-key",
@@ -114,7 +112,7 @@ void BM_AppendConcurrent32(benchmark::State& state) {
 // records, 10 MiB). Reads never fsync; the mode only shaped the file.
 // Args: record bytes, fsync mode.
 void BM_Read(benchmark::State& state) {
-  ScratchDir dir;
+  TempDir dir;
   auto log = OpenLog(dir.path() / "shard", ModeArg(state, 1));
   std::string data(static_cast<size_t>(state.range(0)), 'x');
   const size_t total_bytes = 64u << 20;
@@ -150,7 +148,7 @@ void BM_Read(benchmark::State& state) {
 // Arg: 1 = clean shutdown.
 void BM_Recovery1GiB(benchmark::State& state) {
   const bool clean = state.range(0) == 1;
-  ScratchDir dir;
+  TempDir dir;
   {
     auto log = OpenLog(dir.path() / "shard", FsyncMode::kNever);
     std::string data(1024, 'x');

@@ -19,27 +19,12 @@ Result<std::unique_ptr<HandlerFiles>> HandlerFiles::Make(
     const HandlerEnvironment& environment) {
   if (!environment.data_dir.empty()) {
     return std::unique_ptr<HandlerFiles>(
-        new HandlerFiles(environment.data_dir, false));
+        new HandlerFiles(environment.data_dir));
   }
-  std::error_code error;
-  const std::filesystem::path base =
-      std::filesystem::temp_directory_path(error);
-  if (error) {
-    return Status(ErrorCode::kInternalFailure,
-                  "no temporary directory: " + error.message());
-  }
-  std::string pattern = (base / "sluice-consumer-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    return Status(ErrorCode::kInternalFailure,
-                  "cannot make a temporary directory under " + base.string());
-  }
-  return std::unique_ptr<HandlerFiles>(new HandlerFiles(pattern, true));
-}
-
-HandlerFiles::~HandlerFiles() {
-  if (!temporary_) return;
-  std::error_code ignored;
-  std::filesystem::remove_all(root_, ignored);
+  Result<TempDir> temporary = TempDir::Make("sluice-consumer");
+  if (!temporary.ok()) return temporary.status();
+  return std::unique_ptr<HandlerFiles>(
+      new HandlerFiles(std::move(temporary).value()));
 }
 
 Result<std::filesystem::path> HandlerFiles::Resolve(

@@ -5,10 +5,12 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/status.h"
+#include "common/temp_dir.h"
 #include "server/catalog/sqlite.h"
 #include "server/consumers/handler.h"
 
@@ -23,7 +25,6 @@ class HandlerFiles {
  public:
   static Result<std::unique_ptr<HandlerFiles>> Make(
       const HandlerEnvironment& environment);
-  ~HandlerFiles();
   HandlerFiles(const HandlerFiles&) = delete;
   HandlerFiles& operator=(const HandlerFiles&) = delete;
 
@@ -33,14 +34,15 @@ class HandlerFiles {
   Result<std::filesystem::path> Resolve(std::string_view relative,
                                         std::string_view what) const;
   const std::filesystem::path& root() const { return root_; }
-  bool temporary() const { return temporary_; }
+  bool temporary() const { return temporary_.has_value(); }
 
  private:
-  HandlerFiles(std::filesystem::path root, bool temporary)
-      : root_(std::move(root)), temporary_(temporary) {}
+  explicit HandlerFiles(std::filesystem::path root) : root_(std::move(root)) {}
+  explicit HandlerFiles(TempDir temporary)
+      : root_(temporary.path()), temporary_(std::move(temporary)) {}
 
   std::filesystem::path root_;
-  bool temporary_;
+  std::optional<TempDir> temporary_;  // with --in-memory: root_, owned
 };
 
 // Opens, creating it if needed, a handler's SQLite database in WAL mode (so

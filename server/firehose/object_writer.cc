@@ -104,30 +104,13 @@ Status RemoveObjectFile(const std::filesystem::path& path,
   return SyncDirectory(path.parent_path(), ops);
 }
 
-ArchiveRoot::~ArchiveRoot() {
-  std::lock_guard lock(mu_);
-  if (!temporary_) return;
-  std::error_code ec;
-  std::filesystem::remove_all(root_, ec);
-  if (ec) {
-    SLUICE_LOG(kWarn) << "cannot remove the temporary archive root " << root_
-                      << ": " << ec.message();
-  }
-}
-
 Result<std::filesystem::path> ArchiveRoot::Path() {
   std::lock_guard lock(mu_);
   if (root_.empty()) {
-    std::error_code ec;
-    std::filesystem::path base = std::filesystem::temp_directory_path(ec);
-    if (ec) base = "/tmp";
-    std::string pattern = (base / "sluice-archive-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      return Failed("cannot create a temporary archive directory", pattern,
-                    errno);
-    }
-    root_ = pattern;
-    temporary_ = true;
+    Result<TempDir> made = TempDir::Make("sluice-archive");
+    if (!made.ok()) return made.status();
+    temporary_ = std::move(made).value();
+    root_ = temporary_->path().string();
     SLUICE_LOG(kInfo) << "archive root (temporary, --in-memory; removed when "
                          "the server stops): "
                       << root_;

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "common/temp_dir.h"
 #include "server/storage/file_ops.h"
 
 namespace sluice::firehose {
@@ -46,15 +47,14 @@ class ArchiveRoot {
   // use and removed with this object (for --in-memory, so nothing touches
   // disk until a delivery does, and nothing is left once the server stops).
   explicit ArchiveRoot(std::string root) : root_(std::move(root)) {}
-  ~ArchiveRoot();
 
   // The root, creating it if needed.
   Result<std::filesystem::path> Path();
 
  private:
   std::mutex mu_;
-  std::string root_;        // guarded by mu_
-  bool temporary_ = false;  // guarded by mu_: made here, removed here
+  std::string root_;                  // guarded by mu_
+  std::optional<TempDir> temporary_;  // guarded by mu_: root_ when made here
 };
 
 }  // namespace sluice::firehose

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "common/status.h"
+#include "common/temp_dir.h"
 
 namespace sluice::catalog::test {
 
@@ -41,33 +42,7 @@ MATCHER_P2(HasError, code, message, "") {
   return status.code() == code && status.message() == message;
 }
 
-// A fresh directory under the system temp dir, removed with its contents when
-// the object goes. Owned by one test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sluice-catalog-XXXXXX")
-            .string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << pattern;
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string File(const std::string& name) const {
-    return (path_ / name).string();
-  }
-
- private:
-  std::filesystem::path path_;
-};
+// A per-test directory, removed when the test ends.
+using sluice::TempDir;
 
 }  // namespace sluice::catalog::test

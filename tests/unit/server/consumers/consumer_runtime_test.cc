@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "common/temp_dir.h"
 #include "server/consumers/metrics_handler.h"
 #include "server/firehose/delivery_stream_manager.h"
 
@@ -37,17 +38,8 @@ class ConsumerRuntimeTest : public ::testing::Test {
     request.key = kOrders;
     request.shard_count = 1;
     EXPECT_TRUE(streams_->CreateStream(request).ok());
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sluice-consumers-XXXXXX")
-            .string();
-    EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
   }
-  ~ConsumerRuntimeTest() override {
-    runtime_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
+  ~ConsumerRuntimeTest() override { runtime_.reset(); }
 
   void StartRuntime() {
     runtime_ = std::make_unique<ConsumerRuntime>(
@@ -158,7 +150,8 @@ class ConsumerRuntimeTest : public ::testing::Test {
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<kinesis::StreamManager> streams_;
   std::unique_ptr<firehose::DeliveryStreamManager> delivery_streams_;
-  std::filesystem::path dir_;
+  TempDir scratch_{"sluice-consumers"};
+  const std::filesystem::path dir_ = scratch_.path();
   std::unique_ptr<ConsumerRuntime> runtime_;
 };
 
