@@ -25,13 +25,16 @@ inline std::string Named(std::string prefix, int number) {
 class InProcessServerTest : public ::testing::Test {
  protected:
   // With `enforce_limits`, the server refuses what goes over AWS's shard
-  // limits (PutRecords entries, GetRecords calls), as `--enforce-limits`.
-  void StartServer(bool enforce_limits) {
+  // limits (PutRecords entries, GetRecords calls), as `--enforce-limits`;
+  // with `test_clock` its clock moves only by SluiceAdmin.SetClock, as
+  // `--test-clock`.
+  void StartServer(bool enforce_limits, bool test_clock = false) {
     ServerConfig config;
     config.in_memory = true;
     config.http.port = 0;
     config.http.io_threads = 1;
     config.kinesis.enforce_limits = enforce_limits;
+    config.test_clock = test_clock;
     auto server = Server::Start(config);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);

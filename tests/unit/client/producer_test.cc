@@ -38,9 +38,15 @@ class ProducerTest : public InProcessServerTest {
 };
 
 TEST_F(ProducerTest, EveryRecordIsStoredOnceInOrderPerKeyDespiteThrottling) {
+  // The server's clock stands still, so its shards take 1,000 records each
+  // and then refuse every entry however fast or slow this test runs; once
+  // the producer has had entries refused, the clock moves a second at a
+  // time and the rest go in.
+  server_.reset();
+  StartServer(/*enforce_limits=*/true, /*test_clock=*/true);
   CreateStream("orders", 2);
   constexpr int kKeys = 50;
-  constexpr int kPerKey = 60;  // 3,000 records: over 2 shards' 2,000/s
+  constexpr int kPerKey = 60;  // 3,000 records: over 2 shards' 2,000
   std::atomic<int> stored{0};
   std::atomic<int> failed{0};
   ProducerOptions options;
@@ -50,6 +56,19 @@ TEST_F(ProducerTest, EveryRecordIsStoredOnceInOrderPerKeyDespiteThrottling) {
                       [&](const PutOutcome& outcome) {
                         (outcome.status.ok() ? stored : failed)++;
                       });
+    // Stopped and joined on every way out of this scope.
+    std::jthread clock_mover([&](std::stop_token stop) {
+      auto mover = ApiClient::Create(options_);
+      ASSERT_TRUE(mover.ok());
+      while (!stop.stop_requested()) {
+        if (producer.retried_entries() > 0) {
+          auto moved = (*mover)->Call(Api::kSluiceAdmin, "SetClock",
+                                      R"({"AdvanceMillis":1000})");
+          EXPECT_TRUE(moved.ok()) << moved.status().ToString();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
     for (int i = 0; i < kPerKey; ++i) {
       for (int key = 0; key < kKeys; ++key) {
         ASSERT_TRUE(
@@ -58,6 +77,8 @@ TEST_F(ProducerTest, EveryRecordIsStoredOnceInOrderPerKeyDespiteThrottling) {
       }
     }
     producer.Flush();
+    clock_mover.request_stop();
+    clock_mover.join();
     EXPECT_GT(producer.retried_entries(), 0u)
         << "the limits should have refused some entries";
     EXPECT_EQ(producer.stored(), static_cast<uint64_t>(kKeys * kPerKey));
